@@ -1,0 +1,1 @@
+"""flask-admin views mounted by the backend at /admin (issue 3)."""

@@ -1,0 +1,193 @@
+"""One llama.cpp context: load a GGUF, format chats with the model's own template, evaluate
+prompts reusing the cached prefix, and generate tokens with deadlines and optional grammar.
+
+Not thread-safe by design: a llama.cpp context serves one request at a time, so only the
+request queue's worker thread calls generate().
+"""
+from __future__ import annotations
+
+import codecs
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import llama_cpp
+from llama_cpp import Llama, llama_chat_format
+
+from model_api.grammar_sampler import GrammarSampler, SamplingParams
+from model_api.settings import ModelApiSettings
+
+log = logging.getLogger(__name__)
+
+
+class ContextTooLong(ValueError):
+    def __init__(self, prompt_tokens: int, max_tokens: int, n_ctx: int):
+        super().__init__(
+            f"the prompt has {prompt_tokens} tokens and asks for up to {max_tokens} more, "
+            f"but the model's context window is {n_ctx} tokens"
+        )
+        self.prompt_tokens, self.max_tokens, self.n_ctx = prompt_tokens, max_tokens, n_ctx
+
+
+class GenerationStopped(RuntimeError):
+    """The request ran out of time or its client went away; `reason` says which."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class GenerationRequest:
+    messages: list[dict]
+    max_tokens: int
+    sampling: SamplingParams = field(default_factory=SamplingParams)
+    gbnf: str | None = None
+    stop: list[str] = field(default_factory=list)
+    ignore_eos: bool = False
+
+
+@dataclass
+class GenerationResult:
+    text: str
+    finish_reason: str  # "stop" or "length"
+    prompt_tokens: int
+    cached_prompt_tokens: int
+    completion_tokens: int
+    prompt_ms: float
+    generation_ms: float
+    full_vocabulary_passes: int
+
+    @property
+    def prompt_tokens_per_second(self) -> float:
+        evaluated = self.prompt_tokens - self.cached_prompt_tokens
+        return evaluated / (self.prompt_ms / 1000) if self.prompt_ms > 0 else 0.0
+
+    @property
+    def generation_tokens_per_second(self) -> float:
+        return self.completion_tokens / (self.generation_ms / 1000) if self.generation_ms > 0 else 0.0
+
+
+class Engine:
+    def __init__(self, settings: ModelApiSettings):
+        self.settings = settings
+        self.llm: Llama | None = None
+        self._formatter = None
+
+    def load(self) -> None:
+        s = self.settings
+        started = time.perf_counter()
+        self.llm = Llama(
+            model_path=str(s.model_path),
+            n_ctx=s.n_ctx,
+            n_threads=s.n_threads,
+            n_threads_batch=s.n_threads,
+            n_gpu_layers=s.n_gpu_layers,
+            n_batch=s.n_batch,
+            verbose=False,
+        )
+        self._formatter = self._chat_formatter(self.llm)
+        log.info("model loaded", extra={"model": s.model_name, "seconds": round(time.perf_counter() - started, 2),
+                                        "n_ctx": s.n_ctx, "n_threads": s.n_threads})
+
+    @staticmethod
+    def _chat_formatter(llm: Llama):
+        """The chat template stored in the GGUF, rendered the way llama-cpp-python renders it."""
+        template = llm.metadata.get("tokenizer.chat_template")
+        if not template:
+            return llama_chat_format.get_chat_completion_handler("chatml")  # pragma: no cover - all catalog models carry one
+        eos_id, bos_id = llm.token_eos(), llm.token_bos()
+        return llama_chat_format.Jinja2ChatFormatter(
+            template=template,
+            eos_token=llm._model.token_get_text(eos_id) if eos_id != -1 else "",
+            bos_token=llm._model.token_get_text(bos_id) if bos_id != -1 else "",
+            stop_token_ids=[eos_id],
+        )
+
+    # -- prompts -----------------------------------------------------------------------------
+    def prompt_tokens(self, messages: list[dict]) -> list[int]:
+        prompt = self._formatter(messages=messages).prompt
+        # The template writes BOS itself where the model wants one; special=True parses its markers.
+        return self.llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+
+    def _evaluate_prompt(self, tokens: list[int], check: Callable[[], None]) -> int:
+        """Evaluate only what differs from the previous prompt; return how many tokens were reused."""
+        llm = self.llm
+        reused = 0
+        for cached, new in zip(llm._input_ids.tolist(), tokens):
+            if cached != new:
+                break
+            reused += 1
+        reused = min(reused, len(tokens) - 1)  # the last token is always evaluated: we need its logits
+        if reused <= 0 or not llm._ctx.kv_cache_seq_rm(-1, reused, -1):
+            llm.reset()
+            reused = 0
+        llm.n_tokens = reused
+        remaining = tokens[reused:]
+        for start in range(0, len(remaining), llm.n_batch):
+            check()
+            llm.eval(remaining[start:start + llm.n_batch])
+        return reused
+
+    # -- generation ----------------------------------------------------------------------------
+    def generate(
+        self,
+        request: GenerationRequest,
+        on_text: Callable[[str], None] | None = None,
+        check: Callable[[], None] = lambda: None,
+    ) -> GenerationResult:
+        """Run one request. `check` raises GenerationStopped when time is up or the client left."""
+        llm = self.llm
+        tokens = self.prompt_tokens(request.messages)
+        if len(tokens) + request.max_tokens > llm.n_ctx():
+            raise ContextTooLong(len(tokens), request.max_tokens, llm.n_ctx())
+
+        sampler = GrammarSampler(llm, request.sampling, request.gbnf)
+        vocab = llama_cpp.llama_model_get_vocab(llm._model.model)
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        stop_holdback = max((len(s) for s in request.stop), default=1) - 1
+        text, emitted, finish_reason, completion = "", 0, "length", 0
+        try:
+            started = time.perf_counter()
+            cached = self._evaluate_prompt(tokens, check)
+            prompt_done = time.perf_counter()
+            while completion < request.max_tokens:
+                check()
+                token = sampler.sample()
+                if llama_cpp.llama_vocab_is_eog(vocab, token) and not request.ignore_eos:
+                    finish_reason = "stop"
+                    break
+                completion += 1
+                text += decoder.decode(llm._model.detokenize([token], special=False))
+                stop_at = _first_stop(text, request.stop)
+                if stop_at is not None:
+                    text, finish_reason = text[:stop_at], "stop"
+                    break
+                if on_text is not None and len(text) - stop_holdback > emitted:
+                    on_text(text[emitted:len(text) - stop_holdback])
+                    emitted = len(text) - stop_holdback
+                if completion < request.max_tokens:
+                    llm.eval([token])
+            text += decoder.decode(b"", final=True)
+            if on_text is not None and len(text) > emitted:
+                on_text(text[emitted:])
+            finished = time.perf_counter()
+        finally:
+            passes = sampler.full_vocabulary_passes
+            sampler.close()
+        return GenerationResult(
+            text=text,
+            finish_reason=finish_reason,
+            prompt_tokens=len(tokens),
+            cached_prompt_tokens=cached,
+            completion_tokens=completion,
+            prompt_ms=(prompt_done - started) * 1000,
+            generation_ms=(finished - prompt_done) * 1000,
+            full_vocabulary_passes=passes,
+        )
+
+
+def _first_stop(text: str, stops: list[str]) -> int | None:
+    positions = [text.find(s) for s in stops if s and s in text]
+    return min(positions) if positions else None

@@ -1,0 +1,94 @@
+"""The single worker that owns the llama.cpp context, and the bounded line of requests before it.
+
+A llama.cpp context computes one request at a time. Requests wait here in arrival order; when
+the line is full a new one is refused at once (HTTP 503 with Retry-After) instead of piling up
+until every client times out. Each request carries a deadline that also covers its waiting time.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import queue
+import threading
+import time
+from collections import deque
+
+from model_api.engine import Engine, GenerationRequest, GenerationStopped
+
+log = logging.getLogger(__name__)
+
+
+class QueueFull(Exception):
+    def __init__(self, retry_after_s: int):
+        super().__init__(f"the model is busy; retry in {retry_after_s} s")
+        self.retry_after_s = retry_after_s
+
+
+class Job:
+    """One request's trip through the worker; the HTTP thread reads its events."""
+
+    def __init__(self, request: GenerationRequest, timeout_s: float):
+        self.request = request
+        self.enqueued_at = time.monotonic()
+        self.started_at: float | None = None
+        self.deadline = self.enqueued_at + timeout_s
+        self.events: queue.SimpleQueue = queue.SimpleQueue()  # ("text", str) | ("done", result) | ("error", exc)
+        self.cancelled = threading.Event()
+
+    def check(self) -> None:
+        if self.cancelled.is_set():
+            raise GenerationStopped("cancelled")
+        if time.monotonic() > self.deadline:
+            raise GenerationStopped("timeout")
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+
+
+class RequestQueue:
+    def __init__(self, engine: Engine, size: int):
+        self._engine = engine
+        self._waiting: queue.Queue[Job | None] = queue.Queue(maxsize=size)
+        self._busy = False
+        self._recent_seconds: deque[float] = deque([10.0], maxlen=20)
+        self._thread = threading.Thread(target=self._work, name="model-worker", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._waiting.put(None)
+
+    def depth(self) -> int:
+        """Requests waiting plus the one being computed."""
+        return self._waiting.qsize() + (1 if self._busy else 0)
+
+    def submit(self, request: GenerationRequest, timeout_s: float) -> Job:
+        job = Job(request, timeout_s)
+        try:
+            self._waiting.put_nowait(job)
+        except queue.Full:
+            raise QueueFull(self.retry_after_estimate()) from None
+        return job
+
+    def retry_after_estimate(self) -> int:
+        average = sum(self._recent_seconds) / len(self._recent_seconds)
+        return max(1, math.ceil(average * max(1, self.depth()) / 2))
+
+    def _work(self) -> None:
+        while True:
+            job = self._waiting.get()
+            if job is None:
+                return
+            self._busy = True
+            started = job.started_at = time.monotonic()
+            try:
+                job.check()  # it may have timed out or been abandoned while waiting
+                result = self._engine.generate(job.request, on_text=lambda t: job.events.put(("text", t)),
+                                               check=job.check)
+                job.events.put(("done", result))
+            except Exception as problem:  # handed to the HTTP thread, which turns it into JSON
+                job.events.put(("error", problem))
+            finally:
+                self._recent_seconds.append(time.monotonic() - started)
+                self._busy = False

@@ -9,9 +9,9 @@ SEED_OUTPUT_SCHEMA: dict = {
     "type": "object",
     "properties": {
         "role": {"type": "string", "maxLength": 40},
-        "respuesta_chat": {"type": "string", "minLength": 1, "maxLength": 700},
-        "acciones": {"type": "object", "additionalProperties": {"type": "string", "maxLength": 120}},
-        "estado": {"type": "object", "additionalProperties": {"type": "string", "maxLength": 120}},
+        "respuesta_chat": {"type": "string", "minLength": 1, "maxLength": 400},
+        "acciones": {"type": "object", "additionalProperties": {"type": "string", "maxLength": 80}},
+        "estado": {"type": "object", "additionalProperties": {"type": "string", "maxLength": 80}},
     },
     "required": ["role", "respuesta_chat", "acciones", "estado"],
     "additionalProperties": False,

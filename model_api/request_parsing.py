@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from llama_cpp import llama_grammar
-
 from model_api.engine import GenerationRequest
 from model_api.errors import bad_request
 from model_api.grammar_sampler import SamplingParams
+from model_api.json_grammar import JSON_OBJECT_GBNF, schema_to_gbnf as compile_schema
 from model_api.output_schema import SEED_OUTPUT_SCHEMA
 
 CHAT_DEFAULT_MAX_TOKENS = 300
@@ -70,7 +69,7 @@ def schema_to_gbnf(schema: object, param: str) -> str:
     if not isinstance(schema, dict):
         raise bad_request(f"'{param}' must be a JSON schema object", param)
     try:
-        return llama_grammar.json_schema_to_gbnf(json.dumps(schema))
+        return compile_schema(schema)
     except Exception as problem:  # the converter raises plain exceptions on unsupported schemas
         raise bad_request(f"'{param}' cannot be turned into a grammar: {problem}", param,
                           code="invalid_schema") from None
@@ -144,7 +143,7 @@ def _response_format(body: dict) -> tuple[str | None, dict | None]:
     if fmt["type"] == "text":
         return None, None
     if fmt["type"] == "json_object":
-        return llama_grammar.JSON_GBNF, None
+        return JSON_OBJECT_GBNF, None
     spec = fmt.get("json_schema")
     if not isinstance(spec, dict) or not isinstance(spec.get("schema"), dict):
         raise bad_request("'response_format.json_schema.schema' must be a JSON schema object",

@@ -1,0 +1,77 @@
+"""Starting real Chasqui services for tests: subprocesses on loopback ports, bounded in time,
+always stopped at teardown."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+REPO = Path(__file__).resolve().parents[1]
+CHASQUI = [sys.executable, "-m", "chasqui.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class RunningService:
+    def __init__(self, command: list[str], env: dict[str, str], port: int, log_path: Path):
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.log_path = log_path
+        self._log = log_path.open("wb")
+        self.process = subprocess.Popen(command, env=env, cwd=REPO, stdout=self._log, stderr=subprocess.STDOUT)
+
+    def wait_ready(self, timeout_s: float = 120) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"service exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                if requests.get(f"{self.url}/health", timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise TimeoutError(f"service not ready after {timeout_s} s:\n{self.log()}")
+
+    def log(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        self._log.close()
+
+
+def service_env(**overrides: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MODEL_", "CHASQUI_MODEL"))}
+    env.update(overrides)
+    return env
+
+
+def start_model_api(tmp_path: Path, model: str, wait: bool = True, command: list[str] | None = None,
+                    **env_overrides: str) -> RunningService:
+    port = free_port()
+    env = service_env(CHASQUI_MODEL=model, MODEL_API_PORT=str(port), MODEL_N_CTX="2048", **env_overrides)
+    service = RunningService(command or CHASQUI + ["model-api"], env, port, tmp_path / f"model-api-{port}.log")
+    if wait:
+        try:
+            service.wait_ready()
+        except Exception:
+            service.stop()
+            raise
+    return service

@@ -1,0 +1,68 @@
+"""What an operator relies on: the token, JSON logs, Prometheus metrics, `chasqui up`."""
+import json
+import subprocess
+
+import pytest
+import requests
+
+from model_api.catalog import TEST_MODEL
+from tests.servers import CHASQUI, REPO, free_port, service_env, start_model_api
+
+TOKEN = "s3cret-token-for-tests"
+
+
+@pytest.fixture(scope="module")
+def guarded_api(tmp_path_factory, test_model_path):
+    api = start_model_api(tmp_path_factory.mktemp("guarded"), TEST_MODEL, MODEL_API_TOKEN=TOKEN)
+    yield api
+    api.stop()
+
+
+def test_token_is_required_except_for_health(guarded_api):
+    body = {"system": "JSON", "context": "hola", "seed": 2}
+    assert requests.post(f"{guarded_api.url}/chat", json=body, timeout=30).status_code == 401
+    wrong = requests.post(f"{guarded_api.url}/chat", json=body, headers={"Authorization": "Bearer nope"}, timeout=30)
+    assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "unauthorized"
+    assert requests.get(f"{guarded_api.url}/v1/models", timeout=10).status_code == 401
+    assert requests.get(f"{guarded_api.url}/metrics", timeout=10).status_code == 401
+    assert requests.get(f"{guarded_api.url}/health", timeout=10).status_code == 200
+    tiny = {"messages": [{"role": "user", "content": "hola"}], "max_tokens": 3}
+    right = requests.post(f"{guarded_api.url}/v1/chat/completions", json=tiny,
+                          headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60)
+    assert right.status_code == 200, right.text
+
+
+def test_logs_are_one_json_object_per_line(guarded_api):
+    requests.get(f"{guarded_api.url}/health", timeout=10)
+    lines = [line for line in guarded_api.log().splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines]
+    assert {r["service"] for r in records} == {"model_api"}
+    assert any(r["message"] == "model ready" for r in records)
+    assert any(r["message"] == "request" and r["path"] == "/health" and r["status"] == 200 for r in records)
+
+
+def test_metrics_count_requests_tokens_and_speed(small_api):
+    requests.post(f"{small_api.url}/v1/chat/completions",
+                  json={"messages": [{"role": "user", "content": "hi"}], "max_tokens": 8, "ignore_eos": True},
+                  timeout=60)
+    text = requests.get(f"{small_api.url}/metrics", timeout=10).text
+    samples = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            samples[name] = float(value)
+    assert samples['chasqui_model_requests_total{endpoint="/v1/chat/completions",status="200"}'] >= 1
+    assert samples["chasqui_model_completion_tokens_total"] >= 8
+    assert samples["chasqui_model_generation_tokens_per_second_count"] >= 1
+    assert samples["chasqui_model_queue_depth"] == 0
+    assert samples["chasqui_model_ready"] == 1
+
+
+def test_chasqui_up_answers_a_sample_request(test_model_path):
+    result = subprocess.run(CHASQUI + ["up", "--once", "--port", str(free_port())],
+                            env=service_env(CHASQUI_MODEL=TEST_MODEL, MODEL_N_CTX="2048"),
+                            cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "sample reply    <" in result.stdout
+    model_output = json.loads(result.stdout.split("model_output    : ", 1)[1].splitlines()[0])
+    assert set(model_output) == {"role", "respuesta_chat", "acciones", "estado"}

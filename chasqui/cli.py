@@ -121,8 +121,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from chasqui.env import SettingError
+
     args = build_parser().parse_args(argv)
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except SettingError as problem:
+        print(f"chasqui: bad setting: {problem}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

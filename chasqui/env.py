@@ -14,14 +14,14 @@ def env_str(name: str, default: str = "") -> str:
     return os.environ.get(name, default).strip()
 
 
-def env_int(name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
+def _env_number(name: str, default, parse, kind: str, minimum=None, maximum=None):
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
     try:
-        value = int(raw)
+        value = parse(raw)
     except ValueError:
-        raise SettingError(f"{name}={raw!r} is not a whole number") from None
+        raise SettingError(f"{name}={raw!r} is not {kind}") from None
     if minimum is not None and value < minimum:
         raise SettingError(f"{name}={value} is below the minimum {minimum}")
     if maximum is not None and value > maximum:
@@ -29,17 +29,12 @@ def env_int(name: str, default: int, *, minimum: int | None = None, maximum: int
     return value
 
 
+def env_int(name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    return _env_number(name, default, int, "a whole number", minimum, maximum)
+
+
 def env_float(name: str, default: float, *, minimum: float | None = None) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingError(f"{name}={raw!r} is not a number") from None
-    if minimum is not None and value < minimum:
-        raise SettingError(f"{name}={value} is below the minimum {minimum}")
-    return value
+    return _env_number(name, default, float, "a number", minimum)
 
 
 def chasqui_home() -> Path:

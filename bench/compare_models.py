@@ -15,14 +15,13 @@ import requests
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from chasqui.stack import SAMPLE_CONTEXT  # noqa: E402
 from model_api.catalog import DEFAULT_MODEL, TEST_MODEL  # noqa: E402
 from model_api.warm_up import default_system_prompt  # noqa: E402
 from tests.servers import start_model_api  # noqa: E402
 
 CONTEXTS = [
-    {"usuario": {"nombre": "Rosa", "cultivo": "maíz"}, "hechos": {"proximo_riego": "jueves 26 de noviembre",
-                                                                   "lamina_mm": 28},
-     "mensaje": "Hola, ¿cuándo riego mi maíz?"},
+    SAMPLE_CONTEXT,
     {"usuario": {"nombre": "Luis", "cultivo": "papa"}, "mensaje": "Vi manchas negras en las hojas de mi papa, ¿qué hago?"},
     {"usuario": {"nombre": "Ana", "objetivo": "10K"}, "hechos": {"ritmo_tempo": "5:05/km"},
      "mensaje": "¿A qué ritmo hago el tempo de mañana?"},

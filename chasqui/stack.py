@@ -7,7 +7,7 @@ import time
 import requests
 
 SAMPLE_CONTEXT = {
-    "usuario": {"nombre": "Rosa", "dominio": "agro", "cultivo": "maíz", "region": "Cajamarca"},
+    "usuario": {"nombre": "Rosa", "cultivo": "maíz"},
     "hechos": {"proximo_riego": "jueves 26 de noviembre", "lamina_mm": 28},
     "mensaje": "Hola, ¿cuándo riego mi maíz?",
 }
@@ -39,7 +39,7 @@ def show_sample_conversation(base_url: str, token: str = "") -> dict:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     print(f"\nsample request  > {SAMPLE_CONTEXT['mensaje']}", flush=True)
     response = requests.post(f"{base_url}/chat", headers=headers, timeout=300, json={
-        "system": default_system_prompt(), "context": SAMPLE_CONTEXT, "max_tokens": 300})
+        "system": default_system_prompt(), "context": SAMPLE_CONTEXT, "max_tokens": 300, "temperature": 0})
     response.raise_for_status()
     body = response.json()
     reply = json.loads(body["content"])

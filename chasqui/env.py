@@ -40,4 +40,4 @@ def env_float(name: str, default: float, *, minimum: float | None = None) -> flo
 def chasqui_home() -> Path:
     """Where downloaded models and built wheels live: outside the checkout, so a fresh clone
     on the same machine reuses them instead of downloading 500 MB again."""
-    return Path(env_str("CHASQUI_HOME") or Path.home() / ".cache" / "chasqui")
+    return Path(env_str("CHASQUI_HOME") or Path.home() / ".cache" / "chasqui").expanduser()

@@ -142,14 +142,18 @@ def _find_wheel(directory: Path, requirement: str) -> Path:
 
 def hub_checksum(url: str, timeout: float = 30.0) -> str | None:
     """Hugging Face publishes a large file's sha256 as the X-Linked-Etag of its resolve URL."""
-    response = requests.head(url, allow_redirects=False, timeout=timeout)
+    try:
+        response = requests.head(url, allow_redirects=False, timeout=timeout)
+    except requests.RequestException as problem:
+        raise ModelFileError(f"could not reach the hub for the model's checksum: {problem}") from None
     etag = response.headers.get("X-Linked-Etag") or ""
     etag = etag.strip('"').lower()
     return etag if len(etag) == 64 else None
 
 
 def download_from_hub(model: CatalogModel, models_dir: Path, sha256: str | None = None) -> Path:
-    """Download a production model; the file is kept only if its checksum is verified."""
+    """Download a production model; the file is kept only if its checksum is verified. A failed or
+    interrupted download leaves no file under the model's name."""
     if not model.hub_url:
         raise ModelFileError(f"{model.name} has no hub address; use `chasqui model install`")
     expected = (sha256 or model.sha256 or hub_checksum(model.hub_url) or "").lower()
@@ -161,16 +165,20 @@ def download_from_hub(model: CatalogModel, models_dir: Path, sha256: str | None 
     target = models_dir / model.file_name
     partial = target.with_name(target.name + ".partial")
     digest = hashlib.sha256()
-    with requests.get(model.hub_url, stream=True, timeout=60) as response:
-        response.raise_for_status()
-        total = int(response.headers.get("Content-Length") or 0) or None
-        written = 0
-        with partial.open("wb") as out:
-            for chunk in response.iter_content(CHUNK):
-                out.write(chunk)
-                digest.update(chunk)
-                written += len(chunk)
-                _progress(f"model {model.name}: downloading", written, total)
+    try:
+        with requests.get(model.hub_url, stream=True, timeout=60) as response:
+            response.raise_for_status()
+            total = int(response.headers.get("Content-Length") or 0) or None
+            written = 0
+            with partial.open("wb") as out:
+                for chunk in response.iter_content(CHUNK):
+                    out.write(chunk)
+                    digest.update(chunk)
+                    written += len(chunk)
+                    _progress(f"model {model.name}: downloading", written, total)
+    except requests.RequestException as problem:
+        partial.unlink(missing_ok=True)
+        raise ModelFileError(f"could not download {model.name}: {problem}") from None
     print(file=sys.stderr)
     if digest.hexdigest() != expected:
         partial.unlink(missing_ok=True)

@@ -34,7 +34,7 @@ class ModelApiSettings:
 
 
 def models_dir() -> Path:
-    return Path(env_str("CHASQUI_MODELS_DIR") or chasqui_home() / "models")
+    return Path(env_str("CHASQUI_MODELS_DIR") or chasqui_home() / "models").expanduser()
 
 
 def load_settings() -> ModelApiSettings:

@@ -12,9 +12,7 @@ import sys
 def _model_api_settings(args):
     from model_api.settings import load_settings
 
-    settings = load_settings()
-    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
-    return settings.with_overrides(**overrides)
+    return _with_address(load_settings(), args)
 
 
 def _create_model_api(settings):
@@ -29,33 +27,72 @@ def _create_model_api(settings):
         raise SystemExit(2) from None
 
 
-def cmd_model_api(args) -> int:
+def _with_address(settings, args):
+    return settings.with_overrides(**{k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None})
+
+
+def _serve_until_stopped(app, host: str, port: int) -> int:
     from chasqui.serve import start_server, wait_for_stop_signal
 
-    settings = _model_api_settings(args)
-    server, _ = start_server(_create_model_api(settings), settings.host, settings.port)
+    server, _ = start_server(app, host, port)
     wait_for_stop_signal()
     server.shutdown()
     return 0
 
 
+def cmd_model_api(args) -> int:
+    settings = _model_api_settings(args)
+    return _serve_until_stopped(_create_model_api(settings), settings.host, settings.port)
+
+
+def cmd_backend(args) -> int:
+    from backend.app import create_app
+    from backend.settings import load_settings
+
+    settings = _with_address(load_settings(), args)
+    return _serve_until_stopped(create_app(settings), settings.host, settings.port)
+
+
+def cmd_db(args) -> int:
+    from backend.settings import load_settings
+    from backend.store.database import open_database
+    from backend.store.migrations import current_version, migrate
+
+    settings = load_settings()
+    db = open_database(settings.db_path)
+    applied = migrate(db)
+    print(f"{settings.db_path}: schema version {current_version(db)}"
+          + (f" (applied {', '.join(map(str, applied))})" if applied else " (up to date)"))
+    return 0
+
+
 def cmd_up(args) -> int:
+    """The whole stack in one process: each service on its own loopback port, talking HTTP."""
+    from backend.app import create_app as create_backend
+    from backend.settings import load_settings as load_backend_settings
     from chasqui.serve import start_server, wait_for_stop_signal
     from chasqui.stack import show_sample_conversation, wait_until_ready
 
     settings = _model_api_settings(args)
     print(f"Chasqui: starting the model API with {settings.model_name} ({settings.model_path})", flush=True)
-    server, _ = start_server(_create_model_api(settings), settings.host, settings.port)
-    base_url = f"http://{settings.host}:{server.server_port}"
+    model_server, _ = start_server(_create_model_api(settings), settings.host, settings.port)
+    model_url = f"http://{settings.host}:{model_server.server_port}"
+    backend_settings = load_backend_settings().with_overrides(model_api_url=model_url,
+                                                              model_api_token=settings.token)
+    backend_server, _ = start_server(create_backend(backend_settings), backend_settings.host,
+                                     backend_settings.port)
+    backend_url = f"http://{backend_settings.host}:{backend_server.server_port}"
+    print(f"Chasqui: backend on {backend_url}, database {backend_settings.db_path}", flush=True)
     try:
-        wait_until_ready(base_url, timeout_s=args.ready_timeout)
-        show_sample_conversation(base_url, settings.token)
+        wait_until_ready(model_url, timeout_s=args.ready_timeout)
+        show_sample_conversation(backend_url, backend_settings.token)
         if not args.once:
-            print(f"\nModel API ready at {base_url} (POST /chat, /v1/chat/completions). Ctrl-C stops it.",
+            print(f"\nReady. Model API {model_url}, backend {backend_url} (POST /agent). Ctrl-C stops them.",
                   flush=True)
             wait_for_stop_signal()
     finally:
-        server.shutdown()
+        backend_server.shutdown()
+        model_server.shutdown()
     return 0
 
 
@@ -101,8 +138,19 @@ def build_parser() -> argparse.ArgumentParser:
     model_api = with_address(commands.add_parser("model-api", help="serve the model API (local use)"))
     model_api.set_defaults(handler=cmd_model_api)
 
+    backend = commands.add_parser("backend", help="serve the backend (local use)")
+    backend.add_argument("--host", help="listen address (BACKEND_HOST, default 127.0.0.1)")
+    backend.add_argument("--port", type=int, help="listen port (BACKEND_PORT, default 8002)")
+    backend.set_defaults(handler=cmd_backend)
+
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("migrate", help="apply pending schema migrations (the backend also does on start)")
+    db.set_defaults(handler=cmd_db)
+
     up = with_address(commands.add_parser("up", help="run the whole stack on embedded defaults"))
     up.add_argument("--once", action="store_true", help="stop after the sample conversation")
+    # the backend's address comes from BACKEND_HOST / BACKEND_PORT (default 127.0.0.1:8002)
     up.add_argument("--ready-timeout", type=float, default=300, help="seconds to wait for the model to load")
     up.set_defaults(handler=cmd_up)
 

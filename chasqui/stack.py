@@ -33,20 +33,27 @@ def wait_until_ready(base_url: str, timeout_s: float) -> None:
     raise TimeoutError(f"the model API at {base_url} was not ready after {timeout_s} s ({last})")
 
 
-def show_sample_conversation(base_url: str, token: str = "") -> dict:
-    from model_api.warm_up import default_system_prompt
+SAMPLE_PHONE = "+51900000001"
+SAMPLE_MESSAGES = ["Hola", "Rosa", "Cajamarca", "Guarda una nota: regar el maíz el jueves"]
 
+
+def show_sample_conversation(backend_url: str, token: str = "") -> list[dict]:
+    """A new user's first exchange through POST /agent: onboarding (no model), then a request
+    the model answers with an action. On a later run the contact already exists and every
+    message goes to the model."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    print(f"\nsample request  > {SAMPLE_CONTEXT['mensaje']}", flush=True)
-    response = requests.post(f"{base_url}/chat", headers=headers, timeout=300, json={
-        "system": default_system_prompt(), "context": SAMPLE_CONTEXT, "max_tokens": 300, "temperature": 0})
-    response.raise_for_status()
-    body = response.json()
-    reply = json.loads(body["content"])
-    print(f"sample reply    < {reply['respuesta_chat']}")
-    print(f"model_output    : {json.dumps(reply, ensure_ascii=False)}")
-    timings = body["timings"]
-    print(f"timings         : prompt {timings['prompt_ms']:.0f} ms, generation {timings['generation_ms']:.0f} ms "
-          f"({timings['generation_tokens_per_second']:.1f} tokens/s), "
-          f"{body['usage']['prompt_tokens_details']['cached_tokens']} prompt tokens reused", flush=True)
-    return body
+    replies = []
+    print(f"\nsample conversation with {SAMPLE_PHONE} through {backend_url}/agent:", flush=True)
+    for message in SAMPLE_MESSAGES:
+        started = time.monotonic()
+        response = requests.post(f"{backend_url}/agent", headers=headers, timeout=300,
+                                 json={"phone": SAMPLE_PHONE, "message": message, "role": "consulta"})
+        response.raise_for_status()
+        body = response.json()
+        replies.append(body)
+        output = body["model_output"]
+        print(f"  > {message}")
+        print(f"  < {output['respuesta_chat']}   [{body['source']}, {time.monotonic() - started:.1f} s]", flush=True)
+        if output["acciones"]:
+            print(f"    acciones: {json.dumps(output['acciones'], ensure_ascii=False)}", flush=True)
+    return replies

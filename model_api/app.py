@@ -13,15 +13,15 @@ import threading
 import time
 
 import jsonschema
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, jsonify
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from werkzeug.exceptions import HTTPException
 
-from chasqui.auth import bearer_token_matches
+from chasqui.http_errors import ApiError, bad_request, install_json_errors
+from chasqui.http_input import parse_json_body
 from chasqui.logs import configure_logging
+from chasqui.request_hooks import install_request_hooks
 from model_api import openai_format
 from model_api.engine import ContextTooLong, Engine, GenerationRequest, GenerationResult, GenerationStopped
-from model_api.errors import ApiError, bad_request
 from model_api.grammar_sampler import GrammarError
 from model_api.metrics import ModelApiMetrics
 from model_api.model_files import expected_sha256, verify_model_file
@@ -117,16 +117,6 @@ def _translate(problem: Exception) -> ApiError:
     return ApiError(500, "generation_failed", f"the model failed: {type(problem).__name__}")
 
 
-def _json_body() -> object:
-    raw = request.get_data(cache=False)
-    if not raw:
-        raise bad_request("the body is empty; send a JSON object", code="invalid_json")
-    try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as problem:
-        raise bad_request(f"malformed JSON: {problem}", code="invalid_json") from None
-
-
 def timings_of(result: GenerationResult, job: Job) -> dict:
     queued_ms = ((job.started_at or job.enqueued_at) - job.enqueued_at) * 1000
     return {
@@ -152,45 +142,12 @@ def create_app(settings: ModelApiSettings | None = None, *, exit_on_load_failure
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions["chasqui_model_service"] = service
 
-    @app.before_request
-    def authenticate():
-        g.started = time.perf_counter()
-        if request.path.startswith(OPEN_PATHS):
-            return None
-        if not bearer_token_matches(request.headers.get("Authorization"), settings.token):
-            raise ApiError(401, "unauthorized", "missing or wrong bearer token (MODEL_API_TOKEN)")
-        return None
+    def record(endpoint: str, status: int, seconds: float) -> None:
+        service.metrics.requests.labels(endpoint, str(status)).inc()
+        service.metrics.latency.labels(endpoint).observe(seconds)
 
-    @app.after_request
-    def record(response: Response):
-        endpoint = request.url_rule.rule if request.url_rule else "unmatched"
-        elapsed = time.perf_counter() - g.get("started", time.perf_counter())
-        service.metrics.requests.labels(endpoint, str(response.status_code)).inc()
-        service.metrics.latency.labels(endpoint).observe(elapsed)
-        log.info("request", extra={"method": request.method, "path": request.path,
-                                   "status": response.status_code, "ms": round(elapsed * 1000, 1)})
-        return response
-
-    @app.errorhandler(ApiError)
-    def api_error(error: ApiError):
-        response = jsonify(error.body())
-        response.status_code = error.status
-        if error.retry_after is not None:
-            response.headers["Retry-After"] = str(error.retry_after)
-        return response
-
-    @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException):
-        code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(error.code, "http_error")
-        message = error.description
-        if error.code == 413:
-            message = f"the body is larger than {settings.max_body_bytes} bytes (MODEL_API_MAX_BODY_BYTES)"
-        return api_error(ApiError(error.code or 500, code, message))
-
-    @app.errorhandler(Exception)
-    def unexpected(error: Exception):
-        log.error("unexpected error", exc_info=error)
-        return api_error(ApiError(500, "internal_error", "internal error; see the service log"))
+    install_request_hooks(app, settings.token, "MODEL_API_TOKEN", OPEN_PATHS, record, log)
+    install_json_errors(app, "MODEL_API_MAX_BODY_BYTES")
 
     def health_body() -> dict:
         return {
@@ -219,7 +176,7 @@ def create_app(settings: ModelApiSettings | None = None, *, exit_on_load_failure
 
     @app.post("/chat")
     def chat():
-        parsed = parse_chat(_json_body(), settings.max_tokens_limit)
+        parsed = parse_chat(parse_json_body(), settings.max_tokens_limit)
         job = service.submit(parsed.generation)
         result = service.result_of(job)
         try:
@@ -247,7 +204,7 @@ def create_app(settings: ModelApiSettings | None = None, *, exit_on_load_failure
 
     @app.post("/v1/chat/completions")
     def chat_completions():
-        parsed = parse_completion(_json_body(), settings.max_tokens_limit)
+        parsed = parse_completion(parse_json_body(), settings.max_tokens_limit)
         job = service.submit(parsed.generation)
         if not parsed.stream:
             result = service.result_of(job)

@@ -7,7 +7,7 @@ import uuid
 from typing import Callable, Iterator
 
 from model_api.engine import GenerationResult
-from model_api.errors import ApiError
+from chasqui.http_errors import ApiError
 
 
 def usage(result: GenerationResult) -> dict:

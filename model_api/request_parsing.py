@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 
 from model_api.engine import GenerationRequest
-from model_api.errors import bad_request
+from chasqui.http_errors import bad_request
 from model_api.grammar_sampler import SamplingParams
 from model_api.json_grammar import JSON_OBJECT_GBNF, schema_to_gbnf as compile_schema
 from model_api.output_schema import SEED_OUTPUT_SCHEMA

@@ -75,3 +75,16 @@ def start_model_api(tmp_path: Path, model: str, wait: bool = True, command: list
             service.stop()
             raise
     return service
+
+
+def start_backend(tmp_path: Path, model_url: str, **env_overrides: str) -> RunningService:
+    port = free_port()
+    env = service_env(**{"BACKEND_PORT": str(port), "MODEL_API_URL": model_url,
+                         "BACKEND_DB_PATH": str(tmp_path / "backend.db"), **env_overrides})
+    service = RunningService(CHASQUI + ["backend"], env, port, tmp_path / f"backend-{port}.log")
+    try:
+        service.wait_ready()  # the backend's /health answers 200 unless its database is down
+    except Exception:
+        service.stop()
+        raise
+    return service

@@ -1,0 +1,1 @@
+"""The /agent orchestrator: onboarding, context, model call with fallbacks, actions, memory."""

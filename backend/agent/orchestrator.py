@@ -1,0 +1,215 @@
+"""What happens behind POST /agent, in order:
+
+1. find the contact (an unknown phone starts onboarding) and store the inbound message first,
+   in its own transaction, so nothing is lost whatever fails next;
+2. build the context: profile, the last 20 messages of 24 h, the plug-in's computed facts, and
+   passages recalled with FTS5 from older messages and the knowledge base;
+3. ask the model (primary, then secondary), or fall back to a cached answer to the same question
+   with the same facts, or to a polite apology;
+4. run only the actions the domain registered, with valid arguments; store the reply.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import time
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import jsonschema
+import sqlite_utils
+
+from backend import conversation
+from backend.agent import onboarding
+from backend.agent.model_client import ModelClient, ModelUnavailable
+from backend.agent.output_schema import output_schema
+from backend.contacts import Contact, create_contact, find_contact, update_contact
+from backend.plugins.base import ActionContext, DomainPlugin
+from backend.store.database import Store, now, transaction
+
+log = logging.getLogger(__name__)
+
+APOLOGY = ("Lo siento, ahora no puedo responder. Tu mensaje quedó guardado; "
+           "inténtalo de nuevo en unos minutos.")
+QUOTA_REACHED = "Llegaste al límite de consultas de hoy. Mañana sigo contigo."
+OPT_OUT_WORDS = {"baja", "stop", "parar", "cancelar alertas"}
+OPT_IN_WORDS = {"alta", "start"}
+
+
+@dataclass
+class AgentReply:
+    model_output: dict
+    source: str  # model, secondary, cache, apology, quota, onboarding, opt-out, duplicate
+    orchestration_s: float = 0.0  # time spent here, the model call excluded
+
+
+def _plain(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return re.sub(r"[^a-z0-9ñ]+", " ", "".join(c for c in decomposed if not unicodedata.combining(c))).strip()
+
+
+class Orchestrator:
+    def __init__(self, store: Store, plugins: dict[str, DomainPlugin], model: ModelClient, daily_model_calls: int):
+        self.store = store
+        self.plugins = plugins
+        self.model = model
+        self.daily_model_calls = daily_model_calls
+
+    def handle(self, phone: str, message: str, role: str, wa_message_id: str | None = None) -> AgentReply:
+        started = time.perf_counter()
+        db = self.store.db
+        with transaction(db):
+            contact = find_contact(db, phone)
+            is_new = contact is None
+            if is_new:
+                contact = create_contact(db, phone, onboarding.first_step(self.plugins))
+            inbound_id = conversation.inbound_by_whatsapp_id(db, wa_message_id) if wa_message_id else None
+            if inbound_id is not None:
+                stored = conversation.reply_to(db, inbound_id)
+                if stored is not None:  # a retried webhook: same answer, stored once
+                    return AgentReply(self._output(role, stored[0]), "duplicate")
+            else:
+                inbound_id = conversation.store_inbound(db, contact.id, message, wa_message_id)
+
+        if is_new or not contact.onboarded:
+            return self._reply_without_model(db, contact, inbound_id, role, "onboarding", started,
+                                             lambda: onboarding.start(db, contact, self.plugins) if is_new
+                                             else onboarding.advance(db, contact, message, self.plugins))
+        keyword = _plain(message)
+        if keyword in OPT_OUT_WORDS or keyword in OPT_IN_WORDS:
+            return self._reply_without_model(db, contact, inbound_id, role, "opt-out", started,
+                                             lambda: self._set_opt_out(db, contact, keyword in OPT_OUT_WORDS))
+        return self._answer(db, contact, inbound_id, message, role, started)
+
+    # -- replies that need no model ----------------------------------------------------------
+    def _reply_without_model(self, db, contact, inbound_id, role, source, started, compose) -> AgentReply:
+        with transaction(db):
+            text = compose()
+            conversation.store_reply(db, contact.id, text, source, inbound_id)
+        return AgentReply(self._output(role, text), source, time.perf_counter() - started)
+
+    @staticmethod
+    def _set_opt_out(db, contact: Contact, opted_out: bool) -> str:
+        update_contact(db, contact, opted_out=int(opted_out))
+        if opted_out:
+            return "Listo, ya no te enviaré alertas. Escribe ALTA si quieres recibirlas otra vez."
+        return "¡Bienvenido de vuelta! Volverás a recibir alertas."
+
+    @staticmethod
+    def _output(role: str, text: str, actions: dict | None = None, state: dict | None = None) -> dict:
+        return {"role": role, "respuesta_chat": text, "acciones": actions or {}, "estado": state or {}}
+
+    # -- the model path ------------------------------------------------------------------------
+    def build_context(self, db: sqlite_utils.Database, contact: Contact, plugin: DomainPlugin, message: str,
+                      inbound_id: int) -> dict:
+        history = conversation.recent_messages(db, contact.id, before_id=inbound_id)
+        context = {
+            "usuario": {"nombre": contact.name, **contact.profile},
+            "hechos": plugin.facts(db, contact),
+            "historial": [{"de": m["de"], "texto": m["texto"][:300]} for m in history],
+            "mensaje": message,
+        }
+        recalled = conversation.recall_messages(db, contact.id, message,
+                                                exclude_ids={m["id"] for m in history} | {inbound_id})
+        if recalled:
+            context["recuerdos"] = recalled
+        knowledge = conversation.search_knowledge(db, plugin.name, message)
+        if knowledge:
+            context["conocimiento"] = knowledge
+        return context
+
+    def _answer(self, db, contact: Contact, inbound_id: int, message: str, role: str, started: float) -> AgentReply:
+        plugin = self.plugins[contact.domain]
+        context = self.build_context(db, contact, plugin, message, inbound_id)
+        schema = output_schema(plugin)
+        cache_key = self._cache_key(plugin.name, message, context["hechos"])
+        model_s = 0.0
+        if self._quota_left(db, contact):
+            model_started = time.perf_counter()
+            try:
+                output, source = self.model.ask(plugin.system_prompt, context, schema)
+            except ModelUnavailable as problem:
+                log.warning("model unavailable; falling back", extra={"error": str(problem)})
+                output, source = self._cached_or(db, cache_key, plugin, APOLOGY, "apology", role)
+            model_s = time.perf_counter() - model_started
+        else:
+            output, source = self._cached_or(db, cache_key, plugin, QUOTA_REACHED, "quota", role)
+
+        with transaction(db):
+            executed = self._run_actions(db, contact, plugin, output.get("acciones", {})) \
+                if source in ("model", "secondary") else {}
+            output = {**output, "role": role, "acciones": executed,
+                      "respuesta_chat": self._confirmed(plugin, executed, output["respuesta_chat"])}
+            conversation.store_reply(db, contact.id, output["respuesta_chat"], source, inbound_id)
+            if source in ("model", "secondary"):
+                self._count_model_call(db, contact)
+                db.execute("INSERT OR REPLACE INTO answer_cache (question_key, domain, answer, created_at) "
+                           "VALUES (?, ?, ?, ?)", [cache_key, plugin.name, json.dumps(output, ensure_ascii=False), now()])
+        return AgentReply(output, source, time.perf_counter() - started - model_s)
+
+    @staticmethod
+    def _cache_key(domain: str, message: str, facts: dict) -> str:
+        # The facts are part of the key: a cached answer is reused only where it is still true.
+        material = json.dumps([domain, _plain(message), facts], sort_keys=True, ensure_ascii=False, default=str)
+        return hashlib.sha256(material.encode()).hexdigest()
+
+    def _cached_or(self, db, cache_key: str, plugin: DomainPlugin, text: str, source: str, role: str):
+        row = db.execute("SELECT answer FROM answer_cache WHERE question_key = ? AND domain = ?",
+                         [cache_key, plugin.name]).fetchone()
+        if row:
+            return json.loads(row[0]), "cache"
+        return self._output(role, text), source
+
+    def _run_actions(self, db, contact: Contact, plugin: DomainPlugin, requested: object) -> dict:
+        """Only registered actions with valid arguments run; each in a savepoint, so one that fails
+        leaves no half-write and does not take the reply down with it."""
+        executed = {}
+        if not isinstance(requested, dict):
+            return executed
+        for name, arguments in requested.items():
+            action = plugin.actions.get(name)
+            if action is None:
+                log.warning("refused unknown action", extra={"action": name, "domain": plugin.name})
+                continue
+            try:
+                jsonschema.validate(arguments, action.schema)
+            except jsonschema.ValidationError as problem:
+                log.warning("refused invalid action", extra={"action": name, "error": problem.message})
+                continue
+            db.execute("SAVEPOINT action")
+            try:
+                action.run(ActionContext(db=db, contact=contact), arguments)
+            except Exception as problem:
+                db.execute("ROLLBACK TO action")
+                log.error("action failed", extra={"action": name, "error": repr(problem)})
+            else:
+                executed[name] = arguments
+            db.execute("RELEASE action")
+        return executed
+
+    @staticmethod
+    def _confirmed(plugin: DomainPlugin, executed: dict, reply: str) -> str:
+        """The model's reply if it carries every executed action's confirmation, else the
+        confirmations themselves: the user must learn what was done, exactly."""
+        confirmations = [plugin.actions[name].confirm(arguments) for name, arguments in executed.items()
+                         if plugin.actions[name].confirm]
+        if all(_plain(c) in _plain(reply) for c in confirmations):
+            return reply
+        return " ".join(confirmations)
+
+    def _today(self) -> str:
+        return datetime.now(timezone.utc).strftime("%Y-%m-%d")
+
+    def _quota_left(self, db, contact: Contact) -> bool:
+        if self.daily_model_calls == 0:
+            return True
+        row = db.execute("SELECT calls FROM model_calls WHERE contact_id = ? AND day = ?",
+                         [contact.id, self._today()]).fetchone()
+        return (row[0] if row else 0) < self.daily_model_calls
+
+    def _count_model_call(self, db, contact: Contact) -> None:
+        db.execute("INSERT INTO model_calls (contact_id, day, calls) VALUES (?, ?, 1) "
+                   "ON CONFLICT(contact_id, day) DO UPDATE SET calls = calls + 1", [contact.id, self._today()])

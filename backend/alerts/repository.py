@@ -1,0 +1,243 @@
+"""Alerts in SQLite: created for one contact or a filtered group, handed to bridges under a lease,
+retried with exponential backoff, given up after a number of attempts.
+
+Delivery is at least once: a bridge that dies mid-send loses its lease and another bridge (or the
+same one, later) gets the alert again. Every read-then-write runs under BEGIN IMMEDIATE, so two
+bridges polling at once never claim the same alert.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+import sqlite3
+import uuid
+from typing import Any
+
+import sqlite_utils
+
+from backend.store.database import now, transaction
+
+LEVELS = ("baja", "media", "alta")
+MAX_MESSAGE_CHARS = 4096  # WhatsApp's limit for one text message
+MAX_ERROR_CHARS = 500
+MAX_BACKOFF_S = 3600.0
+# Profile keys end up inside a JSON path ('$.<key>'), which cannot be a bound parameter.
+_PROFILE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+
+_ALERT_COLUMNS = ("id, contact_id, message, level, status, attempts, next_attempt_at, lease_until, "
+                  "lease_token, last_error, broadcast, created_at, sent_at")
+
+
+class InvalidAlert(ValueError):
+    """Input that cannot become an alert; `field` names the offending field."""
+
+    def __init__(self, message: str, field: str):
+        super().__init__(message)
+        self.field = field
+
+
+class ContactNotFound(LookupError):
+    pass
+
+
+class AlertNotFound(LookupError):
+    pass
+
+
+class LeaseMismatch(Exception):
+    """The caller's lease is not the alert's current one (it expired and the alert was handed on)."""
+
+
+class AlertAlreadySent(Exception):
+    pass
+
+
+# --- creating -----------------------------------------------------------------------------------
+
+def create_alert(db: sqlite_utils.Database, contact_id: int, message: str, level: str,
+                 broadcast: str | None = None) -> int:
+    validate_content(message, level)
+    with transaction(db) as connection:
+        if connection.execute("SELECT 1 FROM contacts WHERE id = ?", (contact_id,)).fetchone() is None:
+            raise ContactNotFound(f"no contact with id {contact_id}")
+        return _insert_alert(connection, contact_id, message, level, broadcast, now())
+
+
+def create_broadcast(db: sqlite_utils.Database, message: str, level: str, domain: str | None = None,
+                     profile_filters: dict[str, Any] | None = None) -> tuple[str, list[int]]:
+    """One alert per contact that matches; contacts who opted out are skipped. All or nothing."""
+    validate_content(message, level)
+    where, params = _broadcast_conditions(domain, profile_filters or {})
+    _register_casefold(db)
+    broadcast_id = uuid.uuid4().hex
+    created_at = now()
+    with transaction(db) as connection:
+        # Matching inside the transaction: the group is the one that exists when the alerts are written.
+        contact_ids = [row[0] for row in connection.execute(
+            "SELECT c.id FROM contacts c LEFT JOIN profiles p ON p.contact_id = c.id "
+            f"WHERE {where} ORDER BY c.id", params)]
+        alert_ids = [_insert_alert(connection, contact_id, message, level, broadcast_id, created_at)
+                     for contact_id in contact_ids]
+    return broadcast_id, alert_ids
+
+
+def contact_id_for_phone(db: sqlite_utils.Database, phone: str) -> int | None:
+    row = db.execute("SELECT id FROM contacts WHERE phone = ?", (phone,)).fetchone()
+    return row[0] if row else None
+
+
+def validate_content(message: object, level: object) -> None:
+    """Raises InvalidAlert naming the field when the message or level cannot be sent."""
+    if not isinstance(message, str) or not message.strip():
+        raise InvalidAlert("'message' must be a non-empty string", "message")
+    if len(message) > MAX_MESSAGE_CHARS:
+        raise InvalidAlert(f"'message' must be at most {MAX_MESSAGE_CHARS} characters, got {len(message)}",
+                           "message")
+    if level not in LEVELS:
+        raise InvalidAlert(f"'level' must be one of {', '.join(LEVELS)}; got {level!r}", "level")
+
+
+def _broadcast_conditions(domain: str | None, profile_filters: dict[str, Any]) -> tuple[str, list]:
+    conditions, params = ["c.opted_out = 0"], []
+    if domain is not None:
+        if not isinstance(domain, str) or not domain.strip():
+            raise InvalidAlert("'domain' must be a non-empty string", "domain")
+        conditions.append("c.domain = ?")
+        params.append(domain.strip())
+    for key, value in profile_filters.items():
+        if not isinstance(key, str) or not _PROFILE_KEY.match(key):
+            raise InvalidAlert(f"filter key {key!r} must be a simple name (letters, digits, _)", key)
+        path = f"json_extract(p.data, '$.{key}')"
+        if value is None:
+            conditions.append(f"{path} IS NULL")
+        elif isinstance(value, str):
+            # casefold, not SQLite's lower(): lower() leaves 'MAÍZ' as 'maÍz'.
+            conditions.append(f"casefold({path}) = casefold(?)")
+            params.append(value)
+        elif isinstance(value, (bool, int, float)):
+            conditions.append(f"{path} = ?")  # JSON true/false come out as 1/0, as do Python's bools
+            params.append(value)
+        else:
+            raise InvalidAlert(f"filter {key!r} must be a string, number, boolean or null", key)
+    return " AND ".join(conditions), params
+
+
+def _register_casefold(db: sqlite_utils.Database) -> None:
+    db.conn.create_function("casefold", 1, lambda text: text.casefold() if isinstance(text, str) else text,
+                            deterministic=True)
+
+
+def _insert_alert(connection: sqlite3.Connection, contact_id: int, message: str, level: str,
+                  broadcast: str | None, created_at: float) -> int:
+    cursor = connection.execute(
+        "INSERT INTO alerts (contact_id, message, level, status, attempts, next_attempt_at, broadcast, created_at) "
+        "VALUES (?, ?, ?, 'pending', 0, ?, ?, ?)",
+        (contact_id, message, level, created_at, broadcast, created_at))
+    return cursor.lastrowid
+
+
+# --- handing out ----------------------------------------------------------------------------------
+
+def claim_due(db: sqlite_utils.Database, limit: int, lease_s: float, max_attempts: int) -> list[dict]:
+    """Lease up to `limit` due alerts, most urgent first. Each gets a fresh lease token; an alert whose
+    lease expired is due again (its bridge is presumed dead) unless it has used all its attempts."""
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+    with transaction(db) as connection:
+        at = now()
+        _give_up_expired(connection, at, max_attempts)
+        due_ids = [row[0] for row in connection.execute(
+            "SELECT a.id FROM alerts a JOIN contacts c ON c.id = a.contact_id "
+            "WHERE c.opted_out = 0 AND ((a.status = 'pending' AND a.next_attempt_at <= ?) "
+            "                        OR (a.status = 'claimed' AND a.lease_until < ?)) "
+            "ORDER BY CASE a.level WHEN 'alta' THEN 0 WHEN 'media' THEN 1 ELSE 2 END, a.next_attempt_at, a.id "
+            "LIMIT ?", (at, at, limit))]
+        return [_claim(connection, alert_id, at + lease_s) for alert_id in due_ids]
+
+
+def _give_up_expired(connection: sqlite3.Connection, at: float, max_attempts: int) -> None:
+    connection.execute(
+        "UPDATE alerts SET status = 'failed', lease_until = NULL, lease_token = NULL, "
+        "last_error = 'gave up after ' || attempts || ' attempts; lease expired' "
+        "WHERE status = 'claimed' AND lease_until < ? AND attempts >= ?", (at, max_attempts))
+
+
+def _claim(connection: sqlite3.Connection, alert_id: int, lease_until: float) -> dict:
+    connection.execute(
+        "UPDATE alerts SET status = 'claimed', lease_until = ?, lease_token = ?, attempts = attempts + 1 "
+        "WHERE id = ?", (lease_until, secrets.token_hex(8), alert_id))
+    return _one(connection, "SELECT a.id, c.phone, a.message, a.level, a.lease_token, a.attempts "
+                            "FROM alerts a JOIN contacts c ON c.id = a.contact_id WHERE a.id = ?", (alert_id,))
+
+
+# --- reports from bridges -----------------------------------------------------------------------
+
+def mark_sent(db: sqlite_utils.Database, alert_id: int, lease_token: str | None = None) -> dict:
+    """Idempotent: a bridge that retries its report after a timeout gets the same answer."""
+    with transaction(db) as connection:
+        alert = _existing_alert(connection, alert_id)
+        if alert["status"] == "sent":
+            return alert
+        _check_lease(alert, lease_token)
+        connection.execute(
+            "UPDATE alerts SET status = 'sent', sent_at = ?, lease_until = NULL, lease_token = NULL WHERE id = ?",
+            (now(), alert_id))
+        return _alert(connection, alert_id)
+
+
+def mark_failed(db: sqlite_utils.Database, alert_id: int, error: str, backoff_s: float, max_attempts: int,
+                lease_token: str | None = None) -> dict:
+    """Back to pending after an exponentially growing wait, or given up once attempts run out."""
+    with transaction(db) as connection:
+        alert = _existing_alert(connection, alert_id)
+        if alert["status"] == "sent":
+            raise AlertAlreadySent(f"alert {alert_id} was already sent")
+        if alert["status"] == "failed":
+            return alert  # already given up: a repeated report changes nothing
+        _check_lease(alert, lease_token)
+        error = error[:MAX_ERROR_CHARS]
+        if alert["attempts"] >= max_attempts:
+            connection.execute(
+                "UPDATE alerts SET status = 'failed', last_error = ?, lease_until = NULL, lease_token = NULL "
+                "WHERE id = ?", (error, alert_id))
+        else:
+            connection.execute(
+                "UPDATE alerts SET status = 'pending', next_attempt_at = ?, last_error = ?, "
+                "lease_until = NULL, lease_token = NULL WHERE id = ?",
+                (now() + backoff_delay(backoff_s, alert["attempts"]), error, alert_id))
+        return _alert(connection, alert_id)
+
+
+def backoff_delay(backoff_s: float, attempts: int) -> float:
+    """backoff, 2x, 4x, ... after the 1st, 2nd, 3rd failed attempt; never more than an hour."""
+    return min(backoff_s * 2 ** (max(attempts, 1) - 1), MAX_BACKOFF_S)
+
+
+def alert_state(db: sqlite_utils.Database, alert_id: int) -> dict:
+    return _existing_alert(db.conn, alert_id)
+
+
+def _existing_alert(connection: sqlite3.Connection, alert_id: int) -> dict:
+    alert = _alert(connection, alert_id)
+    if alert is None:
+        raise AlertNotFound(f"no alert with id {alert_id}")
+    return alert
+
+
+def _check_lease(alert: dict, lease_token: str | None) -> None:
+    # Without a token (the seed bridge sends none) the report is trusted as is.
+    if lease_token is not None and lease_token != alert["lease_token"]:
+        raise LeaseMismatch(f"alert {alert['id']} is no longer leased with that token "
+                            "(the lease expired and the alert was handed out again)")
+
+
+def _alert(connection: sqlite3.Connection, alert_id: int) -> dict | None:
+    return _one(connection, f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE id = ?", (alert_id,))
+
+
+def _one(connection: sqlite3.Connection, sql: str, params: tuple) -> dict | None:
+    cursor = connection.execute(sql, params)
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    return dict(zip((column[0] for column in cursor.description), row))

@@ -1,0 +1,134 @@
+"""HTTP routes for alerts: admins create them, bridges poll, send and report back.
+
+The seed's contracts, extended compatibly: `GET /alerts/pending` keeps {id, phone, message, level}
+and adds the lease token and attempts; `POST /alerts/<id>/sent` still works with an empty body.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+from flask import Blueprint, jsonify, request
+
+from backend.alerts import repository
+from backend.alerts.repository import (AlertAlreadySent, AlertNotFound, ContactNotFound, InvalidAlert,
+                                       LeaseMismatch)
+from backend.http_input import json_object, optional_string, required_phone
+from backend.settings import BackendSettings
+from backend.store.database import Store
+from chasqui.http_errors import ApiError, bad_request
+
+DEFAULT_POLL_LIMIT = 20
+MAX_POLL_LIMIT = 100
+NO_REASON_GIVEN = "the bridge gave no reason"
+
+
+def create_alerts_blueprint(store: Store, settings: BackendSettings) -> Blueprint:
+    alerts = Blueprint("alerts", __name__)
+
+    @alerts.post("/alert")
+    def create():
+        body = json_object(required=True)
+        message = body.get("message")
+        level = "media" if body.get("level") is None else body["level"]
+        if ("phone" in body) == ("filter" in body):
+            raise bad_request("send either 'phone' (one contact) or 'filter' (a group), not both or neither",
+                              "phone")
+        if "phone" in body:
+            alert_ids, broadcast = [_alert_one(store, body, message, level)], None
+        else:
+            broadcast, alert_ids = _broadcast(store, body["filter"], message, level)
+        return jsonify({"alert_ids": alert_ids, "broadcast": broadcast}), 201
+
+    @alerts.get("/alerts/pending")
+    def pending():
+        limit = _poll_limit(request.args.get("limit"))
+        claimed = repository.claim_due(store.db, limit, settings.alert_lease_s, settings.alert_max_attempts)
+        return jsonify({"alerts": claimed})
+
+    @alerts.post("/alerts/<int:alert_id>/sent")
+    def sent(alert_id: int):
+        body = json_object(required=False)
+        with _report_errors():
+            alert = repository.mark_sent(store.db, alert_id, _lease_token(body))
+        return jsonify({"id": alert["id"], "status": alert["status"]})
+
+    @alerts.post("/alerts/<int:alert_id>/failed")
+    def failed(alert_id: int):
+        body = json_object(required=False)
+        error = _failure_reason(body)
+        with _report_errors():
+            alert = repository.mark_failed(store.db, alert_id, error, settings.alert_backoff_s,
+                                           settings.alert_max_attempts, _lease_token(body))
+        return jsonify({key: alert[key] for key in ("id", "status", "attempts", "next_attempt_at")})
+
+    return alerts
+
+
+def _alert_one(store: Store, body: dict, message: object, level: object) -> int:
+    phone = required_phone(body)
+    with _invalid_input():
+        repository.validate_content(message, level)  # before the lookup: bad input is 400, not 404
+    contact_id = repository.contact_id_for_phone(store.db, phone)
+    if contact_id is None:
+        raise ApiError(404, "unknown_contact", f"no contact with phone {phone}", "phone")
+    with _report_errors():  # the contact may be deleted between the lookup and the insert
+        return repository.create_alert(store.db, contact_id, message, level)
+
+
+def _broadcast(store: Store, group_filter: object, message: object, level: object) -> tuple[str, list[int]]:
+    if not isinstance(group_filter, dict):
+        raise bad_request("'filter' must be an object, e.g. {\"domain\": \"agro\", \"crop\": \"maíz\"}", "filter")
+    profile_filters = {key: value for key, value in group_filter.items() if key != "domain"}
+    with _invalid_input(prefix="filter."):
+        return repository.create_broadcast(store.db, message, level, group_filter.get("domain"), profile_filters)
+
+
+@contextmanager
+def _invalid_input(prefix: str = "") -> Iterator[None]:
+    """InvalidAlert -> 400 naming the field; fields inside the filter are named filter.<key>."""
+    try:
+        yield
+    except InvalidAlert as problem:
+        field = problem.field if problem.field in ("message", "level") else prefix + problem.field
+        raise bad_request(str(problem), field) from None
+
+
+@contextmanager
+def _report_errors() -> Iterator[None]:
+    """The repository's refusals as HTTP answers a bridge can act on."""
+    try:
+        yield
+    except AlertNotFound as problem:
+        raise ApiError(404, "alert_not_found", str(problem)) from None
+    except ContactNotFound as problem:
+        raise ApiError(404, "unknown_contact", str(problem)) from None
+    except LeaseMismatch as problem:
+        raise ApiError(409, "lease_mismatch", str(problem), "lease_token") from None
+    except AlertAlreadySent as problem:
+        raise ApiError(409, "alert_already_sent", str(problem)) from None
+
+
+def _failure_reason(body: dict) -> str:
+    error = body.get("error")
+    if error is None or error == "":
+        return NO_REASON_GIVEN  # a failure is still recorded (and retried) when unexplained
+    if not isinstance(error, str):
+        raise bad_request("'error' must be a string", "error")
+    return error
+
+
+def _lease_token(body: dict) -> str | None:
+    return optional_string(body, "lease_token")
+
+
+def _poll_limit(raw: str | None) -> int:
+    if raw is None or raw == "":
+        return DEFAULT_POLL_LIMIT
+    try:
+        limit = int(raw)
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= MAX_POLL_LIMIT:
+        raise bad_request(f"'limit' must be a whole number from 1 to {MAX_POLL_LIMIT}, got {raw!r}", "limit")
+    return limit

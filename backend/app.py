@@ -1,0 +1,90 @@
+"""The backend's HTTP face: `create_app(settings)` migrates the database, loads the domain
+plug-ins and serves /agent, /form/update, /alert(s), /health and /metrics."""
+from __future__ import annotations
+
+import logging
+
+import requests
+from flask import Flask, Response, jsonify
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+
+from backend.agent.model_client import CircuitBreaker, Endpoint, ModelClient
+from backend.agent.orchestrator import Orchestrator
+from backend.agent.routes import create_agent_blueprint
+from backend.alerts.routes import create_alerts_blueprint
+from backend.forms import create_forms_blueprint
+from backend.plugins.registry import load_plugins, register_forms
+from backend.settings import BackendSettings, load_settings
+from backend.store.database import Store
+from backend.store.migrations import migrate
+from chasqui.http_errors import install_json_errors
+from chasqui.logs import configure_logging
+from chasqui.request_hooks import install_request_hooks
+
+log = logging.getLogger("backend")
+
+
+class BackendMetrics:
+    def __init__(self):
+        self.registry = CollectorRegistry()
+        self.requests = Counter("chasqui_backend_requests", "HTTP requests by endpoint and status",
+                                ["endpoint", "status"], registry=self.registry)
+        self.agent_replies = Counter("chasqui_agent_replies", "Replies by where they came from",
+                                     ["source"], registry=self.registry)
+        self.orchestration = Histogram("chasqui_agent_orchestration_seconds",
+                                       "Time /agent spends outside the model call", registry=self.registry,
+                                       buckets=(0.001, 0.0025, 0.005, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 1))
+
+
+def build_model_client(settings: BackendSettings) -> ModelClient:
+    endpoints = [Endpoint("model", settings.model_api_url, settings.model_api_token,
+                          CircuitBreaker(settings.breaker_failures, settings.breaker_cooldown_s))]
+    if settings.secondary_model_api_url:
+        endpoints.append(Endpoint("secondary", settings.secondary_model_api_url, settings.model_api_token,
+                                  CircuitBreaker(settings.breaker_failures, settings.breaker_cooldown_s)))
+    return ModelClient(endpoints, settings.model_timeout_s, settings.model_retries, settings.model_temperature)
+
+
+def create_app(settings: BackendSettings | None = None) -> Flask:
+    configure_logging("backend")
+    settings = settings or load_settings()
+    store = Store(settings.db_path)
+    migrate(store.db)
+    plugins = load_plugins(settings.plugins)
+    register_forms(store.db, plugins)
+    model = build_model_client(settings)
+    metrics = BackendMetrics()
+
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.extensions["chasqui_store"] = store
+    install_json_errors(app, "the backend's body limit")
+
+    install_request_hooks(app, settings.token, "BACKEND_TOKEN", ("/health",),
+                          lambda endpoint, status, _: metrics.requests.labels(endpoint, str(status)).inc(), log)
+
+    @app.get("/health")
+    def health():
+        try:
+            store.db.execute("SELECT 1").fetchone()
+            database = "ok"
+        except Exception as problem:  # reported, not raised: health must always answer
+            database = f"error: {problem}"
+        try:
+            model_ready = requests.get(f"{settings.model_api_url}/health", timeout=2).status_code == 200
+        except requests.RequestException:
+            model_ready = False
+        status = "down" if database != "ok" else ("ok" if model_ready else "degraded")
+        body = {"status": status, "database": database, "model_api": "ready" if model_ready else "unreachable",
+                "model_circuit": {e.label: "open" if e.breaker.is_open else "closed" for e in model.endpoints}}
+        return jsonify(body), 503 if status == "down" else 200
+
+    @app.get("/metrics")
+    def metrics_route():
+        return Response(generate_latest(metrics.registry), mimetype=CONTENT_TYPE_LATEST)
+
+    orchestrator = Orchestrator(store, plugins, model, settings.daily_model_calls)
+    app.register_blueprint(create_agent_blueprint(orchestrator, metrics))
+    app.register_blueprint(create_forms_blueprint(store))
+    app.register_blueprint(create_alerts_blueprint(store, settings))
+    return app

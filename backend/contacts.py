@@ -1,0 +1,66 @@
+"""Contacts and their domain profiles (the fields a domain plug-in declares, kept as JSON)."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import sqlite_utils
+
+from backend.store.database import now
+
+
+@dataclass
+class Contact:
+    id: int
+    phone: str
+    name: str | None
+    domain: str | None
+    language: str
+    timezone: str
+    opted_out: bool
+    onboarding_step: str | None
+    profile: dict = field(default_factory=dict)
+
+    @property
+    def onboarded(self) -> bool:
+        return self.onboarding_step is None
+
+
+def find_contact(db: sqlite_utils.Database, phone: str) -> Contact | None:
+    row = db.execute(
+        "SELECT c.id, c.phone, c.name, c.domain, c.language, c.timezone, c.opted_out, c.onboarding_step, p.data "
+        "FROM contacts c LEFT JOIN profiles p ON p.contact_id = c.id WHERE c.phone = ?", [phone]).fetchone()
+    if row is None:
+        return None
+    return Contact(id=row[0], phone=row[1], name=row[2], domain=row[3], language=row[4], timezone=row[5],
+                   opted_out=bool(row[6]), onboarding_step=row[7], profile=json.loads(row[8] or "{}"))
+
+
+def create_contact(db: sqlite_utils.Database, phone: str, onboarding_step: str | None) -> Contact:
+    """Inside the caller's transaction; a concurrent first message from the same phone loses the
+    UNIQUE race and finds the contact the other one created."""
+    stamp = now()
+    db.execute("INSERT OR IGNORE INTO contacts (phone, onboarding_step, created_at, updated_at) VALUES (?, ?, ?, ?)",
+               [phone, onboarding_step, stamp, stamp])
+    return find_contact(db, phone)
+
+
+def update_contact(db: sqlite_utils.Database, contact: Contact, **columns) -> None:
+    allowed = {"name", "domain", "language", "timezone", "opted_out", "onboarding_step"}
+    unknown = set(columns) - allowed
+    if unknown:
+        raise ValueError(f"not contact columns: {sorted(unknown)}")
+    assignments = ", ".join(f"{name} = ?" for name in columns)
+    db.execute(f"UPDATE contacts SET {assignments}, updated_at = ? WHERE id = ?",
+               [*columns.values(), now(), contact.id])
+    for name, value in columns.items():
+        setattr(contact, name, bool(value) if name == "opted_out" else value)
+
+
+def save_profile(db: sqlite_utils.Database, contact: Contact, updates: dict) -> None:
+    contact.profile = {**contact.profile, **updates}
+    db.execute(
+        "INSERT INTO profiles (contact_id, domain, data, updated_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT(contact_id) DO UPDATE SET domain = excluded.domain, data = excluded.data, "
+        "updated_at = excluded.updated_at",
+        [contact.id, contact.domain or "", json.dumps(contact.profile, ensure_ascii=False), now()])

@@ -1,0 +1,44 @@
+"""POST /form/update: a form submission, validated against its definition, stored once."""
+from __future__ import annotations
+
+import json
+
+import jsonschema
+from flask import Blueprint, jsonify
+
+from backend.contacts import find_contact
+from backend.http_input import json_object, required_phone, required_string
+from backend.store.database import Store, now, transaction
+from chasqui.http_errors import ApiError, bad_request
+
+
+def create_forms_blueprint(store: Store) -> Blueprint:
+    blueprint = Blueprint("forms", __name__)
+
+    @blueprint.post("/form/update")
+    def form_update():
+        body = json_object()
+        phone = required_phone(body)
+        form_name = required_string(body, "form")
+        data = body.get("data")
+        if not isinstance(data, dict):
+            raise bad_request("'data' must be an object", "data")
+        db = store.db
+        contact = find_contact(db, phone)
+        if contact is None:
+            raise ApiError(404, "unknown_contact", f"no contact with phone {phone}")
+        row = db.execute("SELECT id, schema FROM form_definitions WHERE name = ?", [form_name]).fetchone()
+        if row is None:
+            raise ApiError(404, "unknown_form", f"no form named {form_name!r}")
+        try:
+            jsonschema.validate(data, json.loads(row[1]))
+        except jsonschema.ValidationError as problem:
+            where = "/".join(str(p) for p in problem.absolute_path) or "data"
+            raise bad_request(f"'data' does not fit form {form_name!r} at {where}: {problem.message}",
+                              "data", code="invalid_form_data") from None
+        with transaction(db):
+            cursor = db.execute("INSERT INTO form_submissions (form_id, contact_id, data, source, created_at) "
+                                "VALUES (?, ?, ?, 'api', ?)", [row[0], contact.id, json.dumps(data), now()])
+        return jsonify({"id": cursor.lastrowid, "form": form_name}), 201
+
+    return blueprint

@@ -1,0 +1,37 @@
+"""Reading request bodies with errors that name the field (shared by the backend's routes)."""
+from __future__ import annotations
+
+from backend.phones import InvalidPhone, normalize_phone
+from chasqui.http_errors import bad_request
+from chasqui.http_input import EMPTY, parse_json_body
+
+
+def json_object(required: bool = True) -> dict:
+    body = parse_json_body(required)
+    if body is EMPTY:
+        return {}
+    if not isinstance(body, dict):
+        raise bad_request("the body must be a JSON object", code="invalid_json")
+    return body
+
+
+def required_string(body: dict, name: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise bad_request(f"'{name}' is required and must be a non-empty string", name)
+    return value
+
+
+def optional_string(body: dict, name: str) -> str | None:
+    value = body.get(name)
+    if value is not None and not isinstance(value, str):
+        raise bad_request(f"'{name}' must be a string", name)
+    return value
+
+
+def required_phone(body: dict, name: str = "phone") -> str:
+    """The phone in E.164, from either WhatsApp form ('51987654321@c.us' or '+51987654321')."""
+    try:
+        return normalize_phone(body.get(name))
+    except InvalidPhone as problem:
+        raise bad_request(str(problem), name, code="invalid_phone") from None

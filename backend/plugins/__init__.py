@@ -1,0 +1,1 @@
+"""Domain plug-ins: everything domain-specific the backend core may use, behind one interface."""

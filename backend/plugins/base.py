@@ -1,0 +1,58 @@
+"""What a domain plug-in contributes to the core (which knows nothing about crops or running):
+profile fields with their onboarding questions, facts for the model's context, actions the model
+may request, form definitions, alert rules and scheduled jobs."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import sqlite_utils
+
+from backend.contacts import Contact
+
+
+@dataclass(frozen=True)
+class ProfileField:
+    name: str
+    question: str  # asked during onboarding, in the user's language
+    parse: Callable[[str], Any]  # raises ValueError with a message for the user
+
+
+@dataclass(frozen=True)
+class ActionContext:
+    db: sqlite_utils.Database  # inside the transaction that also stores the reply
+    contact: Contact
+
+
+@dataclass(frozen=True)
+class Action:
+    """Something the model may ask for in `acciones`. Only registered actions run, and only with
+    arguments that fit `schema`."""
+
+    name: str
+    description: str
+    schema: dict
+    run: Callable[[ActionContext, dict], None]
+    # What the user must read once it ran. A small model often phrases it wrongly or not at all;
+    # then the orchestrator replies with this instead.
+    confirm: Callable[[dict], str] | None = None
+
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    name: str
+    every_seconds: float
+    run: Callable[[sqlite_utils.Database], None]
+
+
+@dataclass
+class DomainPlugin:
+    name: str  # stored in contacts.domain
+    label: str  # how onboarding offers it ("agricultura", "running")
+    system_prompt: str
+    profile_fields: list[ProfileField] = field(default_factory=list)
+    actions: dict[str, Action] = field(default_factory=dict)
+    forms: dict[str, dict] = field(default_factory=dict)  # name -> JSON schema of a submission
+    jobs: list[ScheduledJob] = field(default_factory=list)
+    # Computed facts for the model: numbers the user relies on come from code, not from the model.
+    facts: Callable[[sqlite_utils.Database, Contact], dict] = lambda db, contact: {}

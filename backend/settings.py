@@ -1,0 +1,54 @@
+"""The backend's settings, all from environment variables (documented in .env.example)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from chasqui.env import chasqui_home, env_float, env_int, env_str
+
+
+@dataclass(frozen=True)
+class BackendSettings:
+    db_path: Path
+    host: str
+    port: int
+    token: str  # bridge -> backend bearer token; empty = open (loopback-only default)
+    model_api_url: str
+    model_api_token: str
+    secondary_model_api_url: str  # optional fallback endpoint
+    model_timeout_s: float
+    model_temperature: float
+    model_retries: int
+    breaker_failures: int  # consecutive failures that open the circuit
+    breaker_cooldown_s: float
+    daily_model_calls: int  # per contact; 0 = unlimited
+    alert_lease_s: float
+    alert_max_attempts: int
+    alert_backoff_s: float
+    plugins: tuple[str, ...]
+    max_body_bytes: int = 64_000
+
+    def with_overrides(self, **changes) -> "BackendSettings":
+        return replace(self, **changes)
+
+
+def load_settings() -> BackendSettings:
+    return BackendSettings(
+        db_path=Path(env_str("BACKEND_DB_PATH") or chasqui_home() / "chasqui.db").expanduser(),
+        host=env_str("BACKEND_HOST", "127.0.0.1"),
+        port=env_int("BACKEND_PORT", 8002, minimum=0, maximum=65535),
+        token=env_str("BACKEND_TOKEN"),
+        model_api_url=env_str("MODEL_API_URL", "http://127.0.0.1:8001").rstrip("/"),
+        model_api_token=env_str("MODEL_API_TOKEN"),
+        secondary_model_api_url=env_str("SECONDARY_MODEL_API_URL").rstrip("/"),
+        model_timeout_s=env_float("BACKEND_MODEL_TIMEOUT", 60.0, minimum=0.1),
+        model_temperature=env_float("BACKEND_MODEL_TEMPERATURE", 0.2, minimum=0.0),
+        model_retries=env_int("BACKEND_MODEL_RETRIES", 2, minimum=0),
+        breaker_failures=env_int("BACKEND_BREAKER_FAILURES", 3, minimum=1),
+        breaker_cooldown_s=env_float("BACKEND_BREAKER_COOLDOWN", 30.0, minimum=0.0),
+        daily_model_calls=env_int("BACKEND_DAILY_MODEL_CALLS", 200, minimum=0),
+        alert_lease_s=env_float("ALERT_LEASE_SECONDS", 60.0, minimum=1.0),
+        alert_max_attempts=env_int("ALERT_MAX_ATTEMPTS", 5, minimum=1),
+        alert_backoff_s=env_float("ALERT_BACKOFF_SECONDS", 30.0, minimum=0.0),
+        plugins=tuple(p for p in env_str("BACKEND_PLUGINS", "example").split(",") if p.strip()),
+    )

@@ -1,0 +1,66 @@
+"""Opening the SQLite file the way every part of the backend needs it.
+
+WAL lets readers work while one writer writes; the busy timeout makes a second writer wait
+instead of failing; foreign keys are off by default in SQLite and must be asked for on every
+connection. `transaction()` groups writes that belong together: all of them or none.
+"""
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import sqlite_utils
+
+BUSY_TIMEOUT_MS = 5000
+
+
+def open_database(path: Path | str) -> sqlite_utils.Database:
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    # isolation_level=None: no implicit transactions; transaction() below opens them explicitly.
+    connection = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                                 check_same_thread=False)
+    connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    connection.execute("PRAGMA journal_mode = WAL")
+    connection.execute("PRAGMA synchronous = NORMAL")  # safe with WAL; a power cut loses at most the last commit
+    connection.execute("PRAGMA foreign_keys = ON")
+    return sqlite_utils.Database(connection)
+
+
+@contextmanager
+def transaction(db: sqlite_utils.Database, immediate: bool = True) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE takes the write lock up front, so two writers never interleave a
+    read-then-write (how two bridges are kept from claiming the same alert)."""
+    connection = db.conn
+    connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    try:
+        yield connection
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
+
+
+def now() -> float:
+    """Times are stored as Unix seconds (REAL): cheap to compare for leases and windows."""
+    return time.time()
+
+
+class Store:
+    """The database file, with one connection per thread: a sqlite3 connection shared between
+    threads would interleave their transactions."""
+
+    def __init__(self, path: Path | str):
+        self.path = path
+        self._local = threading.local()
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = open_database(self.path)
+        return db

@@ -1,0 +1,158 @@
+"""Versioned schema migrations, applied in order on start (and by `chasqui db migrate`).
+
+A migration is never edited once released: add a new one. Each runs in one transaction together
+with its row in schema_migrations, so a crash leaves the database at the previous version.
+"""
+from __future__ import annotations
+
+import logging
+import sqlite3
+
+import sqlite_utils
+
+from backend.store.database import now, transaction
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (1, "core tables", """
+CREATE TABLE contacts (
+    id INTEGER PRIMARY KEY,
+    phone TEXT NOT NULL UNIQUE,              -- E.164, e.g. +51987654321
+    name TEXT,
+    domain TEXT,                             -- a registered plug-in's name; NULL until onboarding picks one
+    language TEXT NOT NULL DEFAULT 'es',
+    timezone TEXT NOT NULL DEFAULT 'America/Lima',
+    opted_out INTEGER NOT NULL DEFAULT 0,
+    onboarding_step TEXT,                    -- NULL once onboarding is complete
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE profiles (
+    contact_id INTEGER PRIMARY KEY REFERENCES contacts(id) ON DELETE CASCADE,
+    domain TEXT NOT NULL,
+    data TEXT NOT NULL DEFAULT '{}',         -- JSON: the fields the domain plug-in declares
+    updated_at REAL NOT NULL
+);
+CREATE TABLE messages (
+    id INTEGER PRIMARY KEY,
+    contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+    direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+    body TEXT NOT NULL,
+    wa_message_id TEXT UNIQUE,               -- a retried webhook is stored once
+    source TEXT,                             -- out: model, secondary, cache, apology, onboarding, quota
+    in_reply_to INTEGER REFERENCES messages(id),  -- out: the inbound message it answers
+    created_at REAL NOT NULL
+);
+CREATE INDEX messages_by_reply ON messages(in_reply_to);
+CREATE INDEX messages_by_contact_time ON messages(contact_id, created_at);
+CREATE VIRTUAL TABLE messages_fts USING fts5(
+    body, content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2');
+CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+    INSERT INTO messages_fts(rowid, body) VALUES (new.id, new.body);
+END;
+CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, body) VALUES ('delete', old.id, old.body);
+END;
+CREATE TABLE knowledge (
+    id INTEGER PRIMARY KEY,
+    domain TEXT,                             -- NULL: for every domain
+    title TEXT NOT NULL,
+    body TEXT NOT NULL,
+    source TEXT,
+    updated_at REAL NOT NULL
+);
+CREATE VIRTUAL TABLE knowledge_fts USING fts5(
+    title, body, content='knowledge', content_rowid='id', tokenize='unicode61 remove_diacritics 2');
+CREATE TRIGGER knowledge_fts_insert AFTER INSERT ON knowledge BEGIN
+    INSERT INTO knowledge_fts(rowid, title, body) VALUES (new.id, new.title, new.body);
+END;
+CREATE TRIGGER knowledge_fts_delete AFTER DELETE ON knowledge BEGIN
+    INSERT INTO knowledge_fts(knowledge_fts, rowid, title, body) VALUES ('delete', old.id, old.title, old.body);
+END;
+CREATE TRIGGER knowledge_fts_update AFTER UPDATE ON knowledge BEGIN
+    INSERT INTO knowledge_fts(knowledge_fts, rowid, title, body) VALUES ('delete', old.id, old.title, old.body);
+    INSERT INTO knowledge_fts(rowid, title, body) VALUES (new.id, new.title, new.body);
+END;
+CREATE TABLE form_definitions (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    domain TEXT,
+    schema TEXT NOT NULL,                    -- JSON schema the submissions must satisfy
+    updated_at REAL NOT NULL
+);
+CREATE TABLE form_submissions (
+    id INTEGER PRIMARY KEY,
+    form_id INTEGER NOT NULL REFERENCES form_definitions(id),
+    contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+    data TEXT NOT NULL,
+    source TEXT NOT NULL,                    -- api, chat
+    created_at REAL NOT NULL
+);
+CREATE TABLE alerts (
+    id INTEGER PRIMARY KEY,
+    contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+    message TEXT NOT NULL,
+    level TEXT NOT NULL CHECK (level IN ('baja', 'media', 'alta')),
+    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'claimed', 'sent', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL,
+    lease_until REAL,
+    lease_token TEXT,
+    last_error TEXT,
+    broadcast TEXT,                          -- groups the alerts of one broadcast to a filtered group
+    created_at REAL NOT NULL,
+    sent_at REAL
+);
+CREATE INDEX alerts_due ON alerts(status, next_attempt_at);
+CREATE TABLE answer_cache (
+    question_key TEXT NOT NULL,
+    domain TEXT NOT NULL,
+    answer TEXT NOT NULL,                    -- model_output JSON
+    created_at REAL NOT NULL,
+    PRIMARY KEY (question_key, domain)
+);
+CREATE TABLE model_calls (
+    contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+    day TEXT NOT NULL,
+    calls INTEGER NOT NULL,
+    PRIMARY KEY (contact_id, day)
+);
+"""),
+]
+
+
+def current_version(db: sqlite_utils.Database) -> int:
+    db.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
+               "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)")
+    row = db.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+    return row[0] or 0
+
+
+def migrate(db: sqlite_utils.Database) -> list[int]:
+    """Apply what is missing; return the versions applied now."""
+    applied = []
+    for version, name, sql in MIGRATIONS:
+        if version <= current_version(db):
+            continue
+        with transaction(db) as connection:
+            for statement in _statements(sql):
+                connection.execute(statement)
+            connection.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                               (version, name, now()))
+        log.info("migration applied", extra={"version": version, "migration": name})
+        applied.append(version)
+    return applied
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a script into statements (executescript would commit behind our back)."""
+    statements, current = [], ""
+    for line in sql.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            if current.strip():
+                statements.append(current.strip())
+            current = ""
+    return statements
+

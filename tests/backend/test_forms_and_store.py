@@ -1,0 +1,70 @@
+"""Forms validated against their definitions; the store's guarantees; `chasqui db migrate`."""
+import subprocess
+
+from backend.store.database import open_database
+from backend.store.migrations import MIGRATIONS, current_version, migrate
+from tests.backend.conftest import AUTH
+from tests.servers import CHASQUI, REPO, service_env
+
+PHONE = "+51987654321"
+
+
+def submit(backend, body):
+    return backend.client.post("/form/update", json=body, headers=AUTH)
+
+
+def test_form_submission_is_validated_and_stored(backend):
+    backend.onboard(PHONE)
+    ok = submit(backend, {"phone": "51987654321@c.us", "form": "nota", "data": {"texto": "regar el lote 2"}})
+    assert ok.status_code == 201
+    bad = submit(backend, {"phone": PHONE, "form": "nota", "data": {"texto": ""}})
+    assert bad.status_code == 400 and bad.json["error"]["code"] == "invalid_form_data"
+    assert "at texto" in bad.json["error"]["message"]
+    extra = submit(backend, {"phone": PHONE, "form": "nota", "data": {"texto": "x", "otro": 1}})
+    assert extra.status_code == 400
+    assert submit(backend, {"phone": PHONE, "form": "cosecha", "data": {}}).json["error"]["code"] == "unknown_form"
+    assert submit(backend, {"phone": "+51911111111", "form": "nota", "data": {"texto": "x"}}).status_code == 404
+    assert submit(backend, {"phone": PHONE, "form": "nota", "data": "texto"}).status_code == 400
+    assert backend.count("form_submissions") == 1
+
+
+def test_store_pragmas_and_idempotent_migrations(tmp_path):
+    db = open_database(tmp_path / "x.db")
+    assert migrate(db) == [version for version, _, _ in MIGRATIONS]
+    assert migrate(db) == []
+    assert current_version(db) == MIGRATIONS[-1][0]
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    try:
+        db.execute("INSERT INTO messages (contact_id, direction, body, created_at) VALUES (999, 'in', 'x', 0)")
+        raise AssertionError("a message for a missing contact was accepted")
+    except Exception as problem:
+        assert "FOREIGN KEY" in str(problem)
+
+
+def test_failed_migration_leaves_the_previous_version(tmp_path, monkeypatch):
+    db = open_database(tmp_path / "y.db")
+    migrate(db)
+    broken = MIGRATIONS + [(MIGRATIONS[-1][0] + 1, "broken", "CREATE TABLE half (x);\nNOT SQL AT ALL;\n")]
+    monkeypatch.setattr("backend.store.migrations.MIGRATIONS", broken)
+    try:
+        migrate(db)
+    except Exception:
+        pass
+    assert current_version(db) == MIGRATIONS[-1][0]
+    assert "half" not in db.table_names()  # the whole migration rolled back
+
+
+def test_chasqui_db_migrate(tmp_path):
+    env = service_env(BACKEND_DB_PATH=str(tmp_path / "cli.db"))
+    first = subprocess.run(CHASQUI + ["db", "migrate"], env=env, cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert first.returncode == 0 and "applied 1" in first.stdout
+    again = subprocess.run(CHASQUI + ["db", "migrate"], env=env, cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert "up to date" in again.stdout
+
+
+def test_health_reports_database_and_model(backend):
+    body = backend.client.get("/health").json  # no token needed
+    assert body["database"] == "ok" and body["model_api"] == "ready" and body["status"] == "ok"
+    assert backend.client.get("/metrics").status_code == 401
+    assert "chasqui_agent_replies" in backend.client.get("/metrics", headers=AUTH).get_data(as_text=True)

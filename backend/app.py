@@ -8,6 +8,7 @@ import requests
 from flask import Flask, Response, jsonify
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
+from admin.panel import init_admin
 from backend.agent.model_client import CircuitBreaker, Endpoint, ModelClient
 from backend.agent.orchestrator import Orchestrator
 from backend.agent.routes import create_agent_blueprint
@@ -60,7 +61,8 @@ def create_app(settings: BackendSettings | None = None) -> Flask:
     app.extensions["chasqui_store"] = store
     install_json_errors(app, "the backend's body limit")
 
-    install_request_hooks(app, settings.token, "BACKEND_TOKEN", ("/health",),
+    # /admin signs its users in with its own session login (admin.panel), not the bridge's token.
+    install_request_hooks(app, settings.token, "BACKEND_TOKEN", ("/health", "/admin"),
                           lambda endpoint, status, _: metrics.requests.labels(endpoint, str(status)).inc(), log)
 
     @app.get("/health")
@@ -87,4 +89,5 @@ def create_app(settings: BackendSettings | None = None) -> Flask:
     app.register_blueprint(create_agent_blueprint(orchestrator, metrics))
     app.register_blueprint(create_forms_blueprint(store))
     app.register_blueprint(create_alerts_blueprint(store, settings))
+    init_admin(app, store)  # the panel at /admin
     return app

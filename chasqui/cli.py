@@ -66,6 +66,39 @@ def cmd_db(args) -> int:
     return 0
 
 
+def cmd_admin(args) -> int:
+    """`chasqui admin create-user NAME`: the password from CHASQUI_ADMIN_PASSWORD or a prompt."""
+    import getpass
+    import os
+
+    from admin.users import create_user
+    from backend.settings import load_settings
+    from backend.store.database import open_database
+    from backend.store.migrations import migrate
+
+    password = os.environ.get("CHASQUI_ADMIN_PASSWORD", "")
+    if not password:
+        try:
+            password = getpass.getpass(f"Password for {args.username}: ")
+            again = getpass.getpass("The same password again: ")
+        except EOFError:
+            print("chasqui: no password: type it at the prompt or set CHASQUI_ADMIN_PASSWORD", file=sys.stderr)
+            return 2
+        if password != again:
+            print("chasqui: the two passwords differ; nothing was created", file=sys.stderr)
+            return 2
+    settings = load_settings()
+    db = open_database(settings.db_path)
+    migrate(db)  # admin_users arrives with migration 2
+    try:
+        create_user(db, args.username, password)
+    except ValueError as problem:
+        print(f"chasqui: {problem}", file=sys.stderr)
+        return 2
+    print(f"admin user {args.username!r} created in {settings.db_path}; sign in at /admin/login")
+    return 0
+
+
 def cmd_up(args) -> int:
     """The whole stack in one process: each service on its own loopback port, talking HTTP."""
     from backend.app import create_app as create_backend
@@ -147,6 +180,13 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("migrate", help="apply pending schema migrations (the backend also does on start)")
     db.set_defaults(handler=cmd_db)
+
+    admin = commands.add_parser("admin", help="admin panel accounts")
+    admin_commands = admin.add_subparsers(dest="admin_command", required=True)
+    create_user = admin_commands.add_parser(
+        "create-user", help="create an /admin account (password from CHASQUI_ADMIN_PASSWORD, or asked for)")
+    create_user.add_argument("username")
+    admin.set_defaults(handler=cmd_admin)
 
     up = with_address(commands.add_parser("up", help="run the whole stack on embedded defaults"))
     up.add_argument("--once", action="store_true", help="stop after the sample conversation")

@@ -26,6 +26,7 @@ def create_agent_blueprint(orchestrator: Orchestrator, metrics) -> Blueprint:
         reply = orchestrator.handle(phone, message.strip(), role, message_id)
         metrics.agent_replies.labels(reply.source).inc()
         metrics.orchestration.observe(reply.orchestration_s)
-        return jsonify({"model_output": reply.model_output, "source": reply.source})
+        return jsonify({"model_output": reply.model_output, "source": reply.source,
+                        "timings": {"orchestration_ms": round(reply.orchestration_s * 1000, 2)}})
 
     return blueprint

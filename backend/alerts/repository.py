@@ -146,13 +146,29 @@ def claim_due(db: sqlite_utils.Database, limit: int, lease_s: float, max_attempt
     with transaction(db) as connection:
         at = now()
         _give_up_expired(connection, at, max_attempts)
-        due_ids = [row[0] for row in connection.execute(
-            "SELECT a.id FROM alerts a JOIN contacts c ON c.id = a.contact_id "
-            "WHERE c.opted_out = 0 AND ((a.status = 'pending' AND a.next_attempt_at <= ?) "
-            "                        OR (a.status = 'claimed' AND a.lease_until < ?)) "
-            "ORDER BY CASE a.level WHEN 'alta' THEN 0 WHEN 'media' THEN 1 ELSE 2 END, a.next_attempt_at, a.id "
-            "LIMIT ?", (at, at, limit))]
+        due_ids = []
+        for alert_id, opted_out in connection.execute(_DUE_IN_ORDER, {"at": at, "limit": limit}):
+            if opted_out:  # the contact opted out after the alert was queued: close it, visibly
+                connection.execute("UPDATE alerts SET status = 'failed', lease_until = NULL, lease_token = NULL, "
+                                   "last_error = 'contact opted out' WHERE id = ?", (alert_id,))
+            else:
+                due_ids.append(alert_id)
         return [_claim(connection, alert_id, at + lease_s) for alert_id in due_ids]
+
+
+# Pending-and-due and expired-lease alerts, most urgent first; each half reads its own partial index.
+_DUE_IN_ORDER = """
+SELECT due.id, c.opted_out FROM (
+    SELECT * FROM (SELECT id, contact_id, priority, next_attempt_at FROM alerts
+                   WHERE status = 'pending' AND next_attempt_at <= :at
+                   ORDER BY priority, next_attempt_at, id LIMIT :limit)
+    UNION ALL
+    SELECT * FROM (SELECT id, contact_id, priority, next_attempt_at FROM alerts
+                   WHERE status = 'claimed' AND lease_until < :at
+                   ORDER BY priority, next_attempt_at, id LIMIT :limit)
+) AS due JOIN contacts c ON c.id = due.contact_id
+ORDER BY due.priority, due.next_attempt_at, due.id LIMIT :limit
+"""
 
 
 def _give_up_expired(connection: sqlite3.Connection, at: float, max_attempts: int) -> None:

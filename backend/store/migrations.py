@@ -46,13 +46,17 @@ CREATE TABLE messages (
 );
 CREATE INDEX messages_by_reply ON messages(in_reply_to);
 CREATE INDEX messages_by_contact_time ON messages(contact_id, created_at);
+-- Full-text recall is always within one contact's messages: each row carries a token for its
+-- contact ('k' || id) so a query intersects with that contact's short list of rows instead of
+-- ranking every match among millions of messages.
+CREATE VIEW messages_fts_source AS SELECT id, body, 'k' || contact_id AS contact FROM messages;
 CREATE VIRTUAL TABLE messages_fts USING fts5(
-    body, content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2');
+    body, contact, content='messages_fts_source', content_rowid='id', tokenize='unicode61 remove_diacritics 2');
 CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
-    INSERT INTO messages_fts(rowid, body) VALUES (new.id, new.body);
+    INSERT INTO messages_fts(rowid, body, contact) VALUES (new.id, new.body, 'k' || new.contact_id);
 END;
 CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
-    INSERT INTO messages_fts(messages_fts, rowid, body) VALUES ('delete', old.id, old.body);
+    INSERT INTO messages_fts(messages_fts, rowid, body, contact) VALUES ('delete', old.id, old.body, 'k' || old.contact_id);
 END;
 CREATE TABLE knowledge (
     id INTEGER PRIMARY KEY,
@@ -102,9 +106,12 @@ CREATE TABLE alerts (
     last_error TEXT,
     broadcast TEXT,                          -- groups the alerts of one broadcast to a filtered group
     created_at REAL NOT NULL,
-    sent_at REAL
+    sent_at REAL,
+    priority INTEGER GENERATED ALWAYS AS (CASE level WHEN 'alta' THEN 0 WHEN 'media' THEN 1 ELSE 2 END) VIRTUAL
 );
-CREATE INDEX alerts_due ON alerts(status, next_attempt_at);
+-- A claim walks these in hand-out order and stops at its limit: it never scans the queue.
+CREATE INDEX alerts_pending_in_order ON alerts(priority, next_attempt_at, id) WHERE status = 'pending';
+CREATE INDEX alerts_claimed_by_lease ON alerts(lease_until) WHERE status = 'claimed';
 CREATE TABLE answer_cache (
     question_key TEXT NOT NULL,
     domain TEXT NOT NULL,
@@ -117,6 +124,15 @@ CREATE TABLE model_calls (
     day TEXT NOT NULL,
     calls INTEGER NOT NULL,
     PRIMARY KEY (contact_id, day)
+);
+"""),
+    (2, "admin users", """
+CREATE TABLE admin_users (
+    id INTEGER PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,             -- werkzeug.security (scrypt); never the password
+    created_at REAL NOT NULL,
+    last_login_at REAL
 );
 """),
 ]
@@ -132,10 +148,12 @@ def current_version(db: sqlite_utils.Database) -> int:
 def migrate(db: sqlite_utils.Database) -> list[int]:
     """Apply what is missing; return the versions applied now."""
     applied = []
+    current_version(db)  # creates the bookkeeping table
     for version, name, sql in MIGRATIONS:
-        if version <= current_version(db):
-            continue
+        # Checked inside the write transaction: gunicorn workers start together and each migrates.
         with transaction(db) as connection:
+            if version <= current_version(db):
+                continue
             for statement in _statements(sql):
                 connection.execute(statement)
             connection.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",

@@ -27,8 +27,9 @@ def test_context_carries_profile_facts_history_and_mentions(backend, model):
     backend.onboard(PHONE)
     model.answer("Son las 10.")
     reply = backend.say(PHONE, "¿Qué hora es?")
-    assert reply == {"model_output": {"role": "consulta", "respuesta_chat": "Son las 10.", "acciones": {},
-                                      "estado": {}}, "source": "model"}
+    assert reply["model_output"] == {"role": "consulta", "respuesta_chat": "Son las 10.", "acciones": {},
+                                     "estado": {}}
+    assert reply["source"] == "model" and reply["timings"]["orchestration_ms"] > 0
     sent = model.requests[-1]
     assert sent["system"].startswith("Eres Chasqui")
     assert sent["context"]["usuario"] == {"nombre": "Rosa", "ciudad": "Cajamarca"}

@@ -1,0 +1,130 @@
+"""The panel's forms. Every one carries a CSRF token (flask-admin's SecureForm: an HMAC of a random
+value kept in the signed session), so another site cannot make a signed-in admin's browser post."""
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+
+from flask_admin.form import SecureForm
+from jsonschema import Draft202012Validator, SchemaError
+from wtforms import (BooleanField, PasswordField, RadioField, SelectChoice, SelectField, StringField,
+                     TextAreaField)
+from wtforms.csrf.session import SessionCSRF
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
+
+from backend.alerts.repository import LEVELS, MAX_MESSAGE_CHARS
+
+DOMAIN_NAME = r"^[a-z][a-z0-9_]{0,31}$"  # a plug-in's name, as in BACKEND_PLUGINS
+_PROFILE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+CSRF_PROBLEM = "The form expired or did not come from this panel: reload the page and try again."
+
+
+class _SessionCSRF(SessionCSRF):
+    def validate_csrf_token(self, form, field):
+        # WTForms reads session["csrf"] unguarded: a post from a fresh session would be a KeyError (500).
+        if "csrf" not in self.session:
+            raise ValidationError(CSRF_PROBLEM)
+        super().validate_csrf_token(form, field)
+
+
+class PanelForm(SecureForm):
+    class Meta:
+        csrf_class = _SessionCSRF
+        csrf_time_limit = timedelta(hours=2)  # long enough to write a knowledge entry
+
+    @property
+    def csrf_failed(self) -> bool:
+        return bool(self.csrf_token.errors)
+
+
+class ActionForm(PanelForm):
+    """Only the CSRF token: for buttons that change something (log out, delete)."""
+
+
+class LoginForm(PanelForm):
+    username = StringField("Username", [DataRequired(), Length(max=64)])
+    password = PasswordField("Password", [DataRequired(), Length(max=1024)])
+
+
+class ContactForm(PanelForm):
+    name = StringField("Name", [Optional(), Length(max=100)])
+    domain = StringField("Domain", [Optional(), Regexp(DOMAIN_NAME, message="a plug-in name: lower-case letters, "
+                                                                           "digits and _ (e.g. agro)")])
+    opted_out = BooleanField("Opted out (receives no alerts)")
+
+
+class AlertForm(PanelForm):
+    target = RadioField("Send to", choices=[SelectChoice("contact", "One contact"), SelectChoice("group", "A group")],
+                        default="contact")
+    phone = StringField("Phone (one contact)", [Optional(), Length(max=40)])
+    domain = StringField("Domain (group)", [Optional(), Regexp(DOMAIN_NAME, message="a plug-in name, e.g. agro")])
+    profile_filters = TextAreaField("Profile filters (group, optional): one key=value a line",
+                                    [Optional(), Length(max=2000)])
+    message = TextAreaField("Message", [DataRequired(), Length(max=MAX_MESSAGE_CHARS)])
+    level = SelectField("Level", choices=[SelectChoice(level) for level in LEVELS], default="media")
+
+    def validate(self, extra_validators=None) -> bool:
+        """The fields a target needs (the per-field Optional() would skip inline checks on empty input)."""
+        valid = super().validate(extra_validators)
+        self.parsed_filters = {}
+        if self.target.data == "contact" and not (self.phone.data or "").strip():
+            self.phone.errors.append("enter the contact's phone number")
+            valid = False
+        if self.target.data == "group":
+            if not (self.domain.data or "").strip():
+                # A group without a domain would be everybody: too easy to do by mistake.
+                self.domain.errors.append("a group needs a domain")
+                valid = False
+            try:
+                self.parsed_filters = parse_profile_filters(self.profile_filters.data or "")
+            except ValidationError as problem:
+                self.profile_filters.errors.append(str(problem))
+                valid = False
+        return valid
+
+
+def parse_profile_filters(text: str) -> dict:
+    """'cultivo=maíz' lines become {"cultivo": "maíz"}; true/false/numbers/null are read as JSON,
+    so 'activo=true' matches a JSON true in the profile."""
+    filters = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        key, equals, raw_value = line.partition("=")
+        key, raw_value = key.strip(), raw_value.strip()
+        if not equals or not _PROFILE_KEY.match(key):
+            raise ValidationError(f"line {number}: write key=value, the key in letters, digits and _")
+        try:
+            value = json.loads(raw_value)
+        except ValueError:
+            value = raw_value
+        if isinstance(value, (dict, list)):
+            raise ValidationError(f"line {number}: the value must be text, a number, true/false or null")
+        filters[key] = value
+    return filters
+
+
+class FormSchemaForm(PanelForm):
+    schema = TextAreaField("JSON schema", [DataRequired(), Length(max=100_000)])
+
+    def validate_schema(self, field):
+        try:
+            schema = json.loads(field.data)
+        except ValueError as problem:
+            raise ValidationError(f"not valid JSON: {problem}") from None
+        if not isinstance(schema, dict):
+            raise ValidationError("the schema must be a JSON object ({...})")
+        try:
+            Draft202012Validator.check_schema(schema)
+        except SchemaError as problem:
+            where = "/".join(str(part) for part in problem.absolute_path) or "the top level"
+            raise ValidationError(f"not a valid JSON schema at {where}: {problem.message}") from None
+        self.parsed_schema = schema
+
+
+class KnowledgeForm(PanelForm):
+    title = StringField("Title", [DataRequired(), Length(max=200)])
+    domain = StringField("Domain (empty: every domain)",
+                         [Optional(), Regexp(DOMAIN_NAME, message="a plug-in name, e.g. agro")])
+    body = TextAreaField("Text", [DataRequired(), Length(max=20_000)])

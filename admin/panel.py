@@ -1,0 +1,88 @@
+"""Mounting the admin panel on the backend's Flask app at /admin."""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+from datetime import timedelta
+
+from flask import Blueprint, Flask, Response, request
+from flask_admin import Admin
+from flask_admin.theme import Bootstrap4Theme
+
+from admin.auth import HomeView
+from admin.formatting import FILTERS
+from admin.views.alerts import AlertsView
+from admin.views.contacts import ContactsView
+from admin.views.conversations import ConversationsView
+from admin.views.form_definitions import FormDefinitionsView
+from admin.views.knowledge import KnowledgeView
+from backend.store.database import Store
+from chasqui.env import env_str
+
+log = logging.getLogger("admin")
+
+ADMIN_URL = "/admin"
+SESSION_HOURS = 8
+
+
+def admin_secret_key(key_file: Path) -> str:
+    """ADMIN_SECRET_KEY signs the session cookie and the CSRF tokens. Without it, a key is made
+    once and kept next to the database (owner-only): every gunicorn worker and every restart
+    then signs with the same key."""
+    key = env_str("ADMIN_SECRET_KEY")
+    if key:
+        return key
+    if not key_file.exists():
+        scratch = key_file.with_name(f"{key_file.name}.{os.getpid()}.tmp")
+        descriptor = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_urlsafe(32))
+        try:
+            os.link(scratch, key_file)  # atomic: when workers race, the first key wins for all
+        except FileExistsError:
+            pass
+        finally:
+            scratch.unlink()
+        log.warning("ADMIN_SECRET_KEY is not set: generated one in %s", key_file)
+    return key_file.read_text().strip()
+
+
+def init_admin(app: Flask, store: Store, secret_key: str | None = None) -> Admin:
+    """The panel on `app` at /admin, signed in through /admin/login. `secret_key` defaults to
+    ADMIN_SECRET_KEY, else to a key kept next to the database."""
+    app.secret_key = secret_key or admin_secret_key(Path(store.path).parent / "admin_secret_key")
+    app.config.update(
+        SESSION_COOKIE_NAME="chasqui_admin",
+        SESSION_COOKIE_PATH=ADMIN_URL,  # the API routes never see the admin's cookie
+        SESSION_COOKIE_HTTPONLY=True,  # no script can read it
+        SESSION_COOKIE_SAMESITE="Lax",  # not sent on other sites' posts: a second guard beside CSRF tokens
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=SESSION_HOURS),
+    )
+    # Our templates (admin/templates/chasqui/...) next to flask-admin's, found through a route-less blueprint.
+    app.register_blueprint(Blueprint("chasqui_admin_templates", __name__, template_folder="templates"))
+    for name, function in FILTERS.items():
+        app.add_template_filter(function, name)
+    app.after_request(_harden_admin_pages)
+
+    panel = Admin(app, name="Chasqui", url=ADMIN_URL, index_view=HomeView(store, url=ADMIN_URL),
+                  theme=Bootstrap4Theme(fluid=True))
+    # Endpoints are prefixed: the backend already has blueprints named "alerts" and "forms".
+    panel.add_views(
+        ContactsView(store, name="Contacts", endpoint="admin_contacts", url="contacts"),
+        ConversationsView(store, name="Conversations", endpoint="admin_conversations", url="conversations"),
+        AlertsView(store, name="Alerts", endpoint="admin_alerts", url="alerts"),
+        FormDefinitionsView(store, name="Forms", endpoint="admin_forms", url="forms"),
+        KnowledgeView(store, name="Knowledge", endpoint="admin_knowledge", url="knowledge"),
+    )
+    return panel
+
+
+def _harden_admin_pages(response: Response) -> Response:
+    if request.path == ADMIN_URL or request.path.startswith(ADMIN_URL + "/"):
+        response.headers.setdefault("X-Frame-Options", "DENY")  # no clickjacking through a frame
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        if not request.path.startswith(ADMIN_URL + "/static/"):
+            response.headers.setdefault("Cache-Control", "no-store")  # contacts' data stays out of caches
+    return response

@@ -74,9 +74,9 @@ def advance(db: sqlite_utils.Database, contact: Contact, answer: str, plugins: d
         update_contact(db, contact, domain=plugin.name, onboarding_step=STEP_NAME)
         return "¡Perfecto! ¿Cómo te llamas?"
     plugin = plugins.get(contact.domain or "")
-    if plugin is None:  # its plug-in was switched off: choose again
-        update_contact(db, contact, onboarding_step=first_step(plugins))
-        return greeting(plugins)
+    if plugin is None:  # its plug-in was switched off: start over
+        update_contact(db, contact, domain=None, onboarding_step=first_step(plugins))
+        return start(db, contact, plugins)
     if step == STEP_NAME:
         name = re.sub(r"\s+", " ", answer).strip()
         name = re.sub(r"^(me llamo|soy|mi nombre es)\s+", "", name, flags=re.IGNORECASE)[:60]

@@ -74,7 +74,8 @@ class Orchestrator:
             else:
                 inbound_id = conversation.store_inbound(db, contact.id, message, wa_message_id)
 
-        if is_new or not contact.onboarded:
+        # A contact whose domain plug-in was switched off is onboarded again (onboarding.advance).
+        if is_new or not contact.onboarded or contact.domain not in self.plugins:
             return self._reply_without_model(db, contact, inbound_id, role, "onboarding", started,
                                              lambda: onboarding.start(db, contact, self.plugins) if is_new
                                              else onboarding.advance(db, contact, message, self.plugins))

@@ -187,3 +187,14 @@ def test_malformed_json_and_missing_token(backend):
     unauthorized = backend.client.post("/agent", json={"phone": PHONE, "message": "hola"})
     assert unauthorized.status_code == 401
     assert backend.count("messages") == 0
+
+
+def test_contact_whose_plugin_was_switched_off_is_onboarded_again(backend, model):
+    backend.onboard(PHONE)
+    backend.db.execute("UPDATE contacts SET domain = 'retired'")
+    reply = backend.say(PHONE, "hola")
+    assert reply["source"] == "onboarding" and "¿Cómo te llamas?" in reply["model_output"]["respuesta_chat"]
+    assert backend.say(PHONE, "Rosa")["model_output"]["respuesta_chat"] == "¿En qué ciudad vives?"
+    assert "Listo" in backend.say(PHONE, "Cusco")["model_output"]["respuesta_chat"]
+    assert backend.db.execute("SELECT domain, onboarding_step FROM contacts").fetchone() == ("example", None)
+    assert model.requests == []

@@ -42,7 +42,7 @@ def load_settings() -> BackendSettings:
         model_api_token=env_str("MODEL_API_TOKEN"),
         secondary_model_api_url=env_str("SECONDARY_MODEL_API_URL").rstrip("/"),
         model_timeout_s=env_float("BACKEND_MODEL_TIMEOUT", 60.0, minimum=0.1),
-        model_temperature=env_float("BACKEND_MODEL_TEMPERATURE", 0.2, minimum=0.0),
+        model_temperature=env_float("BACKEND_MODEL_TEMPERATURE", 0.0, minimum=0.0),
         model_retries=env_int("BACKEND_MODEL_RETRIES", 2, minimum=0),
         breaker_failures=env_int("BACKEND_BREAKER_FAILURES", 3, minimum=1),
         breaker_cooldown_s=env_float("BACKEND_BREAKER_COOLDOWN", 30.0, minimum=0.0),

@@ -64,7 +64,7 @@ class Endpoint:
 
 
 class ModelClient:
-    def __init__(self, endpoints: list[Endpoint], timeout_s: float, retries: int, temperature: float = 0.2,
+    def __init__(self, endpoints: list[Endpoint], timeout_s: float, retries: int, temperature: float = 0.0,
                  max_retry_wait_s: float = 10.0):
         self.endpoints = endpoints
         self.temperature = temperature

@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 APOLOGY = ("Lo siento, ahora no puedo responder. Tu mensaje quedó guardado; "
            "inténtalo de nuevo en unos minutos.")
 QUOTA_REACHED = "Llegaste al límite de consultas de hoy. Mañana sigo contigo."
+NOT_SURE = "No estoy seguro de haberte entendido. ¿Me lo dices de otra forma?"
 OPT_OUT_WORDS = {"baja", "stop", "parar", "cancelar alertas"}
 OPT_IN_WORDS = {"alta", "start"}
 
@@ -140,10 +141,11 @@ class Orchestrator:
             output, source = self._cached_or(db, cache_key, plugin, QUOTA_REACHED, "quota", role)
 
         with transaction(db):
-            executed = self._run_actions(db, contact, plugin, output.get("acciones", {})) \
-                if source in ("model", "secondary") else {}
-            output = {**output, "role": role, "acciones": executed,
-                      "respuesta_chat": self._confirmed(plugin, executed, output["respuesta_chat"])}
+            executed, refused = self._run_actions(db, contact, plugin, output.get("acciones", {}), message) \
+                if source in ("model", "secondary") else ({}, 0)
+            # A refused action means the model misread the user: its text would claim it anyway.
+            text = NOT_SURE if refused else self._confirmed(plugin, executed, output["respuesta_chat"])
+            output = {**output, "role": role, "acciones": executed, "respuesta_chat": text}
             conversation.store_reply(db, contact.id, output["respuesta_chat"], source, inbound_id)
             if source in ("model", "secondary"):
                 self._count_model_call(db, contact)
@@ -164,21 +166,29 @@ class Orchestrator:
             return json.loads(row[0]), "cache"
         return self._output(role, text), source
 
-    def _run_actions(self, db, contact: Contact, plugin: DomainPlugin, requested: object) -> dict:
-        """Only registered actions with valid arguments run; each in a savepoint, so one that fails
-        leaves no half-write and does not take the reply down with it."""
-        executed = {}
+    def _run_actions(self, db, contact: Contact, plugin: DomainPlugin, requested: object,
+                     message: str) -> tuple[dict, int]:
+        """Only registered actions with valid arguments that the user's message supports run; each
+        in a savepoint, so one that fails leaves no half-write and does not take the reply down
+        with it. Returns the executed actions and how many were refused."""
+        executed, refused = {}, 0
         if not isinstance(requested, dict):
-            return executed
+            return executed, refused
         for name, arguments in requested.items():
             action = plugin.actions.get(name)
             if action is None:
                 log.warning("refused unknown action", extra={"action": name, "domain": plugin.name})
+                refused += 1
                 continue
             try:
                 jsonschema.validate(arguments, action.schema)
             except jsonschema.ValidationError as problem:
                 log.warning("refused invalid action", extra={"action": name, "error": problem.message})
+                refused += 1
+                continue
+            if action.grounded and not action.grounded(message, arguments):
+                log.warning("refused action the message does not support", extra={"action": name})
+                refused += 1
                 continue
             db.execute("SAVEPOINT action")
             try:
@@ -189,7 +199,7 @@ class Orchestrator:
             else:
                 executed[name] = arguments
             db.execute("RELEASE action")
-        return executed
+        return executed, refused
 
     @staticmethod
     def _confirmed(plugin: DomainPlugin, executed: dict, reply: str) -> str:

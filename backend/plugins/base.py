@@ -36,6 +36,9 @@ class Action:
     # What the user must read once it ran. A small model often phrases it wrongly or not at all;
     # then the orchestrator replies with this instead.
     confirm: Callable[[dict], str] | None = None
+    # Whether the user's message supports these arguments. Small models copy earlier turns and
+    # invent actions ("Hola" -> save a note); code decides, not the model.
+    grounded: Callable[[str, dict], bool] | None = None
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@ one action, one form. The agro and running plug-ins follow the same shape."""
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -30,6 +32,15 @@ def save_note(ctx: ActionContext, arguments: dict) -> None:
                    "VALUES (?, ?, ?, 'chat', ?)", [form_id, ctx.contact.id, json.dumps(arguments), now()])
 
 
+def note_is_in_message(message: str, arguments: dict) -> bool:
+    """Only a note the user actually wrote is saved."""
+    return _plain(arguments["texto"]) in _plain(message)
+
+
+def _plain(text: str) -> str:
+    return " ".join(re.findall(r"\w+", unicodedata.normalize("NFKC", text.lower())))
+
+
 def facts(db, contact) -> dict:
     local = datetime.now(ZoneInfo(contact.timezone))
     notes = db.execute("SELECT COUNT(*) FROM form_submissions s JOIN form_definitions d ON d.id = s.form_id "
@@ -51,7 +62,8 @@ PLUGIN = DomainPlugin(
     ),
     profile_fields=[ProfileField("ciudad", "¿En qué ciudad vives?", parse_city)],
     actions={"guardar_nota": Action("guardar_nota", "guarda una nota del usuario", NOTE_FORM, save_note,
-                                    confirm=lambda arguments: f"Guardé tu nota: {arguments['texto']}")},
+                                    confirm=lambda arguments: f"Guardé tu nota: {arguments['texto']}",
+                                    grounded=note_is_in_message)},
     forms={"nota": NOTE_FORM},
     facts=facts,
 )

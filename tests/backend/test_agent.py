@@ -83,6 +83,16 @@ def test_registered_action_runs_and_unknown_or_invalid_ones_are_refused(backend,
     assert data == [{"texto": "comprar semillas"}, {"texto": "vender papas"}]
 
 
+def test_action_the_users_message_does_not_support_is_refused(backend, model):
+    backend.onboard(PHONE)
+    # A small model copying an earlier turn: "Hola" does not ask to save anything.
+    model.answer("Guardé tu nota: regar el maíz", acciones={"guardar_nota": {"texto": "regar el maíz"}})
+    output = backend.say(PHONE, "Hola")["model_output"]
+    assert output["acciones"] == {}
+    assert output["respuesta_chat"] == "No estoy seguro de haberte entendido. ¿Me lo dices de otra forma?"
+    assert backend.count("form_submissions") == 0
+
+
 def test_503_with_retry_after_is_retried(backend, model):
     backend.onboard(PHONE)
     model.fail(503, retry_after="0")

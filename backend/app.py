@@ -15,6 +15,7 @@ from backend.agent.routes import create_agent_blueprint
 from backend.alerts.routes import create_alerts_blueprint
 from backend.forms import create_forms_blueprint
 from backend.plugins.registry import load_plugins, register_forms
+from backend.scheduler import Scheduler
 from backend.settings import BackendSettings, load_settings
 from backend.store.database import Store
 from backend.store.migrations import migrate
@@ -90,4 +91,7 @@ def create_app(settings: BackendSettings | None = None) -> Flask:
     app.register_blueprint(create_forms_blueprint(store))
     app.register_blueprint(create_alerts_blueprint(store, settings))
     init_admin(app, store)  # the panel at /admin
+    scheduler = Scheduler(store, plugins)
+    app.extensions["chasqui_scheduler"] = scheduler
+    scheduler.start()
     return app

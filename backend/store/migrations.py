@@ -135,6 +135,15 @@ CREATE TABLE admin_users (
     last_login_at REAL
 );
 """),
+    (3, "scheduled job runs", """
+CREATE TABLE job_runs (
+    name TEXT PRIMARY KEY,                   -- plug-in name + '.' + job name
+    next_run_at REAL NOT NULL,
+    last_started_at REAL,
+    last_finished_at REAL,
+    last_error TEXT
+);
+"""),
 ]
 
 

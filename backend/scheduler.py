@@ -1,0 +1,62 @@
+"""Runs the domain plug-ins' scheduled jobs. Every backend process runs this loop; a job's row in
+`job_runs` is advanced in the same transaction that decides to run it, so across gunicorn workers
+each job runs once per period. A failing job is logged and tried again next period."""
+from __future__ import annotations
+
+import logging
+import threading
+
+from backend.plugins.base import DomainPlugin, ScheduledJob
+from backend.store.database import Store, now, transaction
+
+log = logging.getLogger(__name__)
+
+
+class Scheduler:
+    def __init__(self, store: Store, plugins: dict[str, DomainPlugin], tick_s: float = 5.0):
+        self.store = store
+        self.jobs = {f"{p.name}.{job.name}": job for p in plugins.values() for job in p.jobs}
+        self.tick_s = tick_s
+        self._stop = threading.Event()
+
+    def start(self) -> None:
+        if self.jobs:
+            threading.Thread(target=self._loop, name="scheduler", daemon=True).start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.tick_s):
+            self.run_due()
+
+    def run_due(self) -> list[str]:
+        """Run every job whose time has come and that no other process took; return their names."""
+        ran = []
+        for name, job in self.jobs.items():
+            if self._claim(name, job):
+                self._run(name, job)
+                ran.append(name)
+        return ran
+
+    def _claim(self, name: str, job: ScheduledJob) -> bool:
+        db = self.store.db
+        with transaction(db):
+            at = now()
+            row = db.execute("SELECT next_run_at FROM job_runs WHERE name = ?", [name]).fetchone()
+            if row is not None and row[0] > at:
+                return False
+            db.execute("INSERT INTO job_runs (name, next_run_at, last_started_at) VALUES (?, ?, ?) "
+                       "ON CONFLICT(name) DO UPDATE SET next_run_at = excluded.next_run_at, "
+                       "last_started_at = excluded.last_started_at", [name, at + job.every_seconds, at])
+        return True
+
+    def _run(self, name: str, job: ScheduledJob) -> None:
+        error = None
+        try:
+            job.run(self.store.db)
+        except Exception as problem:  # one failing job must not stop the others
+            error = f"{type(problem).__name__}: {problem}"[:500]
+            log.error("scheduled job failed", extra={"job": name, "error": error})
+        self.store.db.execute("UPDATE job_runs SET last_finished_at = ?, last_error = ? WHERE name = ?",
+                              [now(), error, name])

@@ -2,12 +2,10 @@
 of older messages and the knowledge base (SQLite FTS5; the semantic layer on one machine)."""
 from __future__ import annotations
 
-import re
-import unicodedata
-
 import sqlite_utils
 
 from backend.store.database import now
+from backend.text import plain_words
 
 SHORT_TERM_MESSAGES = 20
 SHORT_TERM_SECONDS = 24 * 3600
@@ -53,8 +51,7 @@ def recent_messages(db: sqlite_utils.Database, contact_id: int, before_id: int) 
 
 def _words(text: str) -> list[str]:
     """Meaningful words, accents removed, as FTS5's remove_diacritics tokenizer sees them."""
-    plain = "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
-    return [w for w in re.findall(r"\w{3,}", plain) if w not in _STOPWORDS]
+    return [w for w in plain_words(text) if len(w) >= 3 and w not in _STOPWORDS]
 
 
 def fts_query(text: str) -> str | None:

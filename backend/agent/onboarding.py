@@ -4,21 +4,16 @@ model is involved, so it works even when the model is down."""
 from __future__ import annotations
 
 import re
-import unicodedata
 
 import sqlite_utils
 
 from backend.contacts import Contact, save_profile, update_contact
 from backend.plugins.base import DomainPlugin
+from backend.text import fold
 
 STEP_DOMAIN = "domain"
 STEP_NAME = "name"
 FIELD_PREFIX = "field:"
-
-
-def _plain(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).strip()
 
 
 def first_step(plugins: dict[str, DomainPlugin]) -> str:
@@ -44,12 +39,12 @@ def start(db: sqlite_utils.Database, contact: Contact, plugins: dict[str, Domain
 
 
 def _pick_domain(answer: str, plugins: dict[str, DomainPlugin]) -> DomainPlugin | None:
-    plain = _plain(answer)
+    folded = fold(answer).strip()
     choices = list(plugins.values())
-    if plain.isdigit() and 1 <= int(plain) <= len(choices):
-        return choices[int(plain) - 1]
+    if folded.isdigit() and 1 <= int(folded) <= len(choices):
+        return choices[int(folded) - 1]
     for plugin in choices:
-        if _plain(plugin.label) in plain or plugin.name in plain:
+        if fold(plugin.label) in folded or plugin.name in folded:
             return plugin
     return None
 

@@ -13,9 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 import time
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -29,6 +27,7 @@ from backend.agent.output_schema import output_schema
 from backend.contacts import Contact, create_contact, find_contact, update_contact
 from backend.plugins.base import ActionContext, DomainPlugin
 from backend.store.database import Store, now, transaction
+from backend.text import plain
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +44,6 @@ class AgentReply:
     model_output: dict
     source: str  # model, secondary, cache, apology, quota, onboarding, opt-out, duplicate
     orchestration_s: float = 0.0  # time spent here, the model call excluded
-
-
-def _plain(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return re.sub(r"[^a-z0-9ñ]+", " ", "".join(c for c in decomposed if not unicodedata.combining(c))).strip()
 
 
 class Orchestrator:
@@ -80,7 +74,7 @@ class Orchestrator:
             return self._reply_without_model(db, contact, inbound_id, role, "onboarding", started,
                                              lambda: onboarding.start(db, contact, self.plugins) if is_new
                                              else onboarding.advance(db, contact, message, self.plugins))
-        keyword = _plain(message)
+        keyword = plain(message)
         if keyword in OPT_OUT_WORDS or keyword in OPT_IN_WORDS:
             return self._reply_without_model(db, contact, inbound_id, role, "opt-out", started,
                                              lambda: self._set_opt_out(db, contact, keyword in OPT_OUT_WORDS))
@@ -156,7 +150,7 @@ class Orchestrator:
     @staticmethod
     def _cache_key(domain: str, message: str, facts: dict) -> str:
         # The facts are part of the key: a cached answer is reused only where it is still true.
-        material = json.dumps([domain, _plain(message), facts], sort_keys=True, ensure_ascii=False, default=str)
+        material = json.dumps([domain, plain(message), facts], sort_keys=True, ensure_ascii=False, default=str)
         return hashlib.sha256(material.encode()).hexdigest()
 
     def _cached_or(self, db, cache_key: str, plugin: DomainPlugin, text: str, source: str, role: str):
@@ -207,7 +201,7 @@ class Orchestrator:
         confirmations themselves: the user must learn what was done, exactly."""
         confirmations = [plugin.actions[name].confirm(arguments) for name, arguments in executed.items()
                          if plugin.actions[name].confirm]
-        if all(_plain(c) in _plain(reply) for c in confirmations):
+        if all(plain(c) in plain(reply) for c in confirmations):
             return reply
         return " ".join(confirmations)
 

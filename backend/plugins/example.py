@@ -3,13 +3,12 @@ one action, one form. The agro and running plug-ins follow the same shape."""
 from __future__ import annotations
 
 import json
-import re
-import unicodedata
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from backend.plugins.base import Action, ActionContext, DomainPlugin, ProfileField
 from backend.store.database import now
+from backend.text import plain
 
 NOTE_FORM = {
     "type": "object",
@@ -34,11 +33,7 @@ def save_note(ctx: ActionContext, arguments: dict) -> None:
 
 def note_is_in_message(message: str, arguments: dict) -> bool:
     """Only a note the user actually wrote is saved."""
-    return _plain(arguments["texto"]) in _plain(message)
-
-
-def _plain(text: str) -> str:
-    return " ".join(re.findall(r"\w+", unicodedata.normalize("NFKC", text.lower())))
+    return plain(arguments["texto"]) in plain(message)
 
 
 def facts(db, contact) -> dict:

@@ -71,9 +71,11 @@ class ModelService:
             raise ApiError(503, "model_failed", f"the model could not be loaded: {self.error}")
 
     def check_fits(self, generation: GenerationRequest) -> None:
-        prompt_tokens = len(self.engine.prompt_tokens(generation.messages))
-        if prompt_tokens + generation.max_tokens > self.settings.n_ctx:
-            raise _translate(ContextTooLong(prompt_tokens, generation.max_tokens, self.settings.n_ctx))
+        """Refuse an oversized prompt at once, without taking a place in the queue; the tokens are
+        kept so the worker does not render and tokenize the prompt again."""
+        generation.prompt = self.engine.prompt_tokens(generation.messages)
+        if len(generation.prompt) + generation.max_tokens > self.settings.n_ctx:
+            raise _translate(ContextTooLong(len(generation.prompt), generation.max_tokens, self.settings.n_ctx))
 
     def submit(self, generation: GenerationRequest) -> Job:
         self.require_ready()

@@ -46,6 +46,7 @@ class GenerationRequest:
     gbnf: str | None = None
     stop: list[str] = field(default_factory=list)
     ignore_eos: bool = False
+    prompt: list[int] | None = None  # the messages already rendered and tokenized, when known
 
 
 @dataclass
@@ -139,7 +140,7 @@ class Engine:
     ) -> GenerationResult:
         """Run one request. `check` raises GenerationStopped when time is up or the client left."""
         llm = self.llm
-        tokens = self.prompt_tokens(request.messages)
+        tokens = request.prompt or self.prompt_tokens(request.messages)
         if len(tokens) + request.max_tokens > llm.n_ctx():
             raise ContextTooLong(len(tokens), request.max_tokens, llm.n_ctx())
 

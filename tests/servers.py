@@ -63,27 +63,26 @@ def service_env(**overrides: str) -> dict[str, str]:
     return env
 
 
-def start_model_api(tmp_path: Path, model: str, wait: bool = True, command: list[str] | None = None,
+def start_model_api(tmp_path: Path, model: str, command: list[str] | None = None,
                     **env_overrides: str) -> RunningService:
     port = free_port()
     env = service_env(**{"CHASQUI_MODEL": model, "MODEL_API_PORT": str(port), "MODEL_N_CTX": "2048", **env_overrides})
     service = RunningService(command or CHASQUI + ["model-api"], env, port, tmp_path / f"model-api-{port}.log")
-    if wait:
-        try:
-            service.wait_ready()
-        except Exception:
-            service.stop()
-            raise
-    return service
+    return _ready(service)
 
 
 def start_backend(tmp_path: Path, model_url: str, **env_overrides: str) -> RunningService:
     port = free_port()
     env = service_env(**{"BACKEND_PORT": str(port), "MODEL_API_URL": model_url,
                          "BACKEND_DB_PATH": str(tmp_path / "backend.db"), **env_overrides})
-    service = RunningService(CHASQUI + ["backend"], env, port, tmp_path / f"backend-{port}.log")
+    # the backend's /health answers 200 unless its database is down
+    return _ready(RunningService(CHASQUI + ["backend"], env, port, tmp_path / f"backend-{port}.log"))
+
+
+def _ready(service: RunningService) -> RunningService:
+    """The service once it answers /health with 200; stopped, never left running, if it does not."""
     try:
-        service.wait_ready()  # the backend's /health answers 200 unless its database is down
+        service.wait_ready()
     except Exception:
         service.stop()
         raise

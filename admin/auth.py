@@ -2,12 +2,13 @@
 anonymous request is sent to the login page (then back where it was going)."""
 from __future__ import annotations
 
+import math
 from urllib.parse import urlsplit
 
 from flask import flash, g, redirect, request, session, url_for
 from flask_admin import AdminIndexView, BaseView, expose
 
-from admin import users
+from admin import login_throttle, users
 from admin.forms import CSRF_PROBLEM, ActionForm, LoginForm
 from backend.store.database import Store
 
@@ -76,9 +77,16 @@ class HomeView(LoginRequired, AdminIndexView):
         if not form.validate():
             flash(CSRF_PROBLEM if form.csrf_failed else "Enter a username and a password.", "error")
             return self.render("chasqui/login.html", form=form), 400
-        if not users.verify(self.store.db, form.username.data, form.password.data):
+        db, username, address = self.store.db, form.username.data, request.remote_addr or ""
+        wait_s = login_throttle.seconds_locked(db, username, address)
+        if wait_s:
+            flash(f"Too many wrong passwords. Try again in {math.ceil(wait_s / 60)} minutes.", "error")
+            return self.render("chasqui/login.html", form=form), 429, {"Retry-After": str(math.ceil(wait_s))}
+        if not users.verify(db, username, form.password.data):
+            login_throttle.record_failure(db, username, address)
             flash("Wrong username or password.", "error")
             return self.render("chasqui/login.html", form=form), 401
+        login_throttle.clear(db, username, address)
         session.clear()  # a fresh session for the signed-in admin
         session[SESSION_USER] = form.username.data.strip()
         session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME

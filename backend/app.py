@@ -86,7 +86,8 @@ def create_app(settings: BackendSettings | None = None) -> Flask:
     def metrics_route():
         return Response(generate_latest(metrics.registry), mimetype=CONTENT_TYPE_LATEST)
 
-    orchestrator = Orchestrator(store, plugins, model, settings.daily_model_calls)
+    orchestrator = Orchestrator(store, plugins, model, {"model": settings.daily_model_calls,
+                                                        "secondary": settings.daily_secondary_model_calls})
     app.register_blueprint(create_agent_blueprint(orchestrator, metrics))
     app.register_blueprint(create_forms_blueprint(store))
     app.register_blueprint(create_alerts_blueprint(store, settings))

@@ -21,7 +21,8 @@ class BackendSettings:
     model_retries: int
     breaker_failures: int  # consecutive failures that open the circuit
     breaker_cooldown_s: float
-    daily_model_calls: int  # per contact; 0 = unlimited
+    daily_model_calls: int  # primary (large) model calls per contact and day; 0 = unlimited
+    daily_secondary_model_calls: int  # secondary (small) model calls per contact and day; 0 = unlimited
     alert_lease_s: float
     alert_max_attempts: int
     alert_backoff_s: float
@@ -47,6 +48,7 @@ def load_settings() -> BackendSettings:
         breaker_failures=env_int("BACKEND_BREAKER_FAILURES", 3, minimum=1),
         breaker_cooldown_s=env_float("BACKEND_BREAKER_COOLDOWN", 30.0, minimum=0.0),
         daily_model_calls=env_int("BACKEND_DAILY_MODEL_CALLS", 200, minimum=0),
+        daily_secondary_model_calls=env_int("BACKEND_DAILY_SECONDARY_MODEL_CALLS", 0, minimum=0),
         alert_lease_s=env_float("ALERT_LEASE_SECONDS", 60.0, minimum=1.0),
         alert_max_attempts=env_int("ALERT_MAX_ATTEMPTS", 5, minimum=1),
         alert_backoff_s=env_float("ALERT_BACKOFF_SECONDS", 30.0, minimum=0.0),

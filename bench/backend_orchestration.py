@@ -44,7 +44,8 @@ def main() -> None:
     model.default = (200, {"content": '{"role": "consulta", "respuesta_chat": "ok", "acciones": {}, "estado": {}}'},
                      {})
     settings = load_settings().with_overrides(db_path=path, token="", model_api_url=model.url,
-                                              daily_model_calls=0, plugins=("example",))
+                                              daily_model_calls=0, daily_secondary_model_calls=0,
+                                              plugins=("example",))
     app = create_app(settings)
     client = app.test_client()
     rng = random.Random(11)

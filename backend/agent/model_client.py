@@ -73,12 +73,16 @@ class ModelClient:
         self.max_retry_wait_s = max_retry_wait_s
         self._session = requests.Session()
 
-    def ask(self, system: str, context: dict, schema: dict, max_tokens: int = 300) -> tuple[dict, str]:
-        """Return (model_output, endpoint label) or raise ModelUnavailable."""
+    def ask(self, system: str, context: dict, schema: dict, allowed: set[str] | None = None,
+            max_tokens: int = 300) -> tuple[dict, str]:
+        """Return (model_output, endpoint label) or raise ModelUnavailable. `allowed` limits the
+        endpoints tried to those labels (the contact's quotas); None tries them all."""
         body = {"system": system, "context": context, "max_tokens": max_tokens, "schema": schema,
                 "temperature": self.temperature}
         problems = []
         for endpoint in self.endpoints:
+            if allowed is not None and endpoint.label not in allowed:
+                continue
             if not endpoint.breaker.allows():
                 problems.append(f"{endpoint.label}: circuit open")
                 continue

@@ -47,11 +47,12 @@ class AgentReply:
 
 
 class Orchestrator:
-    def __init__(self, store: Store, plugins: dict[str, DomainPlugin], model: ModelClient, daily_model_calls: int):
+    def __init__(self, store: Store, plugins: dict[str, DomainPlugin], model: ModelClient,
+                 daily_calls: dict[str, int]):
         self.store = store
         self.plugins = plugins
         self.model = model
-        self.daily_model_calls = daily_model_calls
+        self.daily_calls = daily_calls  # endpoint label -> calls per contact and day; 0 = unlimited
 
     def handle(self, phone: str, message: str, role: str, wa_message_id: str | None = None) -> AgentReply:
         started = time.perf_counter()
@@ -123,10 +124,11 @@ class Orchestrator:
         schema = output_schema(plugin)
         cache_key = self._cache_key(plugin.name, message, context["hechos"])
         model_s = 0.0
-        if self._quota_left(db, contact):
+        endpoints = self._endpoints_within_quota(db, contact)
+        if endpoints:
             model_started = time.perf_counter()
             try:
-                output, source = self.model.ask(plugin.system_prompt, context, schema)
+                output, source = self.model.ask(plugin.system_prompt, context, schema, endpoints)
             except ModelUnavailable as problem:
                 log.warning("model unavailable; falling back", extra={"error": str(problem)})
                 output, source = self._cached_or(db, cache_key, plugin, APOLOGY, "apology", role)
@@ -142,7 +144,7 @@ class Orchestrator:
             output = {**output, "role": role, "acciones": executed, "respuesta_chat": text}
             conversation.store_reply(db, contact.id, output["respuesta_chat"], source, inbound_id)
             if source in ("model", "secondary"):
-                self._count_model_call(db, contact)
+                self._count_model_call(db, contact, source)
                 db.execute("INSERT OR REPLACE INTO answer_cache (question_key, domain, answer, created_at) "
                            "VALUES (?, ?, ?, ?)", [cache_key, plugin.name, json.dumps(output, ensure_ascii=False), now()])
         return AgentReply(output, source, time.perf_counter() - started - model_s)
@@ -208,13 +210,16 @@ class Orchestrator:
     def _today(self) -> str:
         return datetime.now(timezone.utc).strftime("%Y-%m-%d")
 
-    def _quota_left(self, db, contact: Contact) -> bool:
-        if self.daily_model_calls == 0:
-            return True
-        row = db.execute("SELECT calls FROM model_calls WHERE contact_id = ? AND day = ?",
-                         [contact.id, self._today()]).fetchone()
-        return (row[0] if row else 0) < self.daily_model_calls
+    def _endpoints_within_quota(self, db, contact: Contact) -> set[str]:
+        """The model endpoints this contact may still use today: when the large model's quota is
+        spent, the small (secondary) one answers, if it has a quota left."""
+        used = dict(db.execute("SELECT endpoint, calls FROM model_calls WHERE contact_id = ? AND day = ?",
+                               [contact.id, self._today()]).fetchall())
+        labels = [endpoint.label for endpoint in self.model.endpoints]
+        return {label for label in labels
+                if not self.daily_calls.get(label) or used.get(label, 0) < self.daily_calls[label]}
 
-    def _count_model_call(self, db, contact: Contact) -> None:
-        db.execute("INSERT INTO model_calls (contact_id, day, calls) VALUES (?, ?, 1) "
-                   "ON CONFLICT(contact_id, day) DO UPDATE SET calls = calls + 1", [contact.id, self._today()])
+    def _count_model_call(self, db, contact: Contact, endpoint: str) -> None:
+        db.execute("INSERT INTO model_calls (contact_id, day, endpoint, calls) VALUES (?, ?, ?, 1) "
+                   "ON CONFLICT(contact_id, day, endpoint) DO UPDATE SET calls = calls + 1",
+                   [contact.id, self._today(), endpoint])

@@ -144,6 +144,27 @@ CREATE TABLE job_runs (
     last_error TEXT
 );
 """),
+    # The seed's split between large- and small-model calls: each endpoint has its own daily count.
+    (4, "model calls per endpoint", """
+CREATE TABLE model_calls_per_endpoint (
+    contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+    day TEXT NOT NULL,
+    endpoint TEXT NOT NULL,                  -- 'model' (primary, large) or 'secondary' (small)
+    calls INTEGER NOT NULL,
+    PRIMARY KEY (contact_id, day, endpoint)
+);
+INSERT INTO model_calls_per_endpoint (contact_id, day, endpoint, calls)
+    SELECT contact_id, day, 'model', calls FROM model_calls;
+DROP TABLE model_calls;
+ALTER TABLE model_calls_per_endpoint RENAME TO model_calls;
+"""),
+    (5, "admin login throttle", """
+CREATE TABLE admin_login_failures (
+    key TEXT PRIMARY KEY,                    -- lower-cased username + '|' + remote address
+    failures INTEGER NOT NULL,
+    window_started_at REAL NOT NULL
+);
+"""),
 ]
 
 

@@ -7,8 +7,9 @@ the migrations serialize on the write lock and the second one finds nothing to d
 
 Threads: /agent holds a thread for as long as the model answers (seconds), and the model API lets
 at most 1 + MODEL_API_QUEUE_SIZE calls wait, so 2 x cores workers x 4 threads leave slots for the
-bridges' alert polling. Fewer threads hand out alerts faster (bench/alerts_throughput.py: 2 x 1
-~566 pairs/s vs ~450 with this layout) but two slow chats could then block polling.
+bridges' alert polling. Fewer threads hand out single alerts a little faster
+(bench/alerts_throughput.py) but two slow chats could then block polling; the bridge polls in
+batches, which is twice as fast as any layout with one alert per poll.
 """
 import os
 

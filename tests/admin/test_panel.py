@@ -57,6 +57,21 @@ def test_a_wrong_password_or_unknown_user_is_refused(client, db, username, passw
     assert db.execute("SELECT last_login_at FROM admin_users").fetchone()[0] is None
 
 
+def test_repeated_wrong_passwords_lock_that_username_from_that_address_only(app, client, db):
+    def attempt(password: str, address: str = "127.0.0.1"):
+        token = csrf_token(client.get("/admin/login").text)
+        return client.post("/admin/login", data={"username": USERNAME, "password": password, "csrf_token": token},
+                           environ_base={"REMOTE_ADDR": address})
+
+    for _ in range(5):
+        assert attempt("wrong password!!").status_code == 401
+    locked = attempt(PASSWORD)  # even the right password waits: the guesser must not learn it
+    assert locked.status_code == 429 and "Too many wrong passwords" in locked.text
+    assert 0 < int(locked.headers["Retry-After"]) <= 15 * 60
+    assert client.get("/admin/").status_code == 302
+    assert attempt(PASSWORD, address="127.0.0.2").status_code == 302  # the real admin elsewhere gets in
+
+
 def test_login_works_and_returns_to_the_page_asked_for(client, db):
     asked = client.get("/admin/alerts/?status=failed")
     login_url = asked.headers["Location"]

@@ -5,6 +5,7 @@ import time
 import pytest
 
 from tests.backend.conftest import AUTH
+from tests.backend.scripted_model import ScriptedModel
 
 PHONE = "+51987654321"
 
@@ -155,6 +156,24 @@ def test_daily_quota(make_backend, model):
     reply = backend.say(PHONE, "dos")
     assert reply["source"] == "quota" and "límite" in reply["model_output"]["respuesta_chat"]
     assert len(model.requests) == 1
+
+
+def test_small_model_answers_once_the_large_models_quota_is_spent(make_backend, model):
+    small = ScriptedModel()
+    try:
+        backend = make_backend(daily_model_calls=1, secondary_model_api_url=small.url,
+                               daily_secondary_model_calls=1)
+        backend.onboard(PHONE)
+        model.answer("Respuesta del modelo grande.")
+        small.answer("Respuesta del modelo pequeño.")
+        assert backend.say(PHONE, "una")["source"] == "model"
+        assert backend.say(PHONE, "dos")["source"] == "secondary"
+        assert backend.say(PHONE, "tres")["source"] == "quota"
+        assert (len(model.requests), len(small.requests)) == (1, 1)
+        assert backend.db.execute("SELECT endpoint, calls FROM model_calls ORDER BY endpoint").fetchall() == [
+            ("model", 1), ("secondary", 1)]
+    finally:
+        small.stop()
 
 
 def test_retried_webhook_is_stored_once_and_answered_the_same(backend, model):

@@ -55,6 +55,18 @@ def test_failed_migration_leaves_the_previous_version(tmp_path, monkeypatch):
     assert "half" not in db.table_names()  # the whole migration rolled back
 
 
+def test_model_call_counts_survive_the_split_per_endpoint(tmp_path, monkeypatch):
+    db = open_database(tmp_path / "v3.db")
+    monkeypatch.setattr("backend.store.migrations.MIGRATIONS", [m for m in MIGRATIONS if m[0] <= 3])
+    migrate(db)
+    db.execute("INSERT INTO contacts (id, phone, created_at, updated_at) VALUES (1, '+51900000001', 0, 0)")
+    db.execute("INSERT INTO model_calls (contact_id, day, calls) VALUES (1, '2026-11-21', 7)")
+    monkeypatch.setattr("backend.store.migrations.MIGRATIONS", MIGRATIONS)
+    assert migrate(db) == [version for version, _, _ in MIGRATIONS if version > 3]
+    assert db.execute("SELECT contact_id, day, endpoint, calls FROM model_calls").fetchall() == [
+        (1, "2026-11-21", "model", 7)]
+
+
 def test_chasqui_db_migrate(tmp_path):
     env = service_env(BACKEND_DB_PATH=str(tmp_path / "cli.db"))
     first = subprocess.run(CHASQUI + ["db", "migrate"], env=env, cwd=REPO, capture_output=True, text=True, timeout=60)

@@ -53,6 +53,18 @@ def cmd_backend(args) -> int:
     return _serve_until_stopped(create_app(settings), settings.host, settings.port)
 
 
+def cmd_bridge(args) -> int:
+    from whatsapp_bridge.app import create_app
+    from whatsapp_bridge.settings import load_settings
+
+    settings = _with_address(load_settings(), args)
+    app = create_app(settings)
+    try:
+        return _serve_until_stopped(app, settings.host, settings.port)
+    finally:
+        app.extensions["chasqui_bridge"].stop()
+
+
 def cmd_db(args) -> int:
     from backend.settings import load_settings
     from backend.store.database import open_database
@@ -103,9 +115,13 @@ def cmd_up(args) -> int:
     """The whole stack in one process: each service on its own loopback port, talking HTTP."""
     from backend.app import create_app as create_backend
     from backend.settings import load_settings as load_backend_settings
+    from chasqui.logs import configure_logging
     from chasqui.serve import start_server, wait_for_stop_signal
     from chasqui.stack import show_sample_conversation, wait_until_ready
+    from whatsapp_bridge.app import create_app as create_bridge
+    from whatsapp_bridge.settings import load_settings as load_bridge_settings
 
+    configure_logging("chasqui-up")  # one process, three services: the logger name tells them apart
     settings = _model_api_settings(args)
     print(f"Chasqui: starting the model API with {settings.model_name} ({settings.model_path})", flush=True)
     model_server, _ = start_server(_create_model_api(settings), settings.host, settings.port)
@@ -116,14 +132,24 @@ def cmd_up(args) -> int:
                                      backend_settings.port)
     backend_url = f"http://{backend_settings.host}:{backend_server.server_port}"
     print(f"Chasqui: backend on {backend_url}, database {backend_settings.db_path}", flush=True)
+    bridge_settings = load_bridge_settings().with_overrides(backend_url=backend_url, backend_token=backend_settings.token)
+    bridge_app = create_bridge(bridge_settings)
+    bridge_server, _ = start_server(bridge_app, bridge_settings.host, bridge_settings.port)
+    bridge_url = f"http://{bridge_settings.host}:{bridge_server.server_port}"
+    print(f"Chasqui: WhatsApp bridge ({bridge_settings.transport}) on {bridge_url}", flush=True)
     try:
         wait_until_ready(model_url, timeout_s=args.ready_timeout)
-        show_sample_conversation(backend_url, backend_settings.token)
+        if bridge_settings.transport == "simulator":
+            show_sample_conversation(bridge_url)
         if not args.once:
-            print(f"\nReady. Model API {model_url}, backend {backend_url} (POST /agent). Ctrl-C stops them.",
+            where = (f"chat in the simulator: {bridge_url}/simulator/" if bridge_settings.transport == "simulator"
+                     else f"bridge {bridge_url}")
+            print(f"\nReady. {where} · admin {backend_url}/admin · model API {model_url}. Ctrl-C stops them.",
                   flush=True)
             wait_for_stop_signal()
     finally:
+        bridge_app.extensions["chasqui_bridge"].stop()
+        bridge_server.shutdown()
         backend_server.shutdown()
         model_server.shutdown()
     return 0
@@ -176,6 +202,11 @@ def build_parser() -> argparse.ArgumentParser:
     backend.add_argument("--port", type=int, help="listen port (BACKEND_PORT, default 8002)")
     backend.set_defaults(handler=cmd_backend)
 
+    bridge = commands.add_parser("bridge", help="serve the WhatsApp bridge (BRIDGE_TRANSPORT: simulator, cloud, web)")
+    bridge.add_argument("--host", help="listen address (BRIDGE_HOST, default 127.0.0.1)")
+    bridge.add_argument("--port", type=int, help="listen port (BRIDGE_PORT, default 8003)")
+    bridge.set_defaults(handler=cmd_bridge)
+
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("migrate", help="apply pending schema migrations (the backend also does on start)")
@@ -190,7 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     up = with_address(commands.add_parser("up", help="run the whole stack on embedded defaults"))
     up.add_argument("--once", action="store_true", help="stop after the sample conversation")
-    # the backend's address comes from BACKEND_HOST / BACKEND_PORT (default 127.0.0.1:8002)
+    # the backend's and the bridge's addresses come from BACKEND_HOST / BACKEND_PORT (127.0.0.1:8002) and
+    # BRIDGE_HOST / BRIDGE_PORT (127.0.0.1:8003)
     up.add_argument("--ready-timeout", type=float, default=300, help="seconds to wait for the model to load")
     up.set_defaults(handler=cmd_up)
 

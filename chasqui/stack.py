@@ -1,7 +1,6 @@
 """`chasqui up`: wait for the services to be ready and show a sample exchange through them."""
 from __future__ import annotations
 
-import json
 import time
 
 import requests
@@ -37,23 +36,27 @@ SAMPLE_PHONE = "+51900000001"
 SAMPLE_MESSAGES = ["Hola", "Rosa", "Cajamarca", "Guarda una nota: regar el maíz el jueves"]
 
 
-def show_sample_conversation(backend_url: str, token: str = "") -> list[dict]:
-    """A new user's first exchange through POST /agent: onboarding (no model), then a request
-    the model answers with an action. On a later run the contact already exists and every
-    message goes to the model."""
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    replies = []
-    print(f"\nsample conversation with {SAMPLE_PHONE} through {backend_url}/agent:", flush=True)
+def show_sample_conversation(bridge_url: str, timeout_s: float = 300) -> list[str]:
+    """A new user's first exchange, typed into the simulator as a person would: through the
+    bridge, the backend (onboarding needs no model) and the model for the last message. On a
+    later run the contact already exists and every message goes to the model."""
+    api = f"{bridge_url}/simulator/api/messages"
+    replies, seen = [], 0
+    print(f"\nsample conversation with {SAMPLE_PHONE} through the WhatsApp simulator ({bridge_url}/simulator/):",
+          flush=True)
     for message in SAMPLE_MESSAGES:
         started = time.monotonic()
-        response = requests.post(f"{backend_url}/agent", headers=headers, timeout=300,
-                                 json={"phone": SAMPLE_PHONE, "message": message, "role": "consulta"})
-        response.raise_for_status()
-        body = response.json()
-        replies.append(body)
-        output = body["model_output"]
+        requests.post(api, json={"phone": SAMPLE_PHONE, "text": message}, timeout=10).raise_for_status()
+        reply = None
+        while reply is None:
+            if time.monotonic() - started > timeout_s:
+                raise TimeoutError(f"no reply to {message!r} after {timeout_s} s")
+            news = requests.get(api, params={"phone": SAMPLE_PHONE, "after": seen, "wait": 20}, timeout=30).json()
+            for item in news["messages"]:
+                seen = item["seq"]
+                if item["from"] == "chasqui" and item["kind"] == "reply":
+                    reply = item["text"]
+        replies.append(reply)
         print(f"  > {message}")
-        print(f"  < {output['respuesta_chat']}   [{body['source']}, {time.monotonic() - started:.1f} s]", flush=True)
-        if output["acciones"]:
-            print(f"    acciones: {json.dumps(output['acciones'], ensure_ascii=False)}", flush=True)
+        print(f"  < {reply}   [{time.monotonic() - started:.1f} s]", flush=True)
     return replies

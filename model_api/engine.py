@@ -7,7 +7,11 @@ request queue's worker thread calls generate().
 from __future__ import annotations
 
 import codecs
+import contextlib
+import ctypes
+import io
 import logging
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -70,6 +74,16 @@ class GenerationResult:
         return self.completion_tokens / (self.generation_ms / 1000) if self.generation_ms > 0 else 0.0
 
 
+GGML_LOG_LEVEL_ERROR = 4
+
+
+@llama_cpp.llama_log_callback
+def _llama_log(level: int, text: bytes, user_data) -> None:
+    """llama.cpp's own log, errors only, to stderr."""
+    if level == GGML_LOG_LEVEL_ERROR:
+        sys.stderr.write(text.decode("utf-8", errors="replace"))
+
+
 class Engine:
     def __init__(self, settings: ModelApiSettings):
         self.settings = settings
@@ -79,18 +93,29 @@ class Engine:
     def load(self) -> None:
         s = self.settings
         started = time.perf_counter()
-        self.llm = Llama(
+        # verbose=False would point the whole process's stdout and stderr (the file descriptors) at
+        # /dev/null while the model loads, swallowing what other threads print meanwhile (`chasqui
+        # up` loads it in the background). Instead: llama.cpp's log filtered by _llama_log, and
+        # llama-cpp-python's metadata dump caught in a buffer.
+        llama_cpp.llama_log_set(_llama_log, ctypes.c_void_p(0))
+        with contextlib.redirect_stderr(io.StringIO()):
+            self.llm = self._open_model(s)
+        self.llm.verbose = False  # no per-request timing prints
+        self._formatter = self._chat_formatter(self.llm)
+        log.info("model loaded", extra={"model": s.model_name, "seconds": round(time.perf_counter() - started, 2),
+                                        "n_ctx": s.n_ctx, "n_threads": s.n_threads})
+
+    @staticmethod
+    def _open_model(s: ModelApiSettings) -> Llama:
+        return Llama(
             model_path=str(s.model_path),
             n_ctx=s.n_ctx,
             n_threads=s.n_threads,
             n_threads_batch=s.n_threads,
             n_gpu_layers=s.n_gpu_layers,
             n_batch=s.n_batch,
-            verbose=False,
+            verbose=True,
         )
-        self._formatter = self._chat_formatter(self.llm)
-        log.info("model loaded", extra={"model": s.model_name, "seconds": round(time.perf_counter() - started, 2),
-                                        "n_ctx": s.n_ctx, "n_threads": s.n_threads})
 
     @staticmethod
     def _chat_formatter(llm: Llama):

@@ -71,8 +71,8 @@ def start_model_api(tmp_path: Path, model: str, command: list[str] | None = None
     return _ready(service)
 
 
-def start_backend(tmp_path: Path, model_url: str, **env_overrides: str) -> RunningService:
-    port = free_port()
+def start_backend(tmp_path: Path, model_url: str, port: int | None = None, **env_overrides: str) -> RunningService:
+    port = port or free_port()
     env = service_env(**{"BACKEND_PORT": str(port), "MODEL_API_URL": model_url,
                          "BACKEND_DB_PATH": str(tmp_path / "backend.db"), **env_overrides})
     # the backend's /health answers 200 unless its database is down

@@ -21,7 +21,7 @@ class AlertsView(PanelView):
         status = request.args.get("status", "")
         status = status if status in STATUSES else ""
         sql = ("SELECT a.id, c.phone, c.name, a.message, a.level, a.status, a.attempts, a.last_error, "
-               "a.broadcast, a.created_at, a.next_attempt_at, a.sent_at "
+               "a.broadcast, a.created_at, a.next_attempt_at, a.sent_at, a.delivery_status, a.delivery_error "
                "FROM alerts a JOIN contacts c ON c.id = a.contact_id")
         params: list = []
         if status:

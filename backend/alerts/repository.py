@@ -25,7 +25,9 @@ MAX_BACKOFF_S = 3600.0
 _PROFILE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 _ALERT_COLUMNS = ("id, contact_id, message, level, status, attempts, next_attempt_at, lease_until, "
-                  "lease_token, last_error, broadcast, created_at, sent_at")
+                  "lease_token, last_error, broadcast, created_at, sent_at, provider_message_id, "
+                  "delivery_status, delivery_error, delivery_updated_at")
+DELIVERY_STATUSES = ("sent", "delivered", "read", "failed")
 
 
 class InvalidAlert(ValueError):
@@ -188,17 +190,49 @@ def _claim(connection: sqlite3.Connection, alert_id: int, lease_until: float) ->
 
 # --- reports from bridges -----------------------------------------------------------------------
 
-def mark_sent(db: sqlite_utils.Database, alert_id: int, lease_token: str | None = None) -> dict:
-    """Idempotent: a bridge that retries its report after a timeout gets the same answer."""
+def mark_sent(db: sqlite_utils.Database, alert_id: int, lease_token: str | None = None,
+              provider_message_id: str | None = None) -> dict:
+    """Idempotent: a bridge that retries its report after a timeout gets the same answer.
+    `provider_message_id` (WhatsApp's id) lets later delivery reports find the alert."""
     with transaction(db) as connection:
         alert = _existing_alert(connection, alert_id)
         if alert["status"] == "sent":
             return alert
         _check_lease(alert, lease_token)
         connection.execute(
-            "UPDATE alerts SET status = 'sent', sent_at = ?, lease_until = NULL, lease_token = NULL WHERE id = ?",
-            (now(), alert_id))
+            "UPDATE alerts SET status = 'sent', sent_at = ?, lease_until = NULL, lease_token = NULL, "
+            "provider_message_id = ?, delivery_status = COALESCE(delivery_status, 'sent') WHERE id = ?",
+            (now(), provider_message_id, alert_id))
         return _alert(connection, alert_id)
+
+
+# Statuses only move forward; WhatsApp may deliver its webhooks out of order.
+_DELIVERY_ORDER = {None: 0, "sent": 1, "delivered": 2, "read": 3, "failed": 4}
+
+
+def record_delivery(db: sqlite_utils.Database, provider_message_id: str, status: str,
+                    error: str | None = None) -> dict:
+    """A provider's report on an alert it accepted. Raises AlertNotFound when the id belongs to no
+    alert (most statuses are about chat replies, which are not alerts)."""
+    if status not in DELIVERY_STATUSES:
+        raise InvalidAlert(f"'status' must be one of {', '.join(DELIVERY_STATUSES)}", "status")
+    with transaction(db) as connection:
+        alert = _one(connection, f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE provider_message_id = ?",
+                     (provider_message_id,))
+        if alert is None:
+            raise AlertNotFound(f"no alert was sent as provider message {provider_message_id!r}")
+        if _DELIVERY_ORDER[status] > _DELIVERY_ORDER.get(alert["delivery_status"], 0):
+            connection.execute("UPDATE alerts SET delivery_status = ?, delivery_error = ?, delivery_updated_at = ? "
+                               "WHERE id = ?", (status, (error or None) and error[:MAX_ERROR_CHARS], now(), alert["id"]))
+        return _alert(connection, alert["id"])
+
+
+def has_due(db: sqlite_utils.Database) -> bool:
+    """A cheap read (no write lock) for long-polling bridges: is anything ready to hand out?"""
+    at = now()
+    return db.execute("SELECT EXISTS (SELECT 1 FROM alerts WHERE status = 'pending' AND next_attempt_at <= ?) "
+                      "OR EXISTS (SELECT 1 FROM alerts WHERE status = 'claimed' AND lease_until < ?)",
+                      (at, at)).fetchone()[0] == 1
 
 
 def mark_failed(db: sqlite_utils.Database, alert_id: int, error: str, backoff_s: float, max_attempts: int,

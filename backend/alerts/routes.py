@@ -13,7 +13,8 @@ from flask import Blueprint, jsonify, request
 from backend.alerts import repository
 from backend.alerts.repository import (AlertAlreadySent, AlertNotFound, ContactNotFound, InvalidAlert,
                                        LeaseMismatch)
-from backend.http_input import json_object, optional_string, required_phone
+from backend.alerts import long_poll
+from backend.http_input import json_object, optional_string, required_phone, required_string
 from backend.settings import BackendSettings
 from backend.store.database import Store
 from chasqui.http_errors import ApiError, bad_request
@@ -38,20 +39,34 @@ def create_alerts_blueprint(store: Store, settings: BackendSettings) -> Blueprin
             alert_ids, broadcast = [_alert_one(store, body, message, level)], None
         else:
             broadcast, alert_ids = _broadcast(store, body["filter"], message, level)
+        long_poll.alerts_created()
         return jsonify({"alert_ids": alert_ids, "broadcast": broadcast}), 201
 
     @alerts.get("/alerts/pending")
     def pending():
         limit = _poll_limit(request.args.get("limit"))
-        claimed = repository.claim_due(store.db, limit, settings.alert_lease_s, settings.alert_max_attempts)
+        wait_s = _wait_seconds(request.args.get("wait"))
+        claimed = long_poll.claim_waiting(store.db, wait_s, lambda: repository.claim_due(
+            store.db, limit, settings.alert_lease_s, settings.alert_max_attempts))
         return jsonify({"alerts": claimed})
 
     @alerts.post("/alerts/<int:alert_id>/sent")
     def sent(alert_id: int):
         body = json_object(required=False)
+        provider_message_id = optional_string(body, "provider_message_id")
         with _report_errors():
-            alert = repository.mark_sent(store.db, alert_id, _lease_token(body))
+            alert = repository.mark_sent(store.db, alert_id, _lease_token(body), provider_message_id)
         return jsonify({"id": alert["id"], "status": alert["status"]})
+
+    @alerts.post("/alerts/delivery")
+    def delivery():
+        """A provider's later report (delivered, read, failed) on an alert it accepted."""
+        body = json_object(required=True)
+        provider_message_id = required_string(body, "provider_message_id")
+        with _invalid_input(), _report_errors():
+            alert = repository.record_delivery(store.db, provider_message_id, body.get("status"),
+                                               optional_string(body, "error"))
+        return jsonify({"id": alert["id"], "delivery_status": alert["delivery_status"]})
 
     @alerts.post("/alerts/<int:alert_id>/failed")
     def failed(alert_id: int):
@@ -120,6 +135,19 @@ def _failure_reason(body: dict) -> str:
 
 def _lease_token(body: dict) -> str | None:
     return optional_string(body, "lease_token")
+
+
+def _wait_seconds(raw: str | None) -> float:
+    if raw is None or raw == "":
+        return 0.0
+    try:
+        wait_s = float(raw)
+    except ValueError:
+        wait_s = -1.0
+    if not 0 <= wait_s <= long_poll.MAX_WAIT_S:
+        raise bad_request(f"'wait' must be a number of seconds from 0 to {long_poll.MAX_WAIT_S:.0f}, got {raw!r}",
+                          "wait")
+    return wait_s
 
 
 def _poll_limit(raw: str | None) -> int:

@@ -165,6 +165,16 @@ CREATE TABLE admin_login_failures (
     window_started_at REAL NOT NULL
 );
 """),
+    # What the provider says after accepting an alert (WhatsApp status webhooks): delivered, read,
+    # or failed later (e.g. the number is not on WhatsApp).
+    (6, "alert delivery status", """
+ALTER TABLE alerts ADD COLUMN provider_message_id TEXT;
+ALTER TABLE alerts ADD COLUMN delivery_status TEXT;
+ALTER TABLE alerts ADD COLUMN delivery_error TEXT;
+ALTER TABLE alerts ADD COLUMN delivery_updated_at REAL;
+CREATE UNIQUE INDEX alerts_by_provider_message_id ON alerts(provider_message_id)
+    WHERE provider_message_id IS NOT NULL;
+"""),
 ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -13,6 +14,7 @@ class ScriptedModel:
         self.requests: list[dict] = []
         self.script: list[tuple[int, dict, dict]] = []  # (status, body, headers)
         self.default = (200, None, {})
+        self.delay_s = 0.0  # how long each answer takes (a slow model)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self._server.server_port}"
@@ -35,6 +37,7 @@ class ScriptedModel:
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 model.requests.append(body)
+                time.sleep(model.delay_s)
                 status, payload, headers = model.script.pop(0) if model.script else model.default
                 if payload is None:
                     payload = {"error": {"code": "unscripted", "message": "no scripted answer left"}}

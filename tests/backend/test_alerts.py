@@ -239,6 +239,41 @@ def test_http_broadcast_and_failure_reports(client, db):
     assert (missing.status_code, missing.json["error"]["code"]) == (404, "alert_not_found")
 
 
+def test_long_poll_hands_out_an_alert_created_while_it_waits(client, db):
+    add_contact(db, "+51987654321")
+    created_at = []
+
+    def create_soon():
+        time.sleep(0.5)
+        created_at.append(time.monotonic())
+        alerts.create_alert(db, 1, "Helada", "alta")  # as a scheduled job or another worker would
+
+    threading.Thread(target=create_soon).start()
+    started = time.monotonic()
+    polled = client.get("/alerts/pending?wait=10").json["alerts"]
+    returned_at = time.monotonic()
+    assert [a["message"] for a in polled] == ["Helada"]
+    assert returned_at - created_at[0] < 0.5  # picked up within a few checks, not at the end of the wait
+    nothing = time.monotonic()
+    assert client.get("/alerts/pending?wait=0.3").json["alerts"] == []
+    assert 0.3 <= time.monotonic() - nothing < 2 and returned_at - started >= 0.5
+
+
+def test_delivery_reports_follow_an_alert_forward_only(client, db):
+    add_contact(db, "+51987654321")
+    client.post("/alert", json={"phone": "+51987654321", "message": "Helada"})
+    lease = client.get("/alerts/pending").json["alerts"][0]["lease_token"]
+    client.post("/alerts/1/sent", json={"lease_token": lease, "provider_message_id": "wamid.A1"})
+    for status in ("read", "delivered"):  # webhooks may arrive out of order
+        reported = client.post("/alerts/delivery", json={"provider_message_id": "wamid.A1", "status": status})
+        assert reported.status_code == 200
+    assert reported.json == {"id": 1, "delivery_status": "read"}
+    client.post("/alerts/delivery", json={"provider_message_id": "wamid.A1", "status": "failed",
+                                          "error": "131026 undeliverable"})
+    row = db.execute("SELECT status, delivery_status, delivery_error FROM alerts WHERE id = 1").fetchone()
+    assert row == ("sent", "failed", "131026 undeliverable")
+
+
 @pytest.mark.parametrize("method, path, body, status, code, param", [
     ("post", "/alert", "{not json", 400, "invalid_json", None),
     ("post", "/alert", "", 400, "invalid_json", None),
@@ -253,6 +288,13 @@ def test_http_broadcast_and_failure_reports(client, db):
     ("get", "/alerts/pending?limit=0", None, 400, "invalid_request", "limit"),
     ("get", "/alerts/pending?limit=101", None, 400, "invalid_request", "limit"),
     ("get", "/alerts/pending?limit=many", None, 400, "invalid_request", "limit"),
+    ("get", "/alerts/pending?wait=31", None, 400, "invalid_request", "wait"),
+    ("get", "/alerts/pending?wait=soon", None, 400, "invalid_request", "wait"),
+    ("post", "/alerts/delivery", {"status": "read"}, 400, "invalid_request", "provider_message_id"),
+    ("post", "/alerts/delivery", {"provider_message_id": "wamid.X", "status": "lost"}, 400, "invalid_request",
+     "status"),
+    ("post", "/alerts/delivery", {"provider_message_id": "wamid.none", "status": "read"}, 404,
+     "alert_not_found", None),
     ("post", "/alerts/1/sent", "[1]", 400, "invalid_json", None),
     ("post", "/alerts/1/failed", {"error": 5}, 400, "invalid_request", "error"),
 ])

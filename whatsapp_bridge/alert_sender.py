@@ -1,0 +1,119 @@
+"""Alerts from the backend's queue to the phones.
+
+One thread claims alerts (a batch at a time, each under a lease), sends each through the
+transport and reports `sent` only once the provider has accepted it, or `failed` with the
+provider's reason. The fast path is long-polling: `GET /alerts/pending?wait=N` returns as soon as
+an alert is due, so an urgent one reaches the phone in about a second; when long-polling is off
+(ALERT_LONG_POLL_SECONDS=0) or the backend does not offer it, the seed's plain polling every
+`poll_s` takes over. A bridge killed between claim and report loses nothing: the lease expires
+and the backend hands the alert out again.
+
+Outside WhatsApp's 24-hour window a user can only be reached with an approved template, so
+such alerts go out as WHATSAPP_ALERT_TEMPLATE with the alert's text as its parameter.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from whatsapp_bridge.backend_client import BackendClient, BackendRefused, BackendUnavailable
+from whatsapp_bridge.inbox import Inbox
+from whatsapp_bridge.messages import Outbound, SendFailed, Template
+from whatsapp_bridge.transports.base import Transport
+
+log = logging.getLogger(__name__)
+
+REPORT_TRIES = 3
+
+
+class AlertSender:
+    def __init__(self, backend: BackendClient, transport: Transport, inbox: Inbox, batch: int, poll_s: float,
+                 long_poll_s: float, template: str = ""):
+        self.backend, self.transport, self.inbox = backend, transport, inbox
+        self.batch, self.poll_s, self.long_poll_s = batch, poll_s, long_poll_s
+        self.template = _parse_template(template)
+        self.sent = self.failed = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="alerts", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)  # a long-poll in flight is abandoned: its alerts stay leased, then return
+
+    def deliver_due(self, wait_s: float = 0.0) -> int:
+        """Claim one batch and deliver it; the number claimed."""
+        alerts = self.backend.claim_alerts(self.batch, wait_s)
+        for alert in alerts:
+            self._deliver(alert)
+        return len(alerts)
+
+    def _run(self) -> None:
+        long_poll_s = self.long_poll_s
+        while not self._stop.is_set():
+            try:
+                claimed = self.deliver_due(long_poll_s)
+            except BackendRefused as problem:
+                if long_poll_s and problem.status == 400:
+                    log.warning("the backend does not offer long-polling; polling every %s s", self.poll_s)
+                    long_poll_s = 0.0
+                    continue
+                log.error("alert poll refused", extra={"error": str(problem)})
+                claimed = 0
+            except BackendUnavailable as problem:
+                log.warning("alert poll failed; polling again later", extra={"error": str(problem)})
+                claimed = 0
+                self._stop.wait(self.poll_s)
+                continue
+            except Exception:
+                log.exception("alert delivery failed; polling again later")
+                claimed = 0
+            if not claimed and not long_poll_s:
+                self._stop.wait(self.poll_s)
+
+    def _deliver(self, alert: dict) -> None:
+        message = self._message_for(alert)
+        try:
+            provider_id = self.transport.send(message)
+        except SendFailed as problem:
+            reason = str(problem)
+            if problem.needs_template and not self.template:
+                reason += " (outside the 24-hour window; set WHATSAPP_ALERT_TEMPLATE to reach this user)"
+            self.failed += 1
+            log.warning("alert not sent", extra={"alert": alert["id"], "error": reason})
+            self._report(self.backend.alert_failed, alert["id"], alert.get("lease_token"), reason)
+            return
+        self.sent += 1
+        self._report(self.backend.alert_sent, alert["id"], alert.get("lease_token"), provider_id)
+
+    def _message_for(self, alert: dict) -> Outbound:
+        template = None
+        if self.template and not self.inbox.window_open(alert["phone"]):
+            name, language = self.template
+            template = Template(name, language, (alert["message"],))
+        return Outbound(alert["phone"], alert["message"], template=template, purpose="alert")
+
+    def _report(self, call, alert_id: int, lease_token: str | None, detail: str) -> None:
+        """A report lost to a backend hiccup is tried again; if it never gets through, the lease
+        runs out and the alert is sent again: at least once, never lost."""
+        for attempt in range(REPORT_TRIES):
+            try:
+                call(alert_id, lease_token, detail)
+                return
+            except BackendRefused as problem:  # e.g. the lease expired meanwhile: nothing to fix here
+                log.warning("alert report refused", extra={"alert": alert_id, "error": str(problem)})
+                return
+            except BackendUnavailable as problem:
+                log.warning("alert report failed", extra={"alert": alert_id, "error": str(problem)})
+                time.sleep(0.5 * 2 ** attempt)
+
+
+def _parse_template(setting: str) -> tuple[str, str] | None:
+    """'chasqui_alerta' or 'chasqui_alerta:es' -> (name, language); Spanish unless told."""
+    if not setting:
+        return None
+    name, _, language = setting.partition(":")
+    return name.strip(), (language.strip() or "es")

@@ -1,0 +1,79 @@
+"""The bridge's calls to the backend: POST /agent for each message, and the alert queue
+(GET /alerts/pending, POST /alerts/<id>/sent|failed, POST /alerts/delivery), all with the
+bearer token."""
+from __future__ import annotations
+
+import requests
+
+
+class BackendUnavailable(RuntimeError):
+    """The backend did not answer usably; the caller keeps what it was doing for later."""
+
+
+class BackendRefused(RuntimeError):
+    """The backend answered 4xx: sending the same request again will not help."""
+
+    def __init__(self, status: int, body: str):
+        super().__init__(f"HTTP {status}: {body[:300]}")
+        self.status = status
+
+
+class BackendClient:
+    def __init__(self, base_url: str, token: str, timeout_s: float):
+        self.base_url = base_url.rstrip("/")
+        self.timeout_s = timeout_s
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._session = requests.Session()
+
+    def agent(self, phone: str, message: str, message_id: str | None) -> dict:
+        """The backend's answer to one message: {"model_output": {...}, "source", ...}."""
+        body = {"phone": phone, "message": message, "role": "consulta"}
+        if message_id:
+            body["message_id"] = message_id  # a retry after a timeout is then answered, not re-asked
+        return self._call("POST", "/agent", json=body, timeout=self.timeout_s)
+
+    def claim_alerts(self, limit: int, wait_s: float = 0.0) -> list[dict]:
+        params = {"limit": limit}
+        if wait_s:
+            params["wait"] = f"{wait_s:g}"
+        return self._call("GET", "/alerts/pending", params=params, timeout=wait_s + 10)["alerts"]
+
+    def alert_sent(self, alert_id: int, lease_token: str | None, provider_message_id: str) -> None:
+        self._call("POST", f"/alerts/{alert_id}/sent", timeout=10,
+                   json={"lease_token": lease_token, "provider_message_id": provider_message_id})
+
+    def alert_failed(self, alert_id: int, lease_token: str | None, error: str) -> None:
+        self._call("POST", f"/alerts/{alert_id}/failed", timeout=10,
+                   json={"lease_token": lease_token, "error": error[:500]})
+
+    def alert_delivery(self, provider_message_id: str, status: str, error: str | None) -> bool:
+        """False when the message was not an alert (most status reports are about chat replies)."""
+        try:
+            self._call("POST", "/alerts/delivery", timeout=10,
+                       json={"provider_message_id": provider_message_id, "status": status, "error": error})
+        except BackendRefused as problem:
+            if problem.status == 404:
+                return False
+            raise
+        return True
+
+    def health(self) -> bool:
+        try:
+            return self._session.get(f"{self.base_url}/health", timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def _call(self, method: str, path: str, timeout: float, **kwargs) -> dict:
+        try:
+            response = self._session.request(method, f"{self.base_url}{path}", headers=self._headers,
+                                             timeout=timeout, **kwargs)
+        except requests.RequestException as problem:
+            raise BackendUnavailable(f"{method} {path}: {type(problem).__name__}") from None
+        if 400 <= response.status_code < 500 and response.status_code not in (408, 429):
+            raise BackendRefused(response.status_code, response.text)
+        if response.status_code != 200 and response.status_code != 201:
+            raise BackendUnavailable(f"{method} {path}: HTTP {response.status_code}")
+        try:
+            return response.json()
+        except ValueError:
+            raise BackendUnavailable(f"{method} {path}: the answer is not JSON") from None

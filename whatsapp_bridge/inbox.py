@@ -1,0 +1,138 @@
+"""The bridge's own SQLite file: every inbound message is written here before anything else, and
+stays until its answer has reached the user. A backend that is down, a provider that refuses, a
+bridge killed mid-delivery: the message waits here and is tried again, never dropped.
+
+A row moves queued -> asking (the backend is thinking) -> replying (the answer is known, pieces
+are being sent) -> answered, or failed when it never can be. `pieces_sent` lets a restart send
+only what the user has not got yet.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from whatsapp_bridge.messages import Inbound
+
+WINDOW_S = 24 * 3600  # WhatsApp's customer-service window after a user's last message
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS inbox (
+    id INTEGER PRIMARY KEY,
+    message_id TEXT NOT NULL UNIQUE,         -- the provider's id: a retried webhook is stored once
+    phone TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    text TEXT NOT NULL,
+    received_at REAL NOT NULL,
+    status TEXT NOT NULL DEFAULT 'queued' CHECK (status IN ('queued', 'asking', 'replying', 'answered', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL,
+    reply_pieces TEXT,                       -- JSON list of the answer's WhatsApp-sized pieces
+    pieces_sent INTEGER NOT NULL DEFAULT 0,
+    holding_sent INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    answered_at REAL
+);
+CREATE INDEX IF NOT EXISTS inbox_waiting ON inbox(next_attempt_at) WHERE status IN ('queued', 'replying');
+CREATE INDEX IF NOT EXISTS inbox_by_phone ON inbox(phone, received_at);
+"""
+
+
+@dataclass
+class Entry:
+    id: int
+    message_id: str
+    phone: str
+    kind: str
+    text: str
+    status: str
+    attempts: int
+    reply_pieces: list[str] | None
+    pieces_sent: int
+    holding_sent: bool
+    received_at: float
+
+
+class Inbox:
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Autocommit: each statement is its own transaction, and each state change is one statement.
+        self.connection = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=5)
+        self.connection.execute("PRAGMA journal_mode = WAL")
+        self.connection.execute("PRAGMA synchronous = NORMAL")
+        self.connection.executescript(_SCHEMA)
+        self._lock = threading.Lock()  # one connection, shared by the relay's threads
+        # Rows a killed bridge left mid-question are asked again (the backend answers a repeated
+        # message_id from its store instead of asking the model twice).
+        self._execute("UPDATE inbox SET status = 'queued' WHERE status = 'asking'")
+        self._execute("UPDATE inbox SET next_attempt_at = ? WHERE status IN ('queued', 'replying')", (time.time(),))
+
+    def add(self, message: Inbound) -> int | None:
+        """The row id, or None when this message id was already received (a retried webhook)."""
+        at = time.time()
+        cursor = self._execute(
+            "INSERT OR IGNORE INTO inbox (message_id, phone, kind, text, received_at, next_attempt_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)", (message.message_id, message.phone, message.kind, message.text, at, at))
+        return cursor.lastrowid if cursor.rowcount else None
+
+    def get(self, entry_id: int) -> Entry:
+        row = self._execute("SELECT id, message_id, phone, kind, text, status, attempts, reply_pieces, pieces_sent, "
+                            "holding_sent, received_at FROM inbox WHERE id = ?", (entry_id,)).fetchone()
+        pieces = json.loads(row[7]) if row[7] else None
+        return Entry(*row[:7], pieces, row[8], bool(row[9]), row[10])
+
+    def take_due(self, limit: int = 50) -> list[int]:
+        """Waiting rows whose time has come, marked as being worked on."""
+        with self._lock:
+            rows = self.connection.execute(
+                "SELECT id, status FROM inbox WHERE status IN ('queued', 'replying') AND next_attempt_at <= ? "
+                "ORDER BY id LIMIT ?", (time.time(), limit)).fetchall()
+            # Push them out of the way while a worker has them; whoever finishes sets the real state.
+            self.connection.executemany("UPDATE inbox SET next_attempt_at = ? WHERE id = ?",
+                                     [(time.time() + 3600, row[0]) for row in rows])
+        return [row[0] for row in rows]
+
+    def take_due_one(self, entry_id: int) -> None:
+        """A fresh message handed straight to a worker: the retry loop must not take it too."""
+        self._execute("UPDATE inbox SET next_attempt_at = ? WHERE id = ?", (time.time() + 3600, entry_id))
+
+    def asking(self, entry_id: int) -> None:
+        self._execute("UPDATE inbox SET status = 'asking' WHERE id = ?", (entry_id,))
+
+    def answer_known(self, entry_id: int, pieces: list[str]) -> None:
+        self._execute("UPDATE inbox SET status = 'replying', reply_pieces = ?, pieces_sent = 0 WHERE id = ?",
+                      (json.dumps(pieces, ensure_ascii=False), entry_id))
+
+    def piece_sent(self, entry_id: int, pieces_sent: int) -> None:
+        self._execute("UPDATE inbox SET pieces_sent = ? WHERE id = ?", (pieces_sent, entry_id))
+
+    def holding_sent(self, entry_id: int) -> None:
+        self._execute("UPDATE inbox SET holding_sent = 1 WHERE id = ?", (entry_id,))
+
+    def answered(self, entry_id: int) -> None:
+        self._execute("UPDATE inbox SET status = 'answered', answered_at = ?, last_error = NULL WHERE id = ?",
+                      (time.time(), entry_id))
+
+    def retry_later(self, entry_id: int, delay_s: float, error: str) -> None:
+        """Back to waiting: 'queued' if the backend has not answered yet, else still 'replying'."""
+        self._execute("UPDATE inbox SET status = CASE WHEN reply_pieces IS NULL THEN 'queued' ELSE 'replying' END, "
+                      "attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?",
+                      (time.time() + delay_s, error[:500], entry_id))
+
+    def failed(self, entry_id: int, error: str) -> None:
+        self._execute("UPDATE inbox SET status = 'failed', last_error = ? WHERE id = ?", (error[:500], entry_id))
+
+    def window_open(self, phone: str) -> bool:
+        """Has this user written in the past 24 hours? Outside that, WhatsApp takes only templates."""
+        row = self._execute("SELECT MAX(received_at) FROM inbox WHERE phone = ?", (phone,)).fetchone()
+        return row[0] is not None and row[0] > time.time() - WINDOW_S
+
+    def counts(self) -> dict[str, int]:
+        return dict(self._execute("SELECT status, COUNT(*) FROM inbox GROUP BY status").fetchall())
+
+    def _execute(self, sql: str, params: tuple = ()):
+        with self._lock:
+            return self.connection.execute(sql, params)

@@ -1,0 +1,64 @@
+"""What travels through the bridge, whatever the transport: a message from a user, and a message
+to one. Phones are always E.164 ('+51987654321'); each transport converts to its own form."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Kinds of inbound message. The backend answers text; the others get a polite answer
+# (UNSUPPORTED_REPLY) until the stack can handle them, but are still passed on as text when they
+# carry some (a button's title, a location's coordinates, an image's caption).
+TEXT, BUTTON_REPLY, LOCATION, AUDIO, IMAGE, UNSUPPORTED = "text", "button_reply", "location", "audio", "image", \
+    "unsupported"
+
+UNSUPPORTED_REPLY = ("Por ahora solo entiendo mensajes de texto. ¿Me lo puedes escribir, por favor?")
+
+
+@dataclass(frozen=True)
+class Inbound:
+    phone: str
+    message_id: str  # the provider's id: the same id twice is one message (retried webhook)
+    kind: str
+    text: str = ""  # what the backend will read; empty for media it cannot handle
+    name: str | None = None  # the WhatsApp profile name, when the provider gives it
+    timestamp: float | None = None
+    details: dict = field(default_factory=dict)  # kind-specific: latitude/longitude, media id, button id
+
+
+@dataclass(frozen=True)
+class Button:
+    id: str
+    title: str  # WhatsApp shows at most 20 characters
+
+
+@dataclass(frozen=True)
+class Template:
+    """An approved message template: the only way to reach a user outside the 24-hour window."""
+    name: str
+    language: str  # e.g. "es"
+    body_parameters: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Outbound:
+    phone: str
+    text: str = ""  # the body, or an image's caption
+    buttons: tuple[Button, ...] = ()  # up to 3 reply buttons
+    image_url: str | None = None
+    template: Template | None = None
+    reply_to: str | None = None  # the inbound message id this answers, when there is one
+    purpose: str = "reply"  # reply, holding (a "one moment" note) or alert: for logs and the simulator
+
+
+class SendFailed(RuntimeError):
+    """The provider did not accept a message. `retry_after` (seconds) is set when trying again
+    later may work (429, 5xx, timeouts); None means it never will as sent (bad number, bad format).
+    `needs_template` is set when the user is outside the 24-hour customer-service window."""
+
+    def __init__(self, reason: str, retry_after: float | None = None, needs_template: bool = False):
+        super().__init__(reason)
+        self.retry_after = retry_after
+        self.needs_template = needs_template
+
+    @property
+    def retryable(self) -> bool:
+        return self.retry_after is not None

@@ -1,0 +1,153 @@
+"""Inbound message -> POST /agent -> reply sent back, for every transport.
+
+A message is kept in the inbox before anything else happens and is worked on by a small pool of
+threads, one message per phone at a time so that a user's answers arrive in the order asked.
+While the backend thinks the user sees "typing…", and after `holding_after_s` a short note that
+the answer is coming. A backend that is down or a provider that refuses leaves the message
+waiting; a retry loop offers it again every `retry_every_s`.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+
+from whatsapp_bridge.backend_client import BackendClient, BackendRefused, BackendUnavailable
+from whatsapp_bridge.inbox import WINDOW_S, Inbox
+from whatsapp_bridge.messages import UNSUPPORTED_REPLY, Inbound, Outbound, SendFailed
+from whatsapp_bridge.splitting import WHATSAPP_MAX_CHARS, split_message
+from whatsapp_bridge.transports.base import Transport
+
+log = logging.getLogger(__name__)
+
+HOLDING_REPLY = "Un momento, estoy preparando tu respuesta…"
+BACKEND_DOWN_REPLY = ("Recibí tu mensaje, pero el servicio está con problemas ahora. "
+                      "Te respondo apenas se recupere.")
+REFUSED_REPLIES = {
+    "message_too_long": "Tu mensaje es muy largo. ¿Me lo puedes enviar en partes más cortas?",
+}
+REFUSED_REPLY = "No pude procesar ese mensaje. ¿Me lo puedes escribir de otra forma?"
+LONGEST_RETRY_S = 300.0
+
+
+class Relay:
+    def __init__(self, inbox: Inbox, backend: BackendClient, transport: Transport, workers: int,
+                 holding_after_s: float, retry_every_s: float):
+        self.inbox, self.backend, self.transport = inbox, backend, transport
+        self.holding_after_s, self.retry_every_s = holding_after_s, retry_every_s
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="relay")
+        self._phone_locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
+        self._stop = threading.Event()
+        self._retry_thread = threading.Thread(target=self._retry_loop, name="relay-retry", daemon=True)
+        self.max_chars = WHATSAPP_MAX_CHARS  # one message's limit; tests lower it to see splits
+
+    def start(self) -> None:
+        self._retry_thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def receive(self, message: Inbound) -> bool:
+        """Keep the message and hand it to a worker; False for a repeat of one already received.
+        Returns at once: webhooks must be acknowledged quickly or the provider sends them again."""
+        entry_id = self.inbox.add(message)
+        if entry_id is None:
+            log.info("repeated message ignored", extra={"message_id": message.message_id})
+            return False
+        self.inbox.take_due_one(entry_id)
+        self._pool.submit(self._handle, entry_id)
+        return True
+
+    # -- one message -----------------------------------------------------------------------------
+    def _handle(self, entry_id: int) -> None:
+        entry = self.inbox.get(entry_id)
+        if time.time() - entry.received_at > WINDOW_S:  # WhatsApp would not take the reply any more
+            self.inbox.failed(entry_id, "not answered within 24 hours; given up")
+            return
+        with self._phone_locks[entry.phone]:
+            try:
+                if entry.reply_pieces is None and self._ask(entry_id) is None:
+                    return  # kept for later: the backend could not answer
+                self._deliver(entry_id)
+            except Exception as problem:  # never lose a message to a bug: it waits and is tried again
+                log.exception("relay failed", extra={"entry": entry_id})
+                self.inbox.retry_later(entry_id, self._retry_delay(entry_id), repr(problem))
+
+    def _retry_delay(self, entry_id: int, at_least: float = 0.0) -> float:
+        """Retries space out (x1.5 each) up to five minutes, so a long outage costs little."""
+        attempts = self.inbox.get(entry_id).attempts
+        return max(at_least, min(self.retry_every_s * 1.5 ** attempts, LONGEST_RETRY_S))
+
+    def _ask(self, entry_id: int) -> list[str] | None:
+        """The answer's pieces, stored; None when the message must wait (backend down)."""
+        entry = self.inbox.get(entry_id)
+        if entry.kind != "text" and not entry.text:
+            pieces = [UNSUPPORTED_REPLY]  # media the stack cannot read yet: say so, kindly
+        else:
+            self.inbox.asking(entry_id)
+            self.transport.show_typing(entry.phone, entry.message_id)
+            holding = threading.Timer(self.holding_after_s, self._send_holding, (entry_id,)) \
+                if self.holding_after_s else None
+            if holding:
+                holding.daemon = True
+                holding.start()
+            try:
+                answer = self.backend.agent(entry.phone, entry.text, entry.message_id)
+                pieces = split_message(answer["model_output"]["respuesta_chat"], self.max_chars) or [REFUSED_REPLY]
+            except BackendUnavailable as problem:
+                log.warning("backend unavailable; message kept", extra={"entry": entry_id, "error": str(problem)})
+                self._send_holding(entry_id, BACKEND_DOWN_REPLY)
+                self.inbox.retry_later(entry_id, self._retry_delay(entry_id), str(problem))
+                return None
+            except BackendRefused as problem:
+                log.warning("backend refused the message", extra={"entry": entry_id, "error": str(problem)})
+                pieces = [next((text for code, text in REFUSED_REPLIES.items() if code in str(problem)),
+                               REFUSED_REPLY)]
+            except (KeyError, TypeError) as problem:
+                log.error("backend answer without respuesta_chat", extra={"entry": entry_id, "error": repr(problem)})
+                pieces = [REFUSED_REPLY]
+            finally:
+                if holding:
+                    holding.cancel()
+        self.inbox.answer_known(entry_id, pieces)
+        return pieces
+
+    def _deliver(self, entry_id: int) -> None:
+        entry = self.inbox.get(entry_id)
+        for index in range(entry.pieces_sent, len(entry.reply_pieces)):
+            try:
+                self.transport.send(Outbound(entry.phone, entry.reply_pieces[index],
+                                             reply_to=entry.message_id if index == 0 else None))
+            except SendFailed as problem:
+                if problem.retryable:
+                    self.inbox.retry_later(entry_id, self._retry_delay(entry_id, problem.retry_after), str(problem))
+                else:
+                    self.inbox.failed(entry_id, str(problem))
+                log.warning("reply not sent", extra={"entry": entry_id, "error": str(problem),
+                                                     "retryable": problem.retryable})
+                return
+            self.inbox.piece_sent(entry_id, index + 1)
+        self.inbox.answered(entry_id)
+
+    def _send_holding(self, entry_id: int, text: str = HOLDING_REPLY) -> None:
+        """At most one holding note per message, however many retries it takes."""
+        entry = self.inbox.get(entry_id)
+        if entry.holding_sent or entry.status in ("replying", "answered"):
+            return
+        try:
+            self.transport.send(Outbound(entry.phone, text, purpose="holding"))
+            self.inbox.holding_sent(entry_id)
+        except SendFailed as problem:
+            log.warning("holding note not sent", extra={"entry": entry_id, "error": str(problem)})
+
+    # -- waiting messages --------------------------------------------------------------------------
+    def _retry_loop(self) -> None:
+        while not self._stop.wait(self.retry_every_s):
+            try:
+                for entry_id in self.inbox.take_due():
+                    self._pool.submit(self._handle, entry_id)
+            except Exception:
+                log.exception("retry loop failed; trying again next round")

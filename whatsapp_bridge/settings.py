@@ -1,0 +1,81 @@
+"""The bridge's settings, from the environment (all listed in .env.example)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from chasqui.env import SettingError, chasqui_home, env_float, env_int, env_str
+
+TRANSPORTS = ("simulator", "cloud", "web")
+
+
+@dataclass(frozen=True)
+class BridgeSettings:
+    transport: str
+    host: str
+    port: int
+    state_path: Path  # the bridge's own SQLite file: inbound messages kept until answered
+    backend_url: str
+    backend_token: str
+    backend_timeout_s: float  # one /agent call; the model may take a while
+    holding_after_s: float  # send a short "un momento" when the backend is slower than this; 0 = never
+    retry_every_s: float  # how often kept messages are offered to the backend again while it is down
+    alert_poll_s: float  # the seed's 10 s polling, used when long-polling is off or failing
+    alert_long_poll_s: float  # GET /alerts/pending?wait=N; 0 = plain polling only
+    alert_batch: int
+    relay_workers: int  # messages handled at once (each waits for the backend)
+    # cloud transport
+    graph_api_url: str
+    graph_api_version: str
+    whatsapp_access_token: str
+    whatsapp_phone_number_id: str
+    whatsapp_app_secret: str
+    whatsapp_verify_token: str
+    alert_template: str  # approved template for alerts outside the 24-hour window: "name" or "name:lang"
+    sends_per_second: float  # Meta's per-number throughput (80 messages/s by default)
+    # web transport
+    web_session_dir: Path
+    max_body_bytes: int = 256_000
+
+    def with_overrides(self, **changes) -> "BridgeSettings":
+        return replace(self, **changes)
+
+
+def load_settings() -> BridgeSettings:
+    transport = env_str("BRIDGE_TRANSPORT", "simulator")
+    if transport not in TRANSPORTS:
+        raise SettingError(f"BRIDGE_TRANSPORT={transport!r} must be one of {', '.join(TRANSPORTS)}")
+    return BridgeSettings(
+        transport=transport,
+        host=env_str("BRIDGE_HOST", "127.0.0.1"),
+        port=env_int("BRIDGE_PORT", 8003, minimum=0, maximum=65535),
+        state_path=Path(env_str("BRIDGE_STATE_PATH") or chasqui_home() / "bridge.db").expanduser(),
+        backend_url=env_str("BACKEND_URL", "http://127.0.0.1:8002").rstrip("/"),
+        backend_token=env_str("BACKEND_TOKEN"),
+        backend_timeout_s=env_float("BRIDGE_BACKEND_TIMEOUT", 120.0, minimum=1.0),
+        holding_after_s=env_float("BRIDGE_HOLDING_AFTER", 8.0, minimum=0.0),
+        retry_every_s=env_float("BRIDGE_RETRY_EVERY", 5.0, minimum=0.1),
+        alert_poll_s=env_float("ALERT_POLL_SECONDS", 10.0, minimum=0.1),
+        alert_long_poll_s=env_float("ALERT_LONG_POLL_SECONDS", 25.0, minimum=0.0),
+        alert_batch=env_int("ALERT_BATCH", 20, minimum=1, maximum=100),
+        relay_workers=env_int("BRIDGE_RELAY_WORKERS", 4, minimum=1),
+        graph_api_url=env_str("WHATSAPP_GRAPH_API_URL", "https://graph.facebook.com").rstrip("/"),
+        graph_api_version=env_str("WHATSAPP_GRAPH_API_VERSION", "v21.0"),
+        whatsapp_access_token=env_str("WHATSAPP_ACCESS_TOKEN"),
+        whatsapp_phone_number_id=env_str("WHATSAPP_PHONE_NUMBER_ID"),
+        whatsapp_app_secret=env_str("WHATSAPP_APP_SECRET"),
+        whatsapp_verify_token=env_str("WHATSAPP_VERIFY_TOKEN"),
+        alert_template=env_str("WHATSAPP_ALERT_TEMPLATE"),
+        sends_per_second=env_float("WHATSAPP_SENDS_PER_SECOND", 80.0, minimum=0.1),
+        web_session_dir=Path(env_str("WHATSAPP_WEB_SESSION_DIR") or chasqui_home() / "whatsapp-web").expanduser(),
+    )
+
+
+def check_cloud_settings(settings: BridgeSettings) -> None:
+    """The cloud transport cannot run half-configured: an unsigned webhook must never be accepted."""
+    missing = [name for name, value in (("WHATSAPP_ACCESS_TOKEN", settings.whatsapp_access_token),
+                                        ("WHATSAPP_PHONE_NUMBER_ID", settings.whatsapp_phone_number_id),
+                                        ("WHATSAPP_APP_SECRET", settings.whatsapp_app_secret),
+                                        ("WHATSAPP_VERIFY_TOKEN", settings.whatsapp_verify_token)) if not value]
+    if missing:
+        raise SettingError(f"BRIDGE_TRANSPORT=cloud needs {', '.join(missing)}")

@@ -1,0 +1,133 @@
+"""Sending through the WhatsApp Business Cloud API (Graph API `POST /{version}/{phone-number-id}/messages`).
+
+requests, not a client library: the bridge needs four documented JSON shapes (text, reply
+buttons, image, template) plus the typing indicator, and its own rules around them — Retry-After
+on 429 and 5xx, a per-number pace, the 24-hour window error — which are what a library would
+have to be configured around anyway (pywa was considered; its strength is a handler framework,
+which the relay replaces).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import requests
+
+from whatsapp_bridge.messages import Outbound, SendFailed
+
+log = logging.getLogger(__name__)
+
+RETRIES = 3
+LONGEST_WAIT_S = 30.0  # a Retry-After longer than this is handed back to the caller's own retry
+TIMEOUT_S = 15.0
+# Graph API error codes (Cloud API error codes reference).
+OUTSIDE_WINDOW = 131047  # re-engagement: more than 24 hours since the user last wrote
+THROTTLED = {4, 80007, 130429, 131048, 131056}  # rate limits: wait and try again
+TEMPORARY = {1, 2, 131000, 131016}  # Meta's own trouble: try again
+
+
+class Pacer:
+    """At most `per_second` sends, spread evenly: Meta's throughput limit is per phone number."""
+
+    def __init__(self, per_second: float):
+        self.interval = 1.0 / per_second
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait_turn(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next)
+            self._next = slot + self.interval
+        if slot > now:
+            time.sleep(slot - now)
+
+
+class CloudAPI:
+    def __init__(self, base_url: str, version: str, phone_number_id: str, access_token: str,
+                 sends_per_second: float):
+        self.url = f"{base_url.rstrip('/')}/{version}/{phone_number_id}/messages"
+        self._headers = {"Authorization": f"Bearer {access_token}"}
+        self._pacer = Pacer(sends_per_second)
+        self._session = requests.Session()
+
+    def send(self, message: Outbound) -> str:
+        body = message_body(message)
+        for attempt in range(RETRIES + 1):
+            self._pacer.wait_turn()
+            try:
+                response = self._session.post(self.url, json=body, headers=self._headers, timeout=TIMEOUT_S)
+            except requests.RequestException as problem:
+                failure = SendFailed(f"Graph API unreachable: {type(problem).__name__}", retry_after=2.0 * 2 ** attempt)
+            else:
+                if response.status_code == 200:
+                    return _message_id(response)
+                failure = _failure(response, attempt)
+            if not failure.retryable or failure.retry_after > LONGEST_WAIT_S or attempt == RETRIES:
+                raise failure
+            log.warning("Graph API send failed; retrying", extra={"error": str(failure), "wait_s": failure.retry_after})
+            time.sleep(failure.retry_after)
+        raise AssertionError("unreachable")
+
+    def mark_read_and_typing(self, inbound_message_id: str) -> None:
+        """Blue ticks and 'typing…' on the user's phone until our reply (or 25 s)."""
+        body = {"messaging_product": "whatsapp", "status": "read", "message_id": inbound_message_id,
+                "typing_indicator": {"type": "text"}}
+        try:
+            self._session.post(self.url, json=body, headers=self._headers, timeout=5)
+        except requests.RequestException as problem:
+            log.info("typing indicator not shown", extra={"error": type(problem).__name__})
+
+
+def message_body(message: Outbound) -> dict:
+    body: dict = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": message.phone.lstrip("+")}
+    if message.template:
+        template = {"name": message.template.name, "language": {"code": message.template.language}}
+        if message.template.body_parameters:
+            template["components"] = [{"type": "body", "parameters": [
+                {"type": "text", "text": value} for value in message.template.body_parameters]}]
+        body.update(type="template", template=template)
+    elif message.buttons:
+        body.update(type="interactive", interactive={
+            "type": "button", "body": {"text": message.text},
+            "action": {"buttons": [{"type": "reply", "reply": {"id": b.id, "title": b.title[:20]}}
+                                   for b in message.buttons[:3]]}})
+    elif message.image_url:
+        image = {"link": message.image_url}
+        if message.text:
+            image["caption"] = message.text
+        body.update(type="image", image=image)
+    else:
+        body.update(type="text", text={"preview_url": False, "body": message.text})
+    if message.reply_to:
+        body["context"] = {"message_id": message.reply_to}
+    return body
+
+
+def _message_id(response: requests.Response) -> str:
+    try:
+        return response.json()["messages"][0]["id"]
+    except (ValueError, KeyError, IndexError, TypeError):
+        raise SendFailed("Graph API accepted the message but its answer has no message id") from None
+
+
+def _failure(response: requests.Response, attempt: int) -> SendFailed:
+    try:
+        error = response.json().get("error", {})
+    except ValueError:
+        error = {}
+    code = error.get("code") if isinstance(error, dict) else None
+    reason = f"Graph API HTTP {response.status_code}, code {code}: {(error or {}).get('message', response.text[:200])}"
+    if code == OUTSIDE_WINDOW:
+        return SendFailed(reason, needs_template=True)
+    if response.status_code == 429 or response.status_code >= 500 or code in THROTTLED | TEMPORARY:
+        return SendFailed(reason, retry_after=_retry_after(response, default=1.0 * 2 ** attempt))
+    return SendFailed(reason)  # our request is wrong or the number cannot be reached: retrying will not help
+
+
+def _retry_after(response: requests.Response, default: float) -> float:
+    try:
+        return max(0.0, float(response.headers.get("Retry-After", default)))
+    except ValueError:
+        return default

@@ -1,0 +1,106 @@
+"""Reading the WhatsApp Business Cloud API's webhooks: the signature first, then the payload.
+
+Meta signs every POST with HMAC-SHA256 of the raw body under the app secret
+(`X-Hub-Signature-256: sha256=<hex>`); nothing is parsed before that matches. A payload holds
+entries of changes; a `messages` change carries new messages and/or status updates of messages
+we sent.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+from whatsapp_bridge.messages import AUDIO, BUTTON_REPLY, IMAGE, LOCATION, TEXT, UNSUPPORTED, Inbound
+
+
+class MalformedPayload(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    provider_message_id: str
+    status: str  # sent, delivered, read, failed
+    recipient: str
+    error: str | None = None
+
+
+def signature_matches(raw_body: bytes, header: str | None, app_secret: str) -> bool:
+    if not header or not header.startswith("sha256=") or not app_secret:
+        return False
+    expected = hmac.new(app_secret.encode(), raw_body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(header[len("sha256="):].strip().lower(), expected)
+
+
+def parse_payload(payload: object) -> tuple[list[Inbound], list[StatusUpdate]]:
+    if not isinstance(payload, dict) or payload.get("object") != "whatsapp_business_account":
+        raise MalformedPayload("not a WhatsApp Business Account webhook ('object' must be 'whatsapp_business_account')")
+    messages, statuses = [], []
+    for entry in _list(payload, "entry"):
+        for change in _list(entry, "changes"):
+            if not isinstance(change, dict) or change.get("field") != "messages":
+                continue  # other fields (account updates, templates) are not the bridge's business
+            value = change.get("value")
+            if not isinstance(value, dict):
+                raise MalformedPayload("a 'messages' change without a 'value' object")
+            names = {c.get("wa_id"): (c.get("profile") or {}).get("name")
+                     for c in _list(value, "contacts") if isinstance(c, dict)}
+            messages += [_message(m, names) for m in _list(value, "messages")]
+            statuses += [_status(s) for s in _list(value, "statuses")]
+    return messages, statuses
+
+
+def _message(raw: object, names: dict) -> Inbound:
+    if not isinstance(raw, dict) or not isinstance(raw.get("from"), str) or not isinstance(raw.get("id"), str):
+        raise MalformedPayload("a message without 'from' and 'id'")
+    kind = raw.get("type")
+    text, details, inbound_kind = "", {}, UNSUPPORTED
+    body = raw.get(kind) if isinstance(kind, str) and isinstance(raw.get(kind), dict) else {}
+    if kind == "text":
+        inbound_kind, text = TEXT, str(body.get("body", ""))
+    elif kind == "interactive":  # a tap on one of our reply buttons or list rows
+        reply = body.get("button_reply") or body.get("list_reply") or {}
+        inbound_kind, text, details = BUTTON_REPLY, str(reply.get("title", "")), {"button_id": reply.get("id")}
+    elif kind == "button":  # a tap on a template's quick-reply button
+        inbound_kind, text, details = BUTTON_REPLY, str(body.get("text", "")), {"button_id": body.get("payload")}
+    elif kind == "location":
+        inbound_kind = LOCATION
+        details = {key: body.get(key) for key in ("latitude", "longitude", "name", "address")}
+        text = _location_text(details)
+    elif kind in ("audio", "voice"):
+        inbound_kind, details = AUDIO, {"media_id": body.get("id"), "mime_type": body.get("mime_type")}
+    elif kind == "image":
+        inbound_kind = IMAGE
+        details = {"media_id": body.get("id"), "mime_type": body.get("mime_type")}
+        text = str(body.get("caption") or "")  # a caption is still words the backend can read
+    else:
+        details = {"type": kind}
+    timestamp = raw.get("timestamp")
+    return Inbound(phone="+" + raw["from"].lstrip("+"), message_id=raw["id"], kind=inbound_kind, text=text.strip(),
+                   name=names.get(raw["from"]), timestamp=float(timestamp) if str(timestamp or "").isdigit() else None,
+                   details=details)
+
+
+def _location_text(details: dict) -> str:
+    """Coordinates as words the backend stores and the model can read ("mi lote está aquí")."""
+    if details.get("latitude") is None or details.get("longitude") is None:
+        return ""
+    place = ", ".join(str(details[k]) for k in ("name", "address") if details.get(k))
+    return f"Mi ubicación: {details['latitude']}, {details['longitude']}" + (f" ({place})" if place else "")
+
+
+def _status(raw: object) -> StatusUpdate:
+    if not isinstance(raw, dict) or not isinstance(raw.get("id"), str) or not isinstance(raw.get("status"), str):
+        raise MalformedPayload("a status without 'id' and 'status'")
+    errors = raw.get("errors") if isinstance(raw.get("errors"), list) else []
+    error = "; ".join(f"{e.get('code')} {e.get('title') or e.get('message') or ''}".strip()
+                      for e in errors if isinstance(e, dict)) or None
+    return StatusUpdate(raw["id"], raw["status"], "+" + str(raw.get("recipient_id", "")).lstrip("+"), error)
+
+
+def _list(container: object, key: str) -> list:
+    value = container.get(key, []) if isinstance(container, dict) else None
+    if not isinstance(value, list):
+        raise MalformedPayload(f"'{key}' must be a list")
+    return value

@@ -1,0 +1,140 @@
+"""The simulator: WhatsApp on a web page served by the bridge, for local use and tests. Pick or
+type a phone number, write, and see replies and alerts arrive as they would on a phone.
+
+It is a transport like the others: what the page sends becomes an Inbound for the relay, and
+what the bridge sends lands in the page's conversation. Conversations live in memory (the
+backend keeps the real record). It has no login: it listens where the bridge listens, which is
+127.0.0.1 unless BRIDGE_HOST says otherwise, and it is not meant for a public address.
+"""
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+import uuid
+from collections import defaultdict
+
+from flask import Blueprint, jsonify, render_template, request
+
+from chasqui.http_errors import bad_request
+from whatsapp_bridge.messages import BUTTON_REPLY, TEXT, Inbound, Outbound
+from whatsapp_bridge.transports.base import OnMessage, OnStatus
+
+MAX_TEXT_CHARS = 4096  # WhatsApp's own limit: the page cannot send more than a phone could
+
+
+class SimulatorTransport:
+    name = "simulator"
+
+    def __init__(self):
+        self._conversations: dict[str, list[dict]] = defaultdict(list)
+        self._typing: dict[str, float] = {}
+        self._sequence = itertools.count(1)
+        self._changed = threading.Condition()
+        self._on_message: OnMessage | None = None
+
+    # -- Transport -------------------------------------------------------------------------------
+    def start(self, on_message: OnMessage, on_status: OnStatus) -> None:
+        self._on_message = on_message
+
+    def stop(self) -> None:
+        with self._changed:
+            self._changed.notify_all()
+
+    def send(self, message: Outbound) -> str:
+        provider_id = f"sim.{uuid.uuid4().hex[:16]}"
+        text = message.text
+        if message.template and not text:
+            text = " ".join(message.template.body_parameters)
+        self._append(message.phone, {"id": provider_id, "from": "chasqui", "text": text, "kind": message.purpose,
+                                     "buttons": [{"id": b.id, "title": b.title} for b in message.buttons],
+                                     "image_url": message.image_url})
+        return provider_id
+
+    def show_typing(self, phone: str, inbound_message_id: str | None) -> None:
+        with self._changed:
+            self._typing[phone] = time.time() + 25  # WhatsApp shows it for up to 25 s or until the reply
+            self._changed.notify_all()
+
+    def health(self) -> dict:
+        return {"ok": True, "transport": self.name, "conversations": len(self._conversations)}
+
+    # -- the page and its API -----------------------------------------------------------------------
+    def blueprint(self) -> Blueprint:
+        simulator = Blueprint("simulator", __name__, url_prefix="/simulator", template_folder="../templates")
+
+        @simulator.get("/")
+        def page():
+            return render_template("simulator.html")
+
+        @simulator.post("/api/messages")
+        def send_from_phone():
+            body = request.get_json(silent=True)
+            if not isinstance(body, dict):
+                raise bad_request("send a JSON object: {\"phone\": \"+51987654321\", \"text\": \"Hola\"}")
+            phone = _phone(body.get("phone"))
+            text = body.get("text")
+            if not isinstance(text, str) or not text.strip():
+                raise bad_request("'text' must be a non-empty string", "text")
+            if len(text) > MAX_TEXT_CHARS:
+                raise bad_request(f"'text' is longer than WhatsApp's {MAX_TEXT_CHARS} characters", "text")
+            button_id = body.get("button_id")
+            message = Inbound(phone, f"sim.in.{uuid.uuid4().hex[:16]}", BUTTON_REPLY if button_id else TEXT,
+                              text.strip(), timestamp=time.time(), details={"button_id": button_id} if button_id else {})
+            self._append(phone, {"id": message.message_id, "from": "user", "text": message.text, "kind": "message"})
+            self._on_message(message)
+            return jsonify({"id": message.message_id}), 202
+
+        @simulator.get("/api/messages")
+        def conversation():
+            phone = _phone(request.args.get("phone"))
+            after = _whole_number(request.args.get("after", "0"), "after")
+            wait_s = min(_whole_number(request.args.get("wait", "0"), "wait"), 25)
+            return jsonify(self._read(phone, after, wait_s))
+
+        @simulator.get("/api/phones")
+        def phones():
+            return jsonify({"phones": sorted(self._conversations)})
+
+        return simulator
+
+    def conversation(self, phone: str) -> list[dict]:
+        """Everything said with one phone, oldest first (for tests and benchmarks)."""
+        with self._changed:
+            return list(self._conversations[phone])
+
+    def _append(self, phone: str, item: dict) -> None:
+        with self._changed:
+            item.update(seq=next(self._sequence), at=time.time())
+            self._conversations[phone].append(item)
+            if item["from"] == "chasqui" and item["kind"] != "holding":
+                self._typing.pop(phone, None)
+            self._changed.notify_all()
+
+    def _read(self, phone: str, after: int, wait_s: float) -> dict:
+        """Messages after `after`; waits up to `wait_s` for one, so the page hears news at once."""
+        deadline = time.monotonic() + wait_s
+        with self._changed:
+            typing_before = self._typing.get(phone, 0) > time.time()
+            while True:
+                news = [m for m in self._conversations.get(phone, []) if m["seq"] > after]
+                typing = self._typing.get(phone, 0) > time.time()
+                remaining = deadline - time.monotonic()
+                if news or typing != typing_before or remaining <= 0:
+                    break
+                self._changed.wait(remaining)
+        return {"messages": news, "typing": typing}
+
+
+def _phone(raw: object) -> str:
+    digits = "".join(ch for ch in str(raw or "") if ch.isdigit())
+    if not 8 <= len(digits) <= 15 or digits.startswith("0"):
+        raise bad_request("'phone' must be a number in international form, e.g. +51987654321", "phone")
+    return "+" + digits
+
+
+def _whole_number(raw: str, name: str) -> int:
+    try:
+        return max(0, int(raw))
+    except ValueError:
+        raise bad_request(f"'{name}' must be a whole number", name) from None

@@ -2,30 +2,16 @@
 against the real backend served on a loopback port."""
 from __future__ import annotations
 
-import os
 import threading
-from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
 
 from tests.admin.conftest import PASSWORD, USERNAME, admin_backend
-
-CHROMIUM = Path("/usr/bin/chromium")  # ./dev test installs it with apt-get; never a downloaded browser
-STEP_TIMEOUT_MS = 15_000
+from tests.browser import chromium_page
 
 sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.timeout(180)
-
-
-@pytest.fixture(autouse=True)
-def chromium_installed():
-    """Skipped where Chromium is missing, except in CI (./dev test installs it): there it must run."""
-    if not CHROMIUM.exists():
-        missing = f"{CHROMIUM} missing: ./dev test installs it (apt-get install chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(missing)
-        pytest.skip(missing)
 
 
 @pytest.fixture
@@ -42,19 +28,8 @@ def backend_url(tmp_path):
 
 @pytest.fixture
 def page(tmp_path):
-    with sync_api.sync_playwright() as playwright:
-        # A persistent context because Chromium gets its own --user-data-dir in tmp_path.
-        browser = playwright.chromium.launch_persistent_context(
-            user_data_dir=str(tmp_path / "chromium-profile"), executable_path=str(CHROMIUM), headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-            viewport={"width": 1366, "height": 900}, timeout=STEP_TIMEOUT_MS)
-        try:
-            tab = browser.pages[0] if browser.pages else browser.new_page()
-            tab.set_default_timeout(STEP_TIMEOUT_MS)
-            yield tab
-        finally:
-            browser.close()
+    with chromium_page(tmp_path / "chromium-profile", 1366, 900) as tab:
+        yield tab
 
 
 def sign_in(page, password: str) -> None:

@@ -33,7 +33,7 @@ class AlertSender:
         self.backend, self.transport, self.inbox = backend, transport, inbox
         self.batch, self.poll_s, self.long_poll_s = batch, poll_s, long_poll_s
         self.template = _parse_template(template)
-        self.sent = self.failed = 0
+        self.sent = self.failed = self.released = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="alerts", daemon=True)
 
@@ -47,7 +47,12 @@ class AlertSender:
     def deliver_due(self, wait_s: float = 0.0) -> int:
         """Claim one batch and deliver it; the number claimed."""
         alerts = self.backend.claim_alerts(self.batch, wait_s)
-        for alert in alerts:
+        for index, alert in enumerate(alerts):
+            if self._stop.is_set():  # stopping: hand the rest back rather than leave them leased
+                for unsent in alerts[index:]:
+                    self._report(self.backend.alert_release, unsent["id"], unsent.get("lease_token"))
+                    self.released += 1
+                break
             self._deliver(alert)
         return len(alerts)
 
@@ -96,12 +101,12 @@ class AlertSender:
             template = Template(name, language, (alert["message"],))
         return Outbound(alert["phone"], alert["message"], template=template, purpose="alert")
 
-    def _report(self, call, alert_id: int, lease_token: str | None, detail: str) -> None:
+    def _report(self, call, alert_id: int, lease_token: str | None, *detail: str) -> None:
         """A report lost to a backend hiccup is tried again; if it never gets through, the lease
         runs out and the alert is sent again: at least once, never lost."""
         for attempt in range(REPORT_TRIES):
             try:
-                call(alert_id, lease_token, detail)
+                call(alert_id, lease_token, *detail)
                 return
             except BackendRefused as problem:  # e.g. the lease expired meanwhile: nothing to fix here
                 log.warning("alert report refused", extra={"alert": alert_id, "error": str(problem)})

@@ -67,7 +67,7 @@ class Bridge:
         try:
             self.backend.alert_delivery(provider_message_id, status, error)
         except (BackendUnavailable, BackendRefused) as problem:
-            log.warning("delivery status not recorded", extra={"message": provider_message_id, "error": str(problem)})
+            log.warning("delivery status not recorded", extra={"provider_message_id": provider_message_id, "error": str(problem)})
 
 
 def create_app(settings: BridgeSettings | None = None, transport: Transport | None = None,
@@ -93,7 +93,8 @@ def create_app(settings: BridgeSettings | None = None, transport: Transport | No
         return jsonify({"status": status, "transport": transport_health,
                         "backend": "ready" if backend_ok else "unreachable",
                         "inbox": bridge.inbox.counts(),
-                        "alerts": {"sent": bridge.alerts.sent, "failed": bridge.alerts.failed}})
+                        "alerts": {"sent": bridge.alerts.sent, "failed": bridge.alerts.failed,
+                                   "handed_back": bridge.alerts.released}})
 
     if start:
         bridge.start()

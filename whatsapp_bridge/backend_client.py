@@ -46,6 +46,9 @@ class BackendClient:
         self._call("POST", f"/alerts/{alert_id}/failed", timeout=10,
                    json={"lease_token": lease_token, "error": error[:500]})
 
+    def alert_release(self, alert_id: int, lease_token: str | None) -> None:
+        self._call("POST", f"/alerts/{alert_id}/release", timeout=10, json={"lease_token": lease_token})
+
     def alert_delivery(self, provider_message_id: str, status: str, error: str | None) -> bool:
         """False when the message was not an alert (most status reports are about chat replies)."""
         try:
@@ -69,6 +72,9 @@ class BackendClient:
                                              timeout=timeout, **kwargs)
         except requests.RequestException as problem:
             raise BackendUnavailable(f"{method} {path}: {type(problem).__name__}") from None
+        if response.status_code in (401, 403):
+            # Our configuration is wrong, not the message: keep it until an operator fixes the token.
+            raise BackendUnavailable(f"{method} {path}: the backend refused the bridge's token (check BACKEND_TOKEN)")
         if 400 <= response.status_code < 500 and response.status_code not in (408, 429):
             raise BackendRefused(response.status_code, response.text)
         if response.status_code != 200 and response.status_code != 201:

@@ -72,8 +72,10 @@ def load_settings() -> BridgeSettings:
 
 
 def check_cloud_settings(settings: BridgeSettings) -> None:
-    """The cloud transport cannot run half-configured: an unsigned webhook must never be accepted."""
-    missing = [name for name, value in (("WHATSAPP_ACCESS_TOKEN", settings.whatsapp_access_token),
+    """The cloud transport cannot run half-configured: an unsigned webhook must never be accepted,
+    and a bridge that faces the internet talks to the backend with a token."""
+    missing = [name for name, value in (("BACKEND_TOKEN", settings.backend_token),
+                                        ("WHATSAPP_ACCESS_TOKEN", settings.whatsapp_access_token),
                                         ("WHATSAPP_PHONE_NUMBER_ID", settings.whatsapp_phone_number_id),
                                         ("WHATSAPP_APP_SECRET", settings.whatsapp_app_secret),
                                         ("WHATSAPP_VERIFY_TOKEN", settings.whatsapp_verify_token)) if not value]

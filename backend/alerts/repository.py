@@ -206,6 +206,20 @@ def mark_sent(db: sqlite_utils.Database, alert_id: int, lease_token: str | None 
         return _alert(connection, alert_id)
 
 
+def release(db: sqlite_utils.Database, alert_id: int, lease_token: str | None = None) -> dict:
+    """A bridge hands back an alert it claimed but will not send (it is shutting down): due again
+    at once, and the claim does not count as an attempt."""
+    with transaction(db) as connection:
+        alert = _existing_alert(connection, alert_id)
+        if alert["status"] == "sent":
+            raise AlertAlreadySent(f"alert {alert_id} was already sent")
+        _check_lease(alert, lease_token)
+        if alert["status"] == "claimed":
+            connection.execute("UPDATE alerts SET status = 'pending', lease_until = NULL, lease_token = NULL, "
+                               "attempts = MAX(attempts - 1, 0), next_attempt_at = ? WHERE id = ?", (now(), alert_id))
+        return _alert(connection, alert_id)
+
+
 # Statuses only move forward; WhatsApp may deliver its webhooks out of order.
 _DELIVERY_ORDER = {None: 0, "sent": 1, "delivered": 2, "read": 3, "failed": 4}
 

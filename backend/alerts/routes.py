@@ -58,6 +58,14 @@ def create_alerts_blueprint(store: Store, settings: BackendSettings) -> Blueprin
             alert = repository.mark_sent(store.db, alert_id, _lease_token(body), provider_message_id)
         return jsonify({"id": alert["id"], "status": alert["status"]})
 
+    @alerts.post("/alerts/<int:alert_id>/release")
+    def release(alert_id: int):
+        body = json_object(required=False)
+        with _report_errors():
+            alert = repository.release(store.db, alert_id, _lease_token(body))
+        long_poll.alerts_created()  # due again: a waiting bridge may take it now
+        return jsonify({"id": alert["id"], "status": alert["status"]})
+
     @alerts.post("/alerts/delivery")
     def delivery():
         """A provider's later report (delivered, read, failed) on an alert it accepted."""

@@ -304,3 +304,14 @@ def test_http_bad_input_is_a_clear_json_error(client, db, method, path, body, st
     response = getattr(client, method)(path, data=data, content_type="application/json")
     assert response.status_code == status, response.json
     assert (response.json["error"]["code"], response.json["error"]["param"]) == (code, param)
+
+
+def test_a_released_alert_is_due_again_at_once_without_counting_an_attempt(client, db):
+    add_contact(db, "+51987654321")
+    client.post("/alert", json={"phone": "+51987654321", "message": "Helada"})
+    first = client.get("/alerts/pending").json["alerts"][0]
+    assert client.post("/alerts/1/release", json={"lease_token": "stale"}).status_code == 409
+    released = client.post("/alerts/1/release", json={"lease_token": first["lease_token"]})
+    assert released.json == {"id": 1, "status": "pending"}
+    again = client.get("/alerts/pending").json["alerts"][0]
+    assert again["id"] == 1 and again["attempts"] == 1 and again["lease_token"] != first["lease_token"]

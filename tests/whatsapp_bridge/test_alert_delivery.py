@@ -88,3 +88,19 @@ def test_an_alert_claimed_by_a_bridge_that_died_is_delivered_by_the_next_one(mak
     # The backend under test leases for 2 s (ALERT_LEASE_SECONDS): then the survivor gets it.
     assert wait_for_replies(survivor.transport, PHONE, 1, kind="alert", timeout_s=10) == ["Plaga en su zona"]
     assert alert_status(backend, alert_id)[:2] == ("sent", 2)
+
+
+def test_a_bridge_stopping_during_a_long_poll_hands_its_claim_back(make_bridge, backend):
+    first = make_bridge(backend_url=backend.url, alert_long_poll_s=20.0)
+    onboard(first, PHONE)
+    time.sleep(0.3)
+    first.stop()  # its alert thread is still waiting inside GET /alerts/pending?wait=20
+    alert_id = create_alert(backend, "Helada esta noche")
+    deadline = time.monotonic() + 5
+    while first.bridge.alerts.released < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert first.bridge.alerts.released == 1 and alert_status(backend, alert_id)[:2] == ("pending", 0)
+    second = make_bridge(SimulatorTransport(), backend_url=backend.url, alert_long_poll_s=5.0)
+    assert wait_for_replies(second.transport, PHONE, 1, kind="alert", timeout_s=10) == ["Helada esta noche"]
+    assert first.transport.conversation(PHONE)[-1]["kind"] != "alert"
+    assert alert_status(backend, alert_id)[:2] == ("sent", 1)  # released, not expired: one attempt counted

@@ -192,3 +192,15 @@ def test_status_webhooks_are_recorded_against_their_alert(cloud_bridge, backend,
     while alert_row(backend, alert_id)["delivery_status"] != "read" and time.monotonic() < deadline:
         time.sleep(0.05)
     assert alert_row(backend, alert_id)["delivery_status"] == "read"
+
+
+def test_the_cloud_transport_refuses_to_start_half_configured(tmp_path):
+    import subprocess
+
+    from tests.servers import CHASQUI, REPO, service_env
+    env = service_env(BRIDGE_TRANSPORT="cloud", BRIDGE_PORT="0", BRIDGE_STATE_PATH=str(tmp_path / "b.db"),
+                      WHATSAPP_ACCESS_TOKEN="x", WHATSAPP_PHONE_NUMBER_ID="1", WHATSAPP_APP_SECRET="",
+                      WHATSAPP_VERIFY_TOKEN="", BACKEND_TOKEN="")
+    result = subprocess.run(CHASQUI + ["bridge"], env=env, cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "BACKEND_TOKEN, WHATSAPP_APP_SECRET, WHATSAPP_VERIFY_TOKEN" in result.stderr

@@ -140,3 +140,11 @@ def test_the_simulator_refuses_bad_input_with_a_clear_error(make_bridge):
     assert requests.post(api, data="{not json", headers={"Content-Type": "application/json"},
                          timeout=5).status_code == 400
     assert bridge.bridge.inbox.counts() == {}
+
+
+def test_a_wrong_backend_token_keeps_the_message_instead_of_answering_it(make_bridge, backend, model):
+    bridge = make_bridge(backend_url=backend.url, backend_token="not-the-token")
+    say(bridge, PHONE, "Hola")
+    assert wait_for_replies(bridge.transport, PHONE, 1, kind="holding") == [BACKEND_DOWN_REPLY]
+    time.sleep(0.5)
+    assert bridge.bridge.inbox.counts() == {"queued": 1}  # kept for when the operator fixes the token

@@ -39,7 +39,7 @@ def test_start_without_neonize_says_how_to_install_it(tmp_path, monkeypatch):
     transport = WebTransport(tmp_path / "session")
     with pytest.raises(WebTransportUnavailable) as raised:
         transport.start(lambda message: None, lambda *status: None)
-    assert ".venv/bin/pip install 'chasqui[web]'" in str(raised.value)
+    assert ".venv/bin/pip install -e '.[web]'" in str(raised.value)
     assert not (tmp_path / "session").exists()  # nothing written before the check
     assert transport.health() == {"ok": False, "transport": "web", "paired": False, "connected": False,
                                   "awaiting_qr_scan": False, "session_dir": str(tmp_path / "session")}

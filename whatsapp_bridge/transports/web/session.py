@@ -18,7 +18,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 EXTRA = "web"  # pyproject's optional-dependencies name: chasqui[web]
-INSTALL_HINT = f".venv/bin/pip install 'chasqui[{EXTRA}]'"
+# From the checkout (-e .): a bare 'chasqui[web]' would fetch some other package named chasqui.
+INSTALL_HINT = f".venv/bin/pip install -e '.[{EXTRA}]'"
 DB_NAME = "session.db"  # whatsmeow's SQLite store: the linked device's keys
 
 

@@ -49,9 +49,10 @@ def admin_secret_key(key_file: Path) -> str:
     return key_file.read_text().strip()
 
 
-def init_admin(app: Flask, store: Store, secret_key: str | None = None) -> Admin:
+def init_admin(app: Flask, store: Store, secret_key: str | None = None, extra_views=()) -> Admin:
     """The panel on `app` at /admin, signed in through /admin/login. `secret_key` defaults to
-    ADMIN_SECRET_KEY, else to a key kept next to the database."""
+    ADMIN_SECRET_KEY, else to a key kept next to the database. `extra_views` are the domain
+    plug-ins' own pages (made with the store)."""
     app.secret_key = secret_key or admin_secret_key(Path(store.path).parent / "admin_secret_key")
     app.config.update(
         SESSION_COOKIE_NAME="chasqui_admin",
@@ -76,6 +77,8 @@ def init_admin(app: Flask, store: Store, secret_key: str | None = None) -> Admin
         FormDefinitionsView(store, name="Forms", endpoint="admin_forms", url="forms"),
         KnowledgeView(store, name="Knowledge", endpoint="admin_knowledge", url="knowledge"),
     )
+    for make_view in extra_views:
+        panel.add_view(make_view(store))
     return panel
 
 

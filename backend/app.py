@@ -53,6 +53,8 @@ def create_app(settings: BackendSettings | None = None) -> Flask:
     store = Store(settings.db_path)
     migrate(store.db)
     plugins = load_plugins(settings.plugins)
+    for plugin in plugins.values():
+        migrate(store.db, plugin.migrations, plugin=plugin.name)
     register_forms(store.db, plugins)
     model = build_model_client(settings)
     metrics = BackendMetrics()
@@ -91,7 +93,10 @@ def create_app(settings: BackendSettings | None = None) -> Flask:
     app.register_blueprint(create_agent_blueprint(orchestrator, metrics))
     app.register_blueprint(create_forms_blueprint(store))
     app.register_blueprint(create_alerts_blueprint(store, settings))
-    init_admin(app, store)  # the panel at /admin
+    for plugin in plugins.values():
+        if plugin.routes:
+            app.register_blueprint(plugin.routes(store))
+    init_admin(app, store, extra_views=[view for p in plugins.values() for view in p.admin_views])  # at /admin
     scheduler = Scheduler(store, plugins)
     app.extensions["chasqui_scheduler"] = scheduler
     scheduler.start()

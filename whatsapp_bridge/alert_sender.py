@@ -80,8 +80,8 @@ class AlertSender:
                 self._stop.wait(self.poll_s)
 
     def _deliver(self, alert: dict) -> None:
-        message = self._message_for(alert)
         try:
+            message = self._message_for(alert)
             provider_id = self.transport.send(message)
         except SendFailed as problem:
             reason = str(problem)
@@ -99,7 +99,14 @@ class AlertSender:
         if self.template and not self.inbox.window_open(alert["phone"]):
             name, language = self.template
             template = Template(name, language, (alert["message"],))
-        return Outbound(alert["phone"], alert["message"], template=template, purpose="alert")
+        image = self._image(alert) if alert.get("image_url") else None
+        return Outbound(alert["phone"], alert["message"], template=template, purpose="alert", image=image)
+
+    def _image(self, alert: dict) -> bytes:
+        try:
+            return self.backend.alert_image(alert["image_url"])
+        except BackendUnavailable as problem:  # reported failed: the backend retries it with backoff
+            raise SendFailed(f"the alert's image could not be fetched: {problem}", retry_after=5.0) from None
 
     def _report(self, call, alert_id: int, lease_token: str | None, *detail: str) -> None:
         """A report lost to a backend hiccup is tried again; if it never gets through, the lease

@@ -38,6 +38,16 @@ class BackendClient:
             params["wait"] = f"{wait_s:g}"
         return self._call("GET", "/alerts/pending", params=params, timeout=wait_s + 10)["alerts"]
 
+    def alert_image(self, image_url: str) -> bytes:
+        """An alert's picture, from the backend (`image_url` is relative to it, behind the token)."""
+        try:
+            response = self._session.get(f"{self.base_url}{image_url}", headers=self._headers, timeout=30)
+        except requests.RequestException as problem:
+            raise BackendUnavailable(f"GET {image_url}: {type(problem).__name__}") from None
+        if response.status_code != 200 or not response.content.startswith(b"\x89PNG"):
+            raise BackendUnavailable(f"GET {image_url}: HTTP {response.status_code}, not a PNG")
+        return response.content
+
     def alert_sent(self, alert_id: int, lease_token: str | None, provider_message_id: str) -> None:
         self._call("POST", f"/alerts/{alert_id}/sent", timeout=10,
                    json={"lease_token": lease_token, "provider_message_id": provider_message_id})

@@ -43,7 +43,8 @@ class Outbound:
     phone: str
     text: str = ""  # the body, or an image's caption
     buttons: tuple[Button, ...] = ()  # up to 3 reply buttons
-    image_url: str | None = None
+    image_url: str | None = None  # a picture the provider fetches itself
+    image: bytes | None = None  # or the picture itself (PNG), e.g. a progress card from the backend
     template: Template | None = None
     reply_to: str | None = None  # the inbound message id this answers, when there is one
     purpose: str = "reply"  # reply, holding (a "one moment" note) or alert: for logs and the simulator

@@ -25,7 +25,7 @@ from backend.agent import onboarding
 from backend.agent.model_client import ModelClient, ModelUnavailable
 from backend.agent.output_schema import output_schema
 from backend.contacts import Contact, create_contact, find_contact, update_contact
-from backend.plugins.base import ActionContext, DomainPlugin
+from backend.plugins.base import ActionContext, ActionRefused, DomainPlugin
 from backend.store.database import Store, now, transaction
 from backend.text import plain
 
@@ -137,10 +137,17 @@ class Orchestrator:
             output, source = self._cached_or(db, cache_key, plugin, QUOTA_REACHED, "quota", role)
 
         with transaction(db):
-            executed, refused = self._run_actions(db, contact, plugin, output.get("acciones", {}), message) \
-                if source in ("model", "secondary") else ({}, 0)
-            # A refused action means the model misread the user: its text would claim it anyway.
-            text = NOT_SURE if refused else self._confirmed(plugin, executed, output["respuesta_chat"])
+            requested = output.get("acciones", {}) if source in ("model", "secondary") else {}
+            executed, refused, refusals = self._run_actions(
+                db, contact, plugin, self._with_detected(plugin, contact, message, requested), message)
+            if refusals:  # the plug-in said why it could not do what the user asked
+                text = " ".join(refusals)
+            elif refused:
+                # The model asked for something the user did not say: its text would claim it
+                # anyway. What did run (recognized in the user's words) is still confirmed.
+                text = " ".join(self._confirmations(plugin, executed)) or NOT_SURE
+            else:
+                text = self._confirmed(plugin, executed, output["respuesta_chat"])
             output = {**output, "role": role, "acciones": executed, "respuesta_chat": text}
             conversation.store_reply(db, contact.id, output["respuesta_chat"], source, inbound_id)
             if source in ("model", "secondary"):
@@ -162,14 +169,25 @@ class Orchestrator:
             return json.loads(row[0]), "cache"
         return self._output(role, text), source
 
+    @staticmethod
+    def _with_detected(plugin: DomainPlugin, contact: Contact, message: str, requested: object) -> object:
+        """The model's actions plus those the plug-in's code recognizes in the message: a small model
+        often answers "anotado" without asking for the action; the user's run must still be saved.
+        Where both name the same action, the code's arguments win (they come from the user's words)."""
+        detected = plugin.detect(message, contact)
+        if not detected:
+            return requested
+        return {**(requested if isinstance(requested, dict) else {}), **detected}
+
     def _run_actions(self, db, contact: Contact, plugin: DomainPlugin, requested: object,
-                     message: str) -> tuple[dict, int]:
+                     message: str) -> tuple[dict, int, list[str]]:
         """Only registered actions with valid arguments that the user's message supports run; each
         in a savepoint, so one that fails leaves no half-write and does not take the reply down
-        with it. Returns the executed actions and how many were refused."""
-        executed, refused = {}, 0
+        with it. Returns the executed actions, how many were refused, and what the user must be
+        told about actions the plug-in itself refused (ActionRefused)."""
+        executed, refused, refusals = {}, 0, []
         if not isinstance(requested, dict):
-            return executed, refused
+            return executed, refused, refusals
         for name, arguments in requested.items():
             action = plugin.actions.get(name)
             if action is None:
@@ -189,23 +207,31 @@ class Orchestrator:
             db.execute("SAVEPOINT action")
             try:
                 action.run(ActionContext(db=db, contact=contact), arguments)
+            except ActionRefused as problem:
+                db.execute("ROLLBACK TO action")
+                log.info("action refused by its plug-in", extra={"action": name, "reason": str(problem)})
+                refusals.append(str(problem))
             except Exception as problem:
                 db.execute("ROLLBACK TO action")
                 log.error("action failed", extra={"action": name, "error": repr(problem)})
             else:
                 executed[name] = arguments
             db.execute("RELEASE action")
-        return executed, refused
+        return executed, refused, refusals
 
     @staticmethod
     def _confirmed(plugin: DomainPlugin, executed: dict, reply: str) -> str:
         """The model's reply if it carries every executed action's confirmation, else the
         confirmations themselves: the user must learn what was done, exactly."""
-        confirmations = [plugin.actions[name].confirm(arguments) for name, arguments in executed.items()
-                         if plugin.actions[name].confirm]
+        confirmations = Orchestrator._confirmations(plugin, executed)
         if all(plain(c) in plain(reply) for c in confirmations):
             return reply
         return " ".join(confirmations)
+
+    @staticmethod
+    def _confirmations(plugin: DomainPlugin, executed: dict) -> list[str]:
+        return [plugin.actions[name].confirm(arguments) for name, arguments in executed.items()
+                if plugin.actions[name].confirm]
 
     def _today(self) -> str:
         return datetime.now(timezone.utc).strftime("%Y-%m-%d")

@@ -57,12 +57,21 @@ class AlertAlreadySent(Exception):
 # --- creating -----------------------------------------------------------------------------------
 
 def create_alert(db: sqlite_utils.Database, contact_id: int, message: str, level: str,
-                 broadcast: str | None = None) -> int:
-    validate_content(message, level)
+                 broadcast: str | None = None, image: bytes | None = None) -> int:
     with transaction(db) as connection:
-        if connection.execute("SELECT 1 FROM contacts WHERE id = ?", (contact_id,)).fetchone() is None:
-            raise ContactNotFound(f"no contact with id {contact_id}")
-        return _insert_alert(connection, contact_id, message, level, broadcast, now())
+        return add_alert(connection, contact_id, message, level, image, broadcast)
+
+
+def add_alert(connection: sqlite3.Connection, contact_id: int, message: str, level: str,
+              image: bytes | None = None, broadcast: str | None = None) -> int:
+    """create_alert inside the caller's transaction (a plug-in job writing its own rows with it).
+    `image` is PNG bytes sent with the message as its caption."""
+    validate_content(message, level)
+    if image is not None and not image.startswith(b"\x89PNG"):
+        raise InvalidAlert("'image' must be a PNG", "image")
+    if connection.execute("SELECT 1 FROM contacts WHERE id = ?", (contact_id,)).fetchone() is None:
+        raise ContactNotFound(f"no contact with id {contact_id}")
+    return _insert_alert(connection, contact_id, message, level, broadcast, now(), image)
 
 
 def create_broadcast(db: sqlite_utils.Database, message: str, level: str, domain: str | None = None,
@@ -130,11 +139,11 @@ def _register_casefold(db: sqlite_utils.Database) -> None:
 
 
 def _insert_alert(connection: sqlite3.Connection, contact_id: int, message: str, level: str,
-                  broadcast: str | None, created_at: float) -> int:
+                  broadcast: str | None, created_at: float, image: bytes | None = None) -> int:
     cursor = connection.execute(
-        "INSERT INTO alerts (contact_id, message, level, status, attempts, next_attempt_at, broadcast, created_at) "
-        "VALUES (?, ?, ?, 'pending', 0, ?, ?, ?)",
-        (contact_id, message, level, created_at, broadcast, created_at))
+        "INSERT INTO alerts (contact_id, message, level, status, attempts, next_attempt_at, broadcast, created_at, "
+        "image) VALUES (?, ?, ?, 'pending', 0, ?, ?, ?, ?)",
+        (contact_id, message, level, created_at, broadcast, created_at, image))
     return cursor.lastrowid
 
 
@@ -184,8 +193,19 @@ def _claim(connection: sqlite3.Connection, alert_id: int, lease_until: float) ->
     connection.execute(
         "UPDATE alerts SET status = 'claimed', lease_until = ?, lease_token = ?, attempts = attempts + 1 "
         "WHERE id = ?", (lease_until, secrets.token_hex(8), alert_id))
-    return _one(connection, "SELECT a.id, c.phone, a.message, a.level, a.lease_token, a.attempts "
-                            "FROM alerts a JOIN contacts c ON c.id = a.contact_id WHERE a.id = ?", (alert_id,))
+    claimed = _one(connection, "SELECT a.id, c.phone, a.message, a.level, a.lease_token, a.attempts, "
+                               "a.image IS NOT NULL AS has_image "
+                               "FROM alerts a JOIN contacts c ON c.id = a.contact_id WHERE a.id = ?", (alert_id,))
+    if claimed.pop("has_image"):
+        claimed["image_url"] = f"/alerts/{alert_id}/image"  # relative to the backend; needs the token
+    return claimed
+
+
+def alert_image(db: sqlite_utils.Database, alert_id: int) -> bytes:
+    row = db.execute("SELECT image FROM alerts WHERE id = ?", (alert_id,)).fetchone()
+    if row is None or row[0] is None:
+        raise AlertNotFound(f"alert {alert_id} has no image")
+    return row[0]
 
 
 # --- reports from bridges -----------------------------------------------------------------------

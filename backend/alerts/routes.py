@@ -8,7 +8,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Iterator
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from backend.alerts import repository
 from backend.alerts.repository import (AlertAlreadySent, AlertNotFound, ContactNotFound, InvalidAlert,
@@ -57,6 +57,11 @@ def create_alerts_blueprint(store: Store, settings: BackendSettings) -> Blueprin
         with _report_errors():
             alert = repository.mark_sent(store.db, alert_id, _lease_token(body), provider_message_id)
         return jsonify({"id": alert["id"], "status": alert["status"]})
+
+    @alerts.get("/alerts/<int:alert_id>/image")
+    def image(alert_id: int):
+        with _report_errors():
+            return Response(repository.alert_image(store.db, alert_id), mimetype="image/png")
 
     @alerts.post("/alerts/<int:alert_id>/release")
     def release(alert_id: int):

@@ -24,6 +24,11 @@ class ActionContext:
     contact: Contact
 
 
+class ActionRefused(Exception):
+    """An action that cannot be done as asked (a 2-minute marathon, a date in the future): the
+    user reads this message instead of the model's reply, and nothing of the action is saved."""
+
+
 @dataclass(frozen=True)
 class Action:
     """Something the model may ask for in `acciones`. Only registered actions run, and only with
@@ -59,3 +64,12 @@ class DomainPlugin:
     jobs: list[ScheduledJob] = field(default_factory=list)
     # Computed facts for the model: numbers the user relies on come from code, not from the model.
     facts: Callable[[sqlite_utils.Database, Contact], dict] = lambda db, contact: {}
+    # Actions code recognizes in the message with certainty ("corrí 10 km en 55 min"): run even
+    # when a small model forgets to ask for them. name -> arguments, each fitting its schema.
+    detect: Callable[[str, Contact], dict[str, dict]] = lambda message, contact: {}
+    # The plug-in's own tables: (version, name, SQL), applied in order like the core's migrations.
+    migrations: list[tuple[int, str, str]] = field(default_factory=list)
+    # Extra HTTP routes (e.g. a file import), behind the backend's bearer token.
+    routes: Callable[[Any], Any] | None = None  # Store -> flask.Blueprint
+    # Extra pages in the admin panel (admin.auth.PanelView subclasses), each made with the Store.
+    admin_views: list[Callable[[Any], Any]] = field(default_factory=list)

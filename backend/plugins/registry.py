@@ -21,6 +21,8 @@ def load_plugins(names: tuple[str, ...]) -> dict[str, DomainPlugin]:
             module = importlib.import_module(f"backend.plugins.{name.strip()}")
         except ModuleNotFoundError:
             raise PluginError(f"no domain plug-in named {name!r} (BACKEND_PLUGINS)") from None
+        if not hasattr(module, "PLUGIN"):  # a package keeps its PLUGIN in plugin.py, so that its
+            module = importlib.import_module(f"{module.__name__}.plugin")  # libraries import alone
         plugin: DomainPlugin = module.PLUGIN
         plugins[plugin.name] = plugin
     if not plugins:

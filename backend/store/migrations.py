@@ -175,30 +175,47 @@ ALTER TABLE alerts ADD COLUMN delivery_updated_at REAL;
 CREATE UNIQUE INDEX alerts_by_provider_message_id ON alerts(provider_message_id)
     WHERE provider_message_id IS NOT NULL;
 """),
+    # Alerts may carry a picture (a runner's progress card): PNG bytes, served to bridges at
+    # GET /alerts/<id>/image.
+    (7, "alert images", """
+ALTER TABLE alerts ADD COLUMN image BLOB;
+"""),
 ]
 
 
-def current_version(db: sqlite_utils.Database) -> int:
+def current_version(db: sqlite_utils.Database, plugin: str | None = None) -> int:
+    """The core schema's version, or a domain plug-in's (each plug-in numbers its own tables)."""
     db.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
                "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)")
-    row = db.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+    db.execute("CREATE TABLE IF NOT EXISTS plugin_migrations (plugin TEXT NOT NULL, version INTEGER NOT NULL, "
+               "name TEXT NOT NULL, applied_at REAL NOT NULL, PRIMARY KEY (plugin, version))")
+    if plugin is None:
+        row = db.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+    else:
+        row = db.execute("SELECT MAX(version) FROM plugin_migrations WHERE plugin = ?", (plugin,)).fetchone()
     return row[0] or 0
 
 
-def migrate(db: sqlite_utils.Database) -> list[int]:
-    """Apply what is missing; return the versions applied now."""
+def migrate(db: sqlite_utils.Database, migrations: list[tuple[int, str, str]] | None = None,
+            plugin: str | None = None) -> list[int]:
+    """Apply what is missing of the core schema (or of one plug-in's tables, when `plugin` names
+    it); return the versions applied now."""
     applied = []
-    current_version(db)  # creates the bookkeeping table
-    for version, name, sql in MIGRATIONS:
+    current_version(db)  # creates the bookkeeping tables
+    for version, name, sql in MIGRATIONS if migrations is None else migrations:
         # Checked inside the write transaction: gunicorn workers start together and each migrates.
         with transaction(db) as connection:
-            if version <= current_version(db):
+            if version <= current_version(db, plugin):
                 continue
             for statement in _statements(sql):
                 connection.execute(statement)
-            connection.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                               (version, name, now()))
-        log.info("migration applied", extra={"version": version, "migration": name})
+            if plugin is None:
+                connection.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                                   (version, name, now()))
+            else:
+                connection.execute("INSERT INTO plugin_migrations (plugin, version, name, applied_at) "
+                                   "VALUES (?, ?, ?, ?)", (plugin, version, name, now()))
+        log.info("migration applied", extra={"version": version, "migration": name, "plugin": plugin})
         applied.append(version)
     return applied
 

@@ -32,6 +32,8 @@ Where each rule comes from (Meta for Developers, WhatsApp Business Platform docs
 """
 from __future__ import annotations
 
+from email import policy as email_policy
+from email.parser import BytesParser
 import json
 import re
 import secrets
@@ -302,6 +304,20 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
+def _multipart_fields(content_type: str, raw: bytes) -> dict[str, tuple[str, bytes]]:
+    """name -> (part content type, bytes) of a multipart/form-data body."""
+    if not content_type.startswith("multipart/form-data"):
+        _fail(f"media uploads are multipart/form-data, not {content_type!r}")
+    message = BytesParser(policy=email_policy.HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + raw)
+    fields = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if name:
+            fields[name] = (part.get_content_type(), part.get_payload(decode=True) or b"")
+    return fields
+
+
 class FakeGraphAPI:
     """Fake `POST /{version}/{phone_number_id}/messages` on a loopback port; see the module docstring."""
 
@@ -316,6 +332,7 @@ class FakeGraphAPI:
         self._delays: list[list] = []  # queued [seconds, remaining]
         self._closed_windows: set[str] = set()
         self._send_times: deque[float] = deque()
+        self.media: dict[str, bytes] = {}  # uploaded with POST /{phone_number_id}/media, by id
         self._stopping = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.fake = self
@@ -328,6 +345,10 @@ class FakeGraphAPI:
     @property
     def messages_path(self) -> str:
         return f"/{self.version}/{self.phone_number_id}/messages"
+
+    @property
+    def media_path(self) -> str:
+        return f"/{self.version}/{self.phone_number_id}/media"
 
     @property
     def messages_url(self) -> str:
@@ -431,6 +452,9 @@ class FakeGraphAPI:
             handler.close_connection = True
             return
         path = urlsplit(handler.path).path
+        if handler.command == "POST" and path == self.media_path:
+            self._handle_media(handler, raw)
+            return
         try:
             if handler.command != "POST" or path != self.messages_path:
                 details = f"Unknown path or method: {handler.command} {path} (only POST {self.messages_path})"
@@ -448,6 +472,29 @@ class FakeGraphAPI:
             self._send(handler, error.status, error.body(), error.headers)
             return
         self._send(handler, 200, answer)
+
+    def _handle_media(self, handler: BaseHTTPRequestHandler, raw: bytes) -> None:
+        """Media upload (Cloud API "Upload media"): multipart/form-data with `messaging_product`,
+        `type` and `file`; answers {"id"} that a message may then name instead of a link."""
+        try:
+            if handler.headers.get("Authorization") != f"Bearer {self.access_token}":
+                raise GraphError(401, 190, "Missing or wrong bearer token.", message="Invalid OAuth access token.")
+            fields = _multipart_fields(handler.headers.get("Content-Type", ""), raw)
+            _require(fields.get("messaging_product", (None, b""))[1] == b"whatsapp",
+                     "messaging_product must be 'whatsapp'")
+            _require("file" in fields, "the upload has no 'file' part")
+            content_type, data = fields["file"]
+            _require(content_type in ("image/png", "image/jpeg"), f"unsupported media type {content_type!r}")
+            _require(fields.get("type", (None, b""))[1].decode() == content_type, "'type' must match the file's type")
+            _require(0 < len(data) <= 5 * 1024 * 1024, "images must be 1 byte to 5 MB")
+        except GraphError as error:
+            self._record_rejection(raw[:200], error)
+            self._send(handler, error.status, error.body(), error.headers)
+            return
+        media_id = str(10**15 + len(self.media))
+        with self._lock:
+            self.media[media_id] = data
+        self._send(handler, 200, {"id": media_id})
 
     def _wait_out_delay(self) -> bool:
         with self._lock:
@@ -491,6 +538,7 @@ class FakeGraphAPI:
             message_id = None
             if kind == "message":
                 self._check_window(body)
+                self._check_media(body)
                 self._check_throughput(now)
                 self._send_times.append(now)
                 message_id = new_wamid(body["to"])
@@ -500,6 +548,11 @@ class FakeGraphAPI:
             return {"success": True}
         return {"messaging_product": "whatsapp", "contacts": [{"input": body["to"], "wa_id": digits_only(body["to"])}],
                 "messages": [{"id": message_id}]}
+
+    def _check_media(self, body: dict) -> None:
+        media_id = (body.get("image") or {}).get("id")
+        if media_id is not None and media_id not in self.media:
+            raise GraphError(400, 131053, f"Media upload error: no uploaded media with id {media_id}")
 
     def _check_window(self, body: dict) -> None:
         if body.get("type", "text") != "template" and digits_only(body["to"]) in self._closed_windows:

@@ -104,3 +104,22 @@ def test_a_bridge_stopping_during_a_long_poll_hands_its_claim_back(make_bridge, 
     assert wait_for_replies(second.transport, PHONE, 1, kind="alert", timeout_s=10) == ["Helada esta noche"]
     assert first.transport.conversation(PHONE)[-1]["kind"] != "alert"
     assert alert_status(backend, alert_id)[:2] == ("sent", 1)  # released, not expired: one attempt counted
+
+
+def test_a_picture_alert_shows_in_the_simulator_with_its_caption(make_bridge, backend):
+    import base64
+    import io
+
+    from PIL import Image
+
+    from backend.alerts.repository import create_alert
+    from backend.store.database import open_database
+    bridge = make_bridge(backend_url=backend.url)
+    onboard(bridge, PHONE)
+    picture = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 0, 0)).save(picture, "PNG")
+    db = open_database(backend.log_path.parent / "backend.db")
+    create_alert(db, 1, "Tu tarjeta de progreso", "baja", image=picture.getvalue())
+    assert wait_for_replies(bridge.transport, PHONE, 1, kind="alert") == ["Tu tarjeta de progreso"]
+    shown = [m for m in bridge.transport.conversation(PHONE) if m["kind"] == "alert"][0]["image_url"]
+    assert base64.b64decode(shown.split(",", 1)[1]) == picture.getvalue()

@@ -204,3 +204,23 @@ def test_the_cloud_transport_refuses_to_start_half_configured(tmp_path):
     result = subprocess.run(CHASQUI + ["bridge"], env=env, cwd=REPO, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "BACKEND_TOKEN, WHATSAPP_APP_SECRET, WHATSAPP_VERIFY_TOKEN" in result.stderr
+
+
+def test_an_alert_with_a_picture_is_uploaded_then_sent_by_media_id(cloud_bridge, backend, graph):
+    import io
+
+    from PIL import Image
+
+    from backend.alerts.repository import create_alert
+    from backend.store.database import open_database
+    post_webhook(cloud_bridge, meta.text_message(PHONE, "Hola"))
+    graph.wait_for(1, kind="message", timeout=10)
+    picture = io.BytesIO()
+    Image.new("RGB", (80, 60), (0, 128, 105)).save(picture, "PNG")
+    db = open_database(backend.log_path.parent / "backend.db")
+    contact_id = db.execute("SELECT id FROM contacts WHERE phone = ?", (PHONE,)).fetchone()[0]
+    create_alert(db, contact_id, "Tu progreso de las últimas dos semanas", "baja", image=picture.getvalue())
+    graph.wait_for(2, kind="message", timeout=10)
+    image = graph.messages()[1]["image"]
+    assert image["caption"] == "Tu progreso de las últimas dos semanas"
+    assert graph.media[image["id"]] == picture.getvalue() and graph.rejected == []

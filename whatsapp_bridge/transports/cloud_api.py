@@ -53,7 +53,8 @@ class CloudAPI:
         self._session = requests.Session()
 
     def send(self, message: Outbound) -> str:
-        body = message_body(message)
+        media_id = self.upload_media(message.image) if message.image is not None else None
+        body = message_body(message, media_id)
         for attempt in range(RETRIES + 1):
             self._pacer.wait_turn()
             try:
@@ -70,6 +71,30 @@ class CloudAPI:
             time.sleep(failure.retry_after)
         raise AssertionError("unreachable")
 
+    def upload_media(self, png: bytes) -> str:
+        """A picture we hold (not at a public URL) goes up first; the message then names its id."""
+        url = self.url.rsplit("/", 1)[0] + "/media"
+        for attempt in range(RETRIES + 1):
+            self._pacer.wait_turn()
+            try:
+                response = self._session.post(url, headers=self._headers, timeout=TIMEOUT_S,
+                                              data={"messaging_product": "whatsapp", "type": "image/png"},
+                                              files={"file": ("chasqui.png", png, "image/png")})
+            except requests.RequestException as problem:
+                failure = SendFailed(f"Graph API media upload unreachable: {type(problem).__name__}",
+                                     retry_after=2.0 * 2 ** attempt)
+            else:
+                if response.status_code == 200:
+                    try:
+                        return response.json()["id"]
+                    except (ValueError, KeyError, TypeError):
+                        raise SendFailed("Graph API accepted the media but gave no id") from None
+                failure = _failure(response, attempt)
+            if not failure.retryable or failure.retry_after > LONGEST_WAIT_S or attempt == RETRIES:
+                raise failure
+            time.sleep(failure.retry_after)
+        raise AssertionError("unreachable")
+
     def mark_read_and_typing(self, inbound_message_id: str) -> None:
         """Blue ticks and 'typing…' on the user's phone until our reply (or 25 s)."""
         body = {"messaging_product": "whatsapp", "status": "read", "message_id": inbound_message_id,
@@ -80,7 +105,7 @@ class CloudAPI:
             log.info("typing indicator not shown", extra={"error": type(problem).__name__})
 
 
-def message_body(message: Outbound) -> dict:
+def message_body(message: Outbound, media_id: str | None = None) -> dict:
     body: dict = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": message.phone.lstrip("+")}
     if message.template:
         template = {"name": message.template.name, "language": {"code": message.template.language}}
@@ -93,8 +118,8 @@ def message_body(message: Outbound) -> dict:
             "type": "button", "body": {"text": message.text},
             "action": {"buttons": [{"type": "reply", "reply": {"id": b.id, "title": b.title[:20]}}
                                    for b in message.buttons[:3]]}})
-    elif message.image_url:
-        image = {"link": message.image_url}
+    elif media_id or message.image_url:
+        image = {"id": media_id} if media_id else {"link": message.image_url}
         if message.text:
             image["caption"] = message.text
         body.update(type="image", image=image)

@@ -8,6 +8,7 @@ backend keeps the real record). It has no login: it listens where the bridge lis
 """
 from __future__ import annotations
 
+import base64
 import itertools
 import threading
 import time
@@ -46,9 +47,12 @@ class SimulatorTransport:
         text = message.text
         if message.template and not text:
             text = " ".join(message.template.body_parameters)
+        image_url = message.image_url
+        if message.image is not None:  # the page shows it inline; the bytes never touch the disk
+            image_url = "data:image/png;base64," + base64.b64encode(message.image).decode()
         self._append(message.phone, {"id": provider_id, "from": "chasqui", "text": text, "kind": message.purpose,
                                      "buttons": [{"id": b.id, "title": b.title} for b in message.buttons],
-                                     "image_url": message.image_url})
+                                     "image_url": image_url})
         return provider_id
 
     def show_typing(self, phone: str, inbound_message_id: str | None) -> None:

@@ -145,10 +145,11 @@ class WebTransport:
         except ValueError as problem:
             raise SendFailed(str(problem)) from None
         text = outbound_text(message)
-        if not text and not message.image_url:
+        if not text and not message.image_url and message.image is None:
             raise SendFailed("nothing to send: no text, image or template parameters")
         client = self._ready_client()
-        payload = fetch_image(message.image_url) if message.image_url else None
+        payload = message.image if message.image is not None else \
+            fetch_image(message.image_url) if message.image_url else None
         jid = self._recipient(client, message.phone, digits)
         content = self._image_message(client, payload, text) if payload is not None else \
             self._nz.Message(conversation=text)

@@ -1,0 +1,1 @@
+"""The running-coach domain plug-in."""

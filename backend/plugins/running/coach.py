@@ -1,0 +1,108 @@
+"""The coach's decisions over the stored data: the runner's fitness, the plan ahead, and what was
+planned against what was done. Used by the actions (a new goal or an ache re-plans at once),
+the facts (what the model is told) and the weekly job."""
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import asdict
+from datetime import date, timedelta
+
+from backend.contacts import Contact
+from backend.plugins.running import fitness, store
+from backend.plugins.running.chat_log import find_aches
+from backend.plugins.running.plans import Injury, Plan, PlannedRun, RunnerGoal, Week, build_plan
+from backend.text import fold
+
+RECENT_WEEKS = 4  # the volume a new plan starts from
+FITNESS_WINDOW_DAYS = 42  # runs that say how fit the runner is now
+
+
+def monday_of(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def goal_of(contact: Contact) -> RunnerGoal:
+    profile = contact.profile
+    race_date = profile.get("fecha_carrera")
+    return RunnerGoal(race=profile.get("objetivo", "fitness"),
+                      race_date=date.fromisoformat(race_date) if race_date else None,
+                      runs_per_week=int(profile.get("carreras_por_semana", 3)),
+                      level=profile.get("nivel", "beginner"))
+
+
+def current_vdot(connection: sqlite3.Connection, contact: Contact) -> float | None:
+    """The latest estimate; the onboarding race result when nothing was logged yet."""
+    vdot = store.latest_vdot(connection, contact.id)
+    if vdot is None and contact.profile.get("marca"):
+        vdot = contact.profile["marca"]["vdot"]
+    return vdot
+
+
+def update_fitness(connection: sqlite3.Connection, contact: Contact, today: date) -> float | None:
+    """Re-estimate VDOT from the last six weeks of logged runs (not assumed ones: they say nothing
+    about pace) and keep it when there is one."""
+    runs = [r for r in store.runs_between(connection, contact.id, today - timedelta(days=FITNESS_WINDOW_DAYS), today)
+            if r.source != "assumed"]
+    vdot = fitness.vdot_from_runs([(r.distance_km, r.duration_s, r.rpe) for r in runs])
+    if vdot is not None:
+        store.save_vdot(connection, contact.id, today, vdot, "runs")
+    return current_vdot(connection, contact)
+
+
+def weekly_km(connection: sqlite3.Connection, contact_id: int, today: date, weeks: int = RECENT_WEEKS) -> float:
+    start = monday_of(today) - timedelta(weeks=weeks)
+    runs = store.runs_between(connection, contact_id, start, monday_of(today) - timedelta(days=1))
+    return sum(r.distance_km for r in runs) / weeks
+
+
+def replan(connection: sqlite3.Connection, contact: Contact, today: date) -> Plan:
+    """A new rolling plan from today's Monday, with today's goal, fitness and injury."""
+    vdot = current_vdot(connection, contact)
+    paces = fitness.training_paces(vdot) if vdot else None
+    injury = store.open_injury(connection, contact.id)
+    plan = build_plan(goal_of(contact), monday_of(today), paces, weekly_km(connection, contact.id, today),
+                      Injury(*injury) if injury else None)
+    store.save_plan(connection, contact.id, plan_to_json(plan), today)
+    return plan
+
+
+def current_plan(connection: sqlite3.Connection, contact: Contact, today: date) -> Plan:
+    """The stored plan, or a fresh one when there is none or it no longer covers today."""
+    stored = store.load_plan(connection, contact.id)
+    if stored is None:
+        start_from_profile(connection, contact, today)
+    plan = plan_from_json(stored) if stored else None
+    if plan is None or not plan.weeks or plan.weeks[-1].start + timedelta(days=6) < today:
+        plan = replan(connection, contact, today)
+    return plan
+
+
+def start_from_profile(connection: sqlite3.Connection, contact: Contact, today: date) -> None:
+    """Before the first plan: the onboarding's race result becomes the first fitness reading, and
+    an ache the runner mentioned becomes an open injury the plan respects."""
+    result = contact.profile.get("marca")
+    if result and result.get("vdot") and store.latest_vdot(connection, contact.id) is None:
+        store.save_vdot(connection, contact.id, today, result["vdot"], "race")
+    areas = find_aches(fold(contact.profile.get("lesiones") or ""))
+    if areas and store.open_injury(connection, contact.id) is None:
+        store.report_injury(connection, contact.id, areas[0], "ache", today)
+
+
+def planned_between(plan: Plan, first: date, last: date) -> list[PlannedRun]:
+    return [run for week in plan.weeks for run in week.runs
+            if first <= run.day <= last and run.kind not in ("rest", "cross_training")]
+
+
+# --- plans as JSON (stored in running_plans) -------------------------------------------------------
+
+def plan_to_json(plan: Plan) -> str:
+    return json.dumps(asdict(plan), default=lambda value: value.isoformat(), ensure_ascii=False)
+
+
+def plan_from_json(text: str) -> Plan:
+    data = json.loads(text)
+    return Plan(weeks=tuple(
+        Week(start=date.fromisoformat(w["start"]), phase=w["phase"], volume_km=w["volume_km"], cutback=w["cutback"],
+             runs=tuple(PlannedRun(**{**r, "day": date.fromisoformat(r["day"])}) for r in w["runs"]))
+        for w in data["weeks"]))

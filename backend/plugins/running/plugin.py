@@ -1,0 +1,56 @@
+"""The running coach as a domain plug-in: what onboarding asks, what the model is told, what it
+may do, the coach's weekly calendar, the Garmin import and the runner's own tables."""
+from __future__ import annotations
+
+from backend.plugins.base import DomainPlugin, ProfileField, ScheduledJob
+from backend.plugins.running import jobs, profile
+from backend.plugins.running.actions import ACTIONS, detect
+from backend.plugins.running.admin_view import GarminImportView
+from backend.plugins.running.facts import running_facts
+from backend.plugins.running.routes import create_running_blueprint
+from backend.plugins.running.store import MIGRATIONS
+
+SYSTEM_PROMPT = (
+    "Eres Chasqui, un entrenador de running por WhatsApp. Hablas español sencillo, cercano y breve "
+    "(una a tres frases).\n"
+    'Recibes un JSON con "usuario" (su perfil), "hechos" (datos calculados por el entrenador: siempre correctos), '
+    '"historial" y "mensaje".\n'
+    'Contesta solo al "mensaje". Toda cifra (ritmos, kilómetros, fechas, la sesión de hoy o de mañana) sale de '
+    '"hechos", copiada tal cual; nunca inventes una. Si preguntan qué toca hoy, usa "entrenamiento_hoy"; '
+    'por el ritmo del tempo, "ritmos"; si están cansados, "si_esta_cansado"; por lo corrido, "este_mes" o '
+    '"esta_semana".\n'
+    'Si cuentan una carrera que hicieron, pon en "acciones" {"registrar_carrera": {"distancia_km": …, '
+    '"duracion_min": …}}. Si cambian de objetivo: {"cambiar_objetivo": {"objetivo": "marathon", "fecha": '
+    '"AAAA-MM-DD"}}. Si les duele algo: {"reportar_molestia": {"zona": "rodilla", "gravedad": "molestia"}}. '
+    'Si ya se recuperaron: {"molestia_superada": {}}.\n'
+    'Responde con un objeto JSON con las claves "role", "respuesta_chat", "acciones" y "estado".'
+)
+
+PLUGIN = DomainPlugin(
+    name="running",
+    label="running",
+    system_prompt=SYSTEM_PROMPT,
+    profile_fields=[
+        ProfileField("edad", "¿Cuántos años tienes?", profile.parse_age),
+        ProfileField("objetivo", "¿Cuál es tu objetivo? 5K, 10K, media maratón, maratón, ultra, velocidad o "
+                                 "salud.", profile.parse_goal),
+        ProfileField("fecha_carrera", "¿Cuándo es tu carrera? Por ejemplo 15/03/2027 o «abril»; si no tienes "
+                                      "fecha, responde «no».", profile.parse_race_date),
+        ProfileField("carreras_por_semana", "¿Cuántos días por semana quieres correr? (de 2 a 7)",
+                     profile.parse_runs_per_week),
+        ProfileField("nivel", "¿Cuál es tu nivel: principiante, intermedio o avanzado?", profile.parse_level),
+        ProfileField("lesiones", "¿Tienes alguna lesión o molestia ahora? Cuéntame, o responde «ninguna».",
+                     profile.parse_injuries),
+        ProfileField("marca", "¿Tienes una marca reciente? Por ejemplo «10K en 52:30». Si no, responde «no».",
+                     profile.parse_recent_result),
+    ],
+    actions=ACTIONS,
+    facts=running_facts,
+    detect=detect,
+    jobs=[ScheduledJob("weekly_refresh", 600, jobs.weekly_refresh_all),
+          ScheduledJob("progress_card", 600, jobs.progress_cards_all)],
+    migrations=MIGRATIONS,
+    routes=create_running_blueprint,
+    admin_views=[lambda store: GarminImportView(store, name="Garmin import", endpoint="admin_running_garmin",
+                                                url="running/garmin")],
+)

@@ -1,0 +1,40 @@
+"""`POST /running/import/garmin?phone=+51987654321`: a Garmin activities CSV export as the body
+(text/csv) or as the `file` field of a multipart form. Answers what was imported and what was
+refused, line by line; a file that is not a Garmin export is a 400 and saves nothing."""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+
+from backend.contacts import find_contact
+from backend.phones import InvalidPhone, normalize_phone
+from backend.plugins.running.facts import local_today
+from backend.plugins.running.garmin_csv import CsvFormatError
+from backend.plugins.running.garmin_import import MAX_FILE_BYTES, import_garmin
+from backend.store.database import Store
+from chasqui.http_errors import ApiError, bad_request
+
+
+def create_running_blueprint(store: Store) -> Blueprint:
+    running = Blueprint("running", __name__)
+
+    @running.post("/running/import/garmin")
+    def import_from_garmin():
+        try:
+            phone = normalize_phone(request.args.get("phone"))
+        except InvalidPhone as problem:
+            raise ApiError(400, "invalid_phone", str(problem), "phone") from None
+        contact = find_contact(store.db, phone)
+        if contact is None or contact.domain != "running":
+            raise ApiError(404, "unknown_runner", f"no runner with phone {phone}", "phone")
+        upload = request.files.get("file")
+        data = upload.read(MAX_FILE_BYTES + 1) if upload else request.get_data(cache=False)
+        if not data:
+            raise bad_request("send the CSV as the body or as the 'file' field", "file")
+        if len(data) > MAX_FILE_BYTES:
+            raise ApiError(413, "file_too_large", f"a Garmin export over {MAX_FILE_BYTES // 2**20} MB", "file")
+        try:
+            return jsonify(import_garmin(store.db, contact, data, local_today(contact)))
+        except CsvFormatError as problem:
+            raise bad_request(str(problem), "file", code="not_a_garmin_export") from None
+
+    return running

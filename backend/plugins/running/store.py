@@ -1,0 +1,142 @@
+"""The running plug-in's own tables and the reads and writes on them. Every write runs inside the
+caller's transaction (the orchestrator's, a job's or an import's), so a run, a plan and the alert
+about them are saved together or not at all."""
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import date
+
+from backend.plugins.running.run_record import RunRecord, dedupe_key
+from backend.store.database import now
+
+MIGRATIONS = [
+    (1, "runs, fitness, injuries, plans", """
+CREATE TABLE running_runs (
+    id INTEGER PRIMARY KEY,
+    contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+    day TEXT NOT NULL,                       -- ISO date, the runner's local day
+    distance_km REAL NOT NULL,
+    duration_s REAL NOT NULL,
+    rpe INTEGER,
+    mood INTEGER,
+    aches TEXT NOT NULL DEFAULT '[]',        -- JSON list of body areas
+    notes TEXT NOT NULL DEFAULT '',
+    source TEXT NOT NULL,                    -- chat, garmin, form, assumed (a planned run counted as done)
+    dedupe_key TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    UNIQUE (contact_id, dedupe_key)
+);
+CREATE INDEX running_runs_by_day ON running_runs(contact_id, day);
+CREATE TABLE running_fitness (
+    contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+    day TEXT NOT NULL,
+    vdot REAL NOT NULL,
+    source TEXT NOT NULL,                    -- race, runs
+    PRIMARY KEY (contact_id, day)
+);
+CREATE TABLE running_injuries (
+    id INTEGER PRIMARY KEY,
+    contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+    area TEXT NOT NULL,
+    severity TEXT NOT NULL CHECK (severity IN ('ache', 'injury')),
+    since TEXT NOT NULL,
+    resolved_on TEXT
+);
+CREATE TABLE running_plans (
+    contact_id INTEGER PRIMARY KEY REFERENCES contacts(id) ON DELETE CASCADE,
+    plan TEXT NOT NULL,                      -- JSON of plans.Plan
+    generated_on TEXT NOT NULL
+);
+-- One row per runner and week: the weekly refresh and the progress card each run once.
+CREATE TABLE running_job_marks (
+    contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+    job TEXT NOT NULL,                       -- weekly_refresh, progress_card
+    period TEXT NOT NULL,                    -- the ISO date that names the week or fortnight
+    done_at REAL NOT NULL,
+    PRIMARY KEY (contact_id, job, period)
+);
+"""),
+]
+
+
+def save_run(connection: sqlite3.Connection, contact_id: int, run: RunRecord) -> bool:
+    """False when the same run is already stored (a repeated message, a re-imported file)."""
+    cursor = connection.execute(
+        "INSERT OR IGNORE INTO running_runs (contact_id, day, distance_km, duration_s, rpe, mood, aches, notes, "
+        "source, dedupe_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (contact_id, run.day.isoformat(), run.distance_km, run.duration_s, run.rpe, run.mood,
+         json.dumps(list(run.aches), ensure_ascii=False), run.notes, run.source, dedupe_key(run), now()))
+    return cursor.rowcount == 1
+
+
+def runs_between(connection: sqlite3.Connection, contact_id: int, first: date, last: date) -> list[RunRecord]:
+    rows = connection.execute(
+        "SELECT day, distance_km, duration_s, rpe, mood, aches, notes, source FROM running_runs "
+        "WHERE contact_id = ? AND day BETWEEN ? AND ? ORDER BY day, id",
+        (contact_id, first.isoformat(), last.isoformat())).fetchall()
+    return [RunRecord(date.fromisoformat(r[0]), r[1], r[2], r[3], r[4], tuple(json.loads(r[5])), r[6], r[7])
+            for r in rows]
+
+
+def save_vdot(connection: sqlite3.Connection, contact_id: int, day: date, vdot: float, source: str) -> None:
+    connection.execute("INSERT OR REPLACE INTO running_fitness (contact_id, day, vdot, source) VALUES (?, ?, ?, ?)",
+                       (contact_id, day.isoformat(), round(vdot, 2), source))
+
+
+def vdot_history(connection: sqlite3.Connection, contact_id: int) -> list[tuple[date, float]]:
+    rows = connection.execute("SELECT day, vdot FROM running_fitness WHERE contact_id = ? ORDER BY day",
+                              (contact_id,)).fetchall()
+    return [(date.fromisoformat(day), vdot) for day, vdot in rows]
+
+
+def latest_vdot(connection: sqlite3.Connection, contact_id: int) -> float | None:
+    history = vdot_history(connection, contact_id)
+    return history[-1][1] if history else None
+
+
+def open_injury(connection: sqlite3.Connection, contact_id: int) -> tuple[str, str, date] | None:
+    row = connection.execute("SELECT area, severity, since FROM running_injuries WHERE contact_id = ? AND "
+                             "resolved_on IS NULL ORDER BY id DESC LIMIT 1", (contact_id,)).fetchone()
+    return (row[0], row[1], date.fromisoformat(row[2])) if row else None
+
+
+def report_injury(connection: sqlite3.Connection, contact_id: int, area: str, severity: str, since: date) -> None:
+    """One open injury at a time: a new report replaces the description and keeps the worse severity."""
+    current = open_injury(connection, contact_id)
+    if current is not None:
+        worse = "injury" if "injury" in (current[1], severity) else "ache"
+        connection.execute("UPDATE running_injuries SET area = ?, severity = ? WHERE contact_id = ? AND "
+                           "resolved_on IS NULL", (area, worse, contact_id))
+        return
+    connection.execute("INSERT INTO running_injuries (contact_id, area, severity, since) VALUES (?, ?, ?, ?)",
+                       (contact_id, area, severity, since.isoformat()))
+
+
+def resolve_injury(connection: sqlite3.Connection, contact_id: int, day: date) -> bool:
+    cursor = connection.execute("UPDATE running_injuries SET resolved_on = ? WHERE contact_id = ? AND "
+                                "resolved_on IS NULL", (day.isoformat(), contact_id))
+    return cursor.rowcount > 0
+
+
+def save_plan(connection: sqlite3.Connection, contact_id: int, plan_json: str, day: date) -> None:
+    connection.execute("INSERT OR REPLACE INTO running_plans (contact_id, plan, generated_on) VALUES (?, ?, ?)",
+                       (contact_id, plan_json, day.isoformat()))
+
+
+def load_plan(connection: sqlite3.Connection, contact_id: int) -> str | None:
+    row = connection.execute("SELECT plan FROM running_plans WHERE contact_id = ?", (contact_id,)).fetchone()
+    return row[0] if row else None
+
+
+def mark_done(connection: sqlite3.Connection, contact_id: int, job: str, period: date) -> bool:
+    """True the first time only: a job that runs twice for the same period changes nothing twice."""
+    cursor = connection.execute("INSERT OR IGNORE INTO running_job_marks (contact_id, job, period, done_at) "
+                                "VALUES (?, ?, ?, ?)", (contact_id, job, period.isoformat(), now()))
+    return cursor.rowcount == 1
+
+
+def last_mark(connection: sqlite3.Connection, contact_id: int, job: str) -> date | None:
+    row = connection.execute("SELECT MAX(period) FROM running_job_marks WHERE contact_id = ? AND job = ?",
+                             (contact_id, job)).fetchone()
+    return date.fromisoformat(row[0]) if row and row[0] else None

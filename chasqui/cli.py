@@ -117,7 +117,8 @@ def cmd_up(args) -> int:
     from backend.settings import load_settings as load_backend_settings
     from chasqui.logs import configure_logging
     from chasqui.serve import start_server, wait_for_stop_signal
-    from chasqui.stack import show_sample_conversation, wait_until_ready
+    from backend.plugins.registry import load_plugins
+    from chasqui.stack import sample_messages, show_sample_conversation, wait_until_ready
     from whatsapp_bridge.app import create_app as create_bridge
     from whatsapp_bridge.settings import load_settings as load_bridge_settings
 
@@ -140,7 +141,7 @@ def cmd_up(args) -> int:
     try:
         wait_until_ready(model_url, timeout_s=args.ready_timeout)
         if bridge_settings.transport == "simulator":
-            show_sample_conversation(bridge_url)
+            show_sample_conversation(bridge_url, sample_messages(load_plugins(backend_settings.plugins)))
         if not args.once:
             where = (f"chat in the simulator: {bridge_url}/simulator/" if bridge_settings.transport == "simulator"
                      else f"bridge {bridge_url}")

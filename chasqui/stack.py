@@ -33,18 +33,24 @@ def wait_until_ready(base_url: str, timeout_s: float) -> None:
 
 
 SAMPLE_PHONE = "+51900000001"
-SAMPLE_MESSAGES = ["Hola", "Rosa", "Cajamarca", "Guarda una nota: regar el maíz el jueves"]
 
 
-def show_sample_conversation(bridge_url: str, timeout_s: float = 300) -> list[str]:
+def sample_messages(plugins: dict) -> list[str]:
+    """A new user of the first plug-in: greeting, the domain (when there are several), a name,
+    then the plug-in's own demo (its onboarding answers and a message for the model)."""
+    first = next(iter(plugins.values()))
+    return ["Hola"] + ([first.label] if len(plugins) > 1 else []) + ["Rosa"] + first.demo
+
+
+def show_sample_conversation(bridge_url: str, messages: list[str], timeout_s: float = 300) -> list[str]:
     """A new user's first exchange, typed into the simulator as a person would: through the
-    bridge, the backend (onboarding needs no model) and the model for the last message. On a
+    bridge, the backend (onboarding needs no model) and the model for the last messages. On a
     later run the contact already exists and every message goes to the model."""
     api = f"{bridge_url}/simulator/api/messages"
     replies, seen = [], 0
     print(f"\nsample conversation with {SAMPLE_PHONE} through the WhatsApp simulator ({bridge_url}/simulator/):",
           flush=True)
-    for message in SAMPLE_MESSAGES:
+    for message in messages:
         started = time.monotonic()
         requests.post(api, json={"phone": SAMPLE_PHONE, "text": message}, timeout=10).raise_for_status()
         reply = None

@@ -148,6 +148,8 @@ class Orchestrator:
                 text = " ".join(self._confirmations(plugin, executed)) or NOT_SURE
             else:
                 text = self._confirmed(plugin, executed, output["respuesta_chat"])
+            if not refusals and not executed:
+                text = self._with_computed_figure(plugin, message, context["hechos"], text, refused)
             output = {**output, "role": role, "acciones": executed, "respuesta_chat": text}
             conversation.store_reply(db, contact.id, output["respuesta_chat"], source, inbound_id)
             if source in ("model", "secondary"):
@@ -227,6 +229,15 @@ class Orchestrator:
         if all(plain(c) in plain(reply) for c in confirmations):
             return reply
         return " ".join(confirmations)
+
+    @staticmethod
+    def _with_computed_figure(plugin: DomainPlugin, message: str, facts: dict, text: str, refused: int) -> str:
+        """A question whose answer is a computed figure: the reply must carry it. A small model
+        often drops or garbles it, or is down (the apology); then the plug-in's sentence is the reply."""
+        answer = plugin.answer_from_facts(message, facts)
+        if answer is None or (not refused and plain(answer.figure) in plain(text)):
+            return text
+        return answer.sentence
 
     @staticmethod
     def _confirmations(plugin: DomainPlugin, executed: dict) -> list[str]:

@@ -47,6 +47,13 @@ class Action:
 
 
 @dataclass(frozen=True)
+class FactAnswer:
+    """The computed answer to a question the plug-in recognizes ("¿a qué ritmo hago el tempo?")."""
+    sentence: str  # said plainly when the model's reply does not carry the figure
+    figure: str  # the computed value the reply must contain, e.g. "4:15/km"
+
+
+@dataclass(frozen=True)
 class ScheduledJob:
     name: str
     every_seconds: float
@@ -71,5 +78,10 @@ class DomainPlugin:
     migrations: list[tuple[int, str, str]] = field(default_factory=list)
     # Extra HTTP routes (e.g. a file import), behind the backend's bearer token.
     routes: Callable[[Any], Any] | None = None  # Store -> flask.Blueprint
+    # The brief's rule for computed figures: when the model's reply to a question the plug-in
+    # recognizes lacks the figure (or the model is down), the orchestrator says it plainly itself.
+    answer_from_facts: Callable[[str, dict], FactAnswer | None] = lambda message, facts: None
+    # What a new user types after their name to see the plug-in at work (`chasqui up` plays it).
+    demo: list[str] = field(default_factory=list)
     # Extra pages in the admin panel (admin.auth.PanelView subclasses), each made with the Store.
     admin_views: list[Callable[[Any], Any]] = field(default_factory=list)

@@ -61,4 +61,5 @@ PLUGIN = DomainPlugin(
                                     grounded=note_is_in_message)},
     forms={"nota": NOTE_FORM},
     facts=facts,
+    demo=["Cajamarca", "Guarda una nota: regar el maíz el jueves"],
 )

@@ -79,3 +79,23 @@ def test_an_injury_lowers_the_plan_until_the_runner_says_it_is_gone(coach, model
     assert "Volvemos a tu plan normal" in coach.say(PHONE, "Ya no me duele el tobillo")["model_output"][
         "respuesta_chat"]
     assert planned_kinds() & quality
+
+
+def test_a_reply_without_the_computed_pace_is_replaced_by_it(coach, model):
+    onboard(coach)
+    model.answer("El tempo se corre a 5:00/km.")  # a small model's guess
+    assert coach.say(PHONE, "¿A qué ritmo hago el tempo?")["model_output"]["respuesta_chat"] == \
+        "Tu ritmo de tempo (umbral) es 4:15/km."
+    model.answer("¡Claro! Tu tempo va a 4:15/km, sin pasarte.")
+    assert coach.say(PHONE, "¿y a qué ritmo hago el tempo mañana?")["model_output"]["respuesta_chat"] == \
+        "¡Claro! Tu tempo va a 4:15/km, sin pasarte."  # it carries the figure: the model's words stay
+
+
+def test_with_the_model_down_a_question_still_gets_its_computed_answer(coach, model):
+    onboard(coach)
+    coach.say(PHONE, "Ayer corrí 12 km en 1:05:00")
+    model.default = (500, {"error": {"message": "down"}}, {})
+    reply = coach.say(PHONE, "¿Cuánto corrí este mes?")
+    assert reply["source"] == "apology"
+    month = reply["model_output"]["respuesta_chat"]  # yesterday may have been last month
+    assert month in ("Este mes llevas 12 km en 1 carrera.", "Este mes llevas 0 km en 0 carreras.")

@@ -80,11 +80,14 @@ def _paces(paces: fitness.TrainingPaces) -> dict:
                             "cada 400 m)"}
 
 
+def _total(runs) -> str:
+    return f"{km(sum(r.distance_km for r in runs))} en {len(runs)} carrera{'' if len(runs) == 1 else 's'}"
+
+
 def _volume(connection, contact: Contact, today: date) -> dict:
     month = store.runs_between(connection, contact.id, today.replace(day=1), today)
     week = store.runs_between(connection, contact.id, coach.monday_of(today), today)
-    facts = {"este_mes": f"{km(sum(r.distance_km for r in month))} en {len(month)} carreras",
-             "esta_semana": f"{km(sum(r.distance_km for r in week))} en {len(week)} carreras"}
+    facts = {"este_mes": _total(month), "esta_semana": _total(week)}
     logged = [r for r in store.runs_between(connection, contact.id, today - timedelta(days=30), today)
               if r.source != "assumed"]
     if logged:

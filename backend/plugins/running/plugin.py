@@ -6,6 +6,7 @@ from backend.plugins.base import DomainPlugin, ProfileField, ScheduledJob
 from backend.plugins.running import jobs, profile
 from backend.plugins.running.actions import ACTIONS, detect
 from backend.plugins.running.admin_view import GarminImportView
+from backend.plugins.running.answers import answer_from_facts
 from backend.plugins.running.facts import running_facts
 from backend.plugins.running.routes import create_running_blueprint
 from backend.plugins.running.store import MIGRATIONS
@@ -47,9 +48,12 @@ PLUGIN = DomainPlugin(
     actions=ACTIONS,
     facts=running_facts,
     detect=detect,
+    answer_from_facts=answer_from_facts,
     jobs=[ScheduledJob("weekly_refresh", 600, jobs.weekly_refresh_all),
           ScheduledJob("progress_card", 600, jobs.progress_cards_all)],
     migrations=MIGRATIONS,
+    demo=["34", "maratón", "no", "4", "intermedio", "ninguna", "10K en 52:30",
+          "Hoy corrí 10 km en 55 minutos, me sentí bien", "¿A qué ritmo hago el tempo?"],
     routes=create_running_blueprint,
     admin_views=[lambda store: GarminImportView(store, name="Garmin import", endpoint="admin_running_garmin",
                                                 url="running/garmin")],

@@ -15,7 +15,8 @@ from chasqui.http_errors import ApiError, bad_request
 
 
 def create_running_blueprint(store: Store) -> Blueprint:
-    running = Blueprint("running", __name__)
+    # template_folder: the admin page (admin_view.py) renders this plug-in's own template.
+    running = Blueprint("running", __name__, template_folder="templates")
 
     @running.post("/running/import/garmin")
     def import_from_garmin():

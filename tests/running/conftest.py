@@ -25,7 +25,9 @@ def model():
 @pytest.fixture
 def coach(tmp_path, model) -> Backend:
     from backend.app import create_app
-    return Backend(create_app(backend_settings(tmp_path, model.url, plugins=("running",))))
+    app = create_app(backend_settings(tmp_path, model.url, plugins=("running",)))
+    app.extensions["chasqui_scheduler"].stop()  # the tests run the coach's jobs themselves, at chosen times
+    return Backend(app)
 
 
 def onboard(backend: Backend, phone: str = PHONE, answers: list[str] = ONBOARDING) -> list[str]:

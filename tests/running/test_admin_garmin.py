@@ -21,6 +21,7 @@ def panel(tmp_path):
     settings = load_settings().with_overrides(db_path=tmp_path / "chasqui.db", token="", plugins=("running",),
                                               model_api_url="http://127.0.0.1:9", secondary_model_api_url="")
     app = create_app(settings)
+    app.extensions["chasqui_scheduler"].stop()  # no weekly refresh in the middle of an import test
     db = app.extensions["chasqui_store"].db
     create_user(db, USERNAME, PASSWORD)
     db.execute("INSERT INTO contacts (id, phone, name, domain, created_at, updated_at) "

@@ -1,4 +1,5 @@
-"""A local stand-in for Meta's WhatsApp Cloud API (the Graph API `/messages` edge), for tests.
+"""A local stand-in for Meta's WhatsApp Cloud API (the Graph API `/messages` and `/media` edges),
+for tests.
 
 It listens on 127.0.0.1, answers as Graph does and checks every request body strictly against the
 documented formats, so a bridge that passes against it sends what Meta accepts. It records what
@@ -21,6 +22,8 @@ Where each rule comes from (Meta for Developers, WhatsApp Business Platform docs
   10 rows in all, row id 200 / title 24 / description 72 characters, section titles (24) required
   when there are several, body text up to 4096.
 - "Image messages": an uploaded media `id` or a hosted `link`, never both; caption up to 1024.
+- "Upload media": multipart/form-data with messaging_product, type and file (PNG or JPEG images,
+  up to 5 MB), answered {"id"}; a message naming an id that was never uploaded is error 131053.
 - "Template messages": name, language.code (policy "deterministic"), components with parameters.
 - "Mark messages as read" and "Typing indicators": status "read" + message_id, optionally
   typing_indicator {"type": "text"}, answered {"success": true}; a bad message id is error 131009.

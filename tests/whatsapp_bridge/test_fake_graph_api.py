@@ -79,10 +79,27 @@ def test_text_is_accepted_with_the_documented_answer(fake):
     template(),
 ], ids=["text-default-type", "buttons", "list", "image-link", "image-id", "template"])
 def test_documented_sends_are_accepted(fake, body):
+    fake.media["1013859600285441"] = b"\x89PNG uploaded earlier"  # an image sent by id names an upload
     response = post(fake, body)
     assert response.status_code == 200, response.text
     assert response.json()["messages"][0]["id"].startswith("wamid.")
     assert fake.sent_to(PHONE) == [body]
+
+
+def test_media_is_uploaded_as_multipart_and_only_known_ids_are_sent(fake):
+    url = fake.base_url + fake.media_path
+    auth = {"Authorization": f"Bearer {fake.access_token}"}
+    uploaded = requests.post(url, headers=auth, data={"messaging_product": "whatsapp", "type": "image/png"},
+                             files={"file": ("card.png", b"\x89PNG data", "image/png")}, timeout=5)
+    assert uploaded.status_code == 200 and fake.media[uploaded.json()["id"]] == b"\x89PNG data"
+    sent = post(fake, {"messaging_product": "whatsapp", "to": PHONE, "type": "image",
+                       "image": {"id": uploaded.json()["id"], "caption": "Tu progreso"}})
+    assert sent.status_code == 200
+    unknown = post(fake, {"messaging_product": "whatsapp", "to": PHONE, "type": "image", "image": {"id": "999"}})
+    assert unknown.status_code == 400 and unknown.json()["error"]["code"] == 131053
+    wrong_type = requests.post(url, headers=auth, data={"messaging_product": "whatsapp", "type": "image/png"},
+                               files={"file": ("a.txt", b"hello", "text/plain")}, timeout=5)
+    assert wrong_type.status_code == 400
 
 
 def test_mark_as_read_with_typing_indicator(fake):

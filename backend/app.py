@@ -55,6 +55,8 @@ def create_app(settings: BackendSettings | None = None) -> Flask:
     plugins = load_plugins(settings.plugins)
     for plugin in plugins.values():
         migrate(store.db, plugin.migrations, plugin=plugin.name)
+        if plugin.on_start:
+            plugin.on_start(store.db)
     register_forms(store.db, plugins)
     model = build_model_client(settings)
     metrics = BackendMetrics()

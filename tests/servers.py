@@ -57,6 +57,16 @@ class RunningService:
         self._log.close()
 
 
+def agent_caller(backend_url: str, token: str, phone: str):
+    """say(text) -> the backend's /agent answer for this phone, over HTTP, asserting a 200."""
+    def say(text: str) -> dict:
+        response = requests.post(f"{backend_url}/agent", json={"phone": phone, "message": text},
+                                 headers={"Authorization": f"Bearer {token}"}, timeout=120)
+        assert response.status_code == 200, response.text
+        return response.json()
+    return say
+
+
 def service_env(**overrides: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MODEL_", "CHASQUI_MODEL"))}
     env.update(overrides)

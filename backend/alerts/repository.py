@@ -16,6 +16,7 @@ from typing import Any
 import sqlite_utils
 
 from backend.store.database import now, transaction
+from backend.text import fold
 
 LEVELS = ("baja", "media", "alta")
 MAX_MESSAGE_CHARS = 4096  # WhatsApp's limit for one text message
@@ -134,7 +135,8 @@ def _broadcast_conditions(domain: str | None, profile_filters: dict[str, Any]) -
 
 
 def _register_casefold(db: sqlite_utils.Database) -> None:
-    db.conn.create_function("casefold", 1, lambda text: text.casefold() if isinstance(text, str) else text,
+    # Accents folded too: a filter "maíz" matches a profile "maiz" (people type both).
+    db.conn.create_function("casefold", 1, lambda text: fold(text) if isinstance(text, str) else text,
                             deterministic=True)
 
 

@@ -81,6 +81,8 @@ class DomainPlugin:
     # The brief's rule for computed figures: when the model's reply to a question the plug-in
     # recognizes lacks the figure (or the model is down), the orchestrator says it plainly itself.
     answer_from_facts: Callable[[str, dict], FactAnswer | None] = lambda message, facts: None
+    # Run once when the backend starts, after the migrations (e.g. loading shipped knowledge texts).
+    on_start: Callable[[sqlite_utils.Database], None] | None = None
     # What a new user types after their name to see the plug-in at work (`chasqui up` plays it).
     demo: list[str] = field(default_factory=list)
     # Extra pages in the admin panel (admin.auth.PanelView subclasses), each made with the Store.

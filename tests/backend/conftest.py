@@ -41,8 +41,19 @@ class Backend:
         self.say(phone, name)
         assert "Listo" in self.say(phone, city)["model_output"]["respuesta_chat"]
 
+    def replies(self, phone: str, texts: list[str]) -> list[str]:
+        """The reply texts to these messages, sent one after the other (an onboarding, say)."""
+        return [self.say(phone, text)["model_output"]["respuesta_chat"] for text in texts]
+
     def count(self, table: str) -> int:
         return self.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+
+def plugin_backend(tmp_path, model_url: str, plugin: str) -> Backend:
+    """The backend with one domain plug-in whose jobs the tests run themselves, at chosen times."""
+    app = create_app(backend_settings(tmp_path, model_url, plugins=(plugin,)))
+    app.extensions["chasqui_scheduler"].stop()
+    return Backend(app)
 
 
 @pytest.fixture

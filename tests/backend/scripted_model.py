@@ -19,6 +19,12 @@ class ScriptedModel:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self._server.server_port}"
 
+    def answer_by_default(self, respuesta: str) -> "ScriptedModel":
+        """Every request the script does not cover gets this reply, with no actions."""
+        output = {"role": "consulta", "respuesta_chat": respuesta, "acciones": {}, "estado": {}}
+        self.default = (200, {"content": json.dumps(output, ensure_ascii=False)}, {})
+        return self
+
     def answer(self, respuesta: str, acciones: dict | None = None, estado: dict | None = None) -> None:
         output = {"role": "consulta", "respuesta_chat": respuesta, "acciones": acciones or {}, "estado": estado or {}}
         self.script.append((200, {"content": json.dumps(output, ensure_ascii=False)}, {}))
@@ -26,6 +32,11 @@ class ScriptedModel:
     def fail(self, status: int, retry_after: str | None = None) -> None:
         headers = {"Retry-After": retry_after} if retry_after else {}
         self.script.append((status, {"error": {"code": "busy", "message": "scripted"}}, headers))
+
+    def last_context(self) -> dict:
+        """The context of the latest /chat request, as a dict."""
+        context = self.requests[-1]["context"]
+        return context if isinstance(context, dict) else json.loads(context)
 
     def stop(self) -> None:
         self._server.shutdown()

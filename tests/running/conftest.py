@@ -2,11 +2,10 @@
 (tests/running/test_end_to_end.py uses the real model API instead)."""
 from __future__ import annotations
 
-import json
 
 import pytest
 
-from tests.backend.conftest import Backend, backend_settings
+from tests.backend.conftest import Backend, plugin_backend
 from tests.backend.scripted_model import ScriptedModel
 
 PHONE = "+51987654321"
@@ -15,25 +14,19 @@ ONBOARDING = ["Hola", "Lucía", "34", "maratón", "no", "4", "intermedio", "ning
 
 @pytest.fixture
 def model():
-    scripted = ScriptedModel()
-    scripted.default = (200, {"content": json.dumps({"role": "consulta", "respuesta_chat": "¡Muy bien!",
-                                                      "acciones": {}, "estado": {}})}, {})
+    scripted = ScriptedModel().answer_by_default("¡Muy bien!")
     yield scripted
     scripted.stop()
 
 
 @pytest.fixture
 def coach(tmp_path, model) -> Backend:
-    from backend.app import create_app
-    app = create_app(backend_settings(tmp_path, model.url, plugins=("running",)))
-    app.extensions["chasqui_scheduler"].stop()  # the tests run the coach's jobs themselves, at chosen times
-    return Backend(app)
+    return plugin_backend(tmp_path, model.url, "running")
 
 
 def onboard(backend: Backend, phone: str = PHONE, answers: list[str] = ONBOARDING) -> list[str]:
-    return [backend.say(phone, text)["model_output"]["respuesta_chat"] for text in answers]
+    return backend.replies(phone, answers)
 
 
 def last_context(model: ScriptedModel) -> dict:
-    context = model.requests[-1]["context"]
-    return context if isinstance(context, dict) else json.loads(context)
+    return model.last_context()

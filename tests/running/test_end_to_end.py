@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import sqlite3
 
-import requests
-
 from tests.running.conftest import ONBOARDING, PHONE
-from tests.servers import start_backend
+from tests.servers import agent_caller, start_backend
 
 TOKEN = "running-e2e-token"
 
@@ -16,11 +14,7 @@ TOKEN = "running-e2e-token"
 def test_a_run_told_on_whatsapp_is_logged_and_confirmed_with_its_pace(tmp_path, small_api):
     backend = start_backend(tmp_path, small_api.url, BACKEND_TOKEN=TOKEN, BACKEND_PLUGINS="running")
     try:
-        def say(text: str) -> dict:
-            response = requests.post(f"{backend.url}/agent", json={"phone": PHONE, "message": text},
-                                     headers={"Authorization": f"Bearer {TOKEN}"}, timeout=120)
-            assert response.status_code == 200, response.text
-            return response.json()
+        say = agent_caller(backend.url, TOKEN, PHONE)
 
         for text in ONBOARDING:
             say(text)

@@ -20,7 +20,7 @@ from backend.plugins.running.chat_log import find_aches, parse_run_message
 from backend.plugins.running.facts import local_today
 from backend.plugins.running.profile import GOAL_NAMES_ES, find_date, find_goal
 from backend.plugins.running.run_record import InvalidRun, RunRecord, validate_run
-from backend.plugins.running.spanish import km, long_date
+from backend.spanish import km, long_date
 from backend.text import fold
 
 GOALS = ["5K", "10K", "half", "marathon", "ultra", "fitness", "sprint"]

@@ -12,7 +12,7 @@ from backend.contacts import Contact
 from backend.plugins.running import coach, fitness, store
 from backend.plugins.running.plans import todays_run
 from backend.plugins.running.profile import GOAL_NAMES_ES
-from backend.plugins.running.spanish import day_name, km, long_date
+from backend.spanish import day_name, km, long_date
 
 QUALITY = {"tempo", "intervals", "repetitions", "marathon_pace", "long", "back_to_back_long"}
 

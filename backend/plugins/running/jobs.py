@@ -22,7 +22,7 @@ from backend.contacts import Contact, find_contact
 from backend.plugins.running import coach, store
 from backend.plugins.running.progress_card import CardData, render_card
 from backend.plugins.running.run_record import RunRecord
-from backend.plugins.running.spanish import day_name, km
+from backend.spanish import day_name, km
 from backend.store.database import transaction
 
 log = logging.getLogger(__name__)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+from backend.spanish import MONTH_NUMBERS, MONTH_WORDS, find_calendar_date, nearest
 from backend.text import fold
 
 GOALS = {  # what people write -> the plan generator's goal names
@@ -22,8 +23,6 @@ RACE_DISTANCES_M = {"5K": 5000, "10K": 10000, "half": 21097.5, "marathon": 42195
 LEVELS = {"principiante": "beginner", "basico": "beginner", "1": "beginner", "intermedio": "intermediate",
           "2": "intermediate", "avanzado": "advanced", "experto": "advanced", "3": "advanced"}
 NUMBER_WORDS = {"dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6, "siete": 7, "una": 1, "uno": 1}
-MONTHS = {"enero": 1, "febrero": 2, "marzo": 3, "abril": 4, "mayo": 5, "junio": 6, "julio": 7, "agosto": 8,
-          "septiembre": 9, "setiembre": 9, "octubre": 10, "noviembre": 11, "diciembre": 12}
 NONE_WORDS = ("no", "ninguna", "ninguno", "nada", "sin fecha", "todavia no", "aun no", "no tengo")
 LONGEST_PLAN_AHEAD_DAYS = 2 * 365
 SLOWEST_RATED_PACE_S = 8 * 60 + 30  # per km; VDOT tables start at 30 (a 30:40 5K) and the equations near 20
@@ -68,37 +67,14 @@ def parse_race_date(answer: str, today: date | None = None) -> str | None:
 
 
 def find_date(text: str, today: date) -> date | None:
-    """'15/03/2027', '2027-03-15', '15 de marzo (de 2027)' or a month alone ('en abril': the
-    first Sunday from the 15th, since races are mostly on Sundays), the next one after today."""
+    """A race date ('15/03/2027', '15 de marzo') or a month alone ('en abril': the first Sunday
+    from the 15th, since races are mostly on Sundays), the next one after today."""
     folded = fold(text)
-    if match := re.search(r"(\d{4})-(\d{1,2})-(\d{1,2})", folded):
-        return _safe_date(int(match[1]), int(match[2]), int(match[3]))
-    if match := re.search(r"(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2,4}))?", folded):
-        year = int(match[3]) + (2000 if match[3] and len(match[3]) == 2 else 0) if match[3] else None
-        return _next_occurrence(today, int(match[2]), int(match[1]), year)
-    months = "|".join(MONTHS)
-    if match := re.search(rf"(\d{{1,2}})\s+(?:de\s+)?({months})(?:\s+(?:de\s+|del\s+)?(\d{{4}}))?", folded):
-        return _next_occurrence(today, MONTHS[match[2]], int(match[1]), int(match[3]) if match[3] else None)
-    if match := re.search(rf"\b({months})\b(?:\s+(?:de\s+|del\s+)?(\d{{4}}))?", folded):
-        mid = _next_occurrence(today, MONTHS[match[1]], 15, int(match[2]) if match[2] else None)
-        return mid + timedelta(days=(6 - mid.weekday()) % 7) if mid else None
-    return None
-
-
-def _next_occurrence(today: date, month: int, day: int, year: int | None) -> date | None:
-    if year is not None:
-        return _safe_date(year, month, day)
-    this_year = _safe_date(today.year, month, day)
-    if this_year is not None and this_year > today:
-        return this_year
-    return _safe_date(today.year + 1, month, day)
-
-
-def _safe_date(year: int, month: int, day: int) -> date | None:
-    try:
-        return date(year, month, day)
-    except ValueError:
-        return None
+    day = find_calendar_date(folded, today, ahead=True)
+    if day is None and (match := re.search(rf"\b({MONTH_WORDS})\b(?:\s+(?:de\s+|del\s+)?(\d{{4}}))?", folded)):
+        mid = nearest(today, MONTH_NUMBERS[match[1]], 15, int(match[2]) if match[2] else None, ahead=True)
+        day = mid + timedelta(days=(6 - mid.weekday()) % 7) if mid else None
+    return day
 
 
 def parse_runs_per_week(answer: str) -> int:

@@ -1,0 +1,1 @@
+"""The agricultural domain plug-in."""

@@ -1,0 +1,157 @@
+"""Field reports by chat, as actions: "ayer regué 2 horas", "llovió 15 mm", "vi gusano cogollero
+en el lote 2", "coseché el lote 1", "sembré papa en el lote 2". Each is saved as the same form
+submission /form/update would make, so it feeds the water balance and the pest signal, and is
+confirmed back with what was understood. `detect()` recognizes them in the producer's own words,
+so a report is kept even when a small model only answers "¡gracias!"."""
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from backend.contacts import Contact
+from backend.plugins.agro import reports, store
+from backend.plugins.agro.crops import UnknownCrop, lookup_crop
+from backend.plugins.agro.facts import local_today
+from backend.plugins.agro.pests import find_pest
+from backend.plugins.agro.profile import find_past_date
+from backend.plugins.base import Action, ActionContext, ActionRefused
+from backend.text import fold
+
+NUMBER = r"(\d+(?:[.,]\d+)?)"
+IRRIGATED = re.compile(r"\b(regu?e|regamos|regaron|di riego|he regado|hice riego|riego de)\b")
+RAINED = re.compile(r"\b(llovio|llueve|cayeron|cayo|lluvia de|pluviometro)\b")
+SEEN = re.compile(r"\b(vi|veo|hay|tiene|tienen|aparecio|aparecieron|encontre|ataque|ataca|mucho|mucha)\b")
+HARVESTED = re.compile(r"\b(cosech(?:e|amos|aron)|termine de cosechar|ya coseche)\b")
+SOWN = re.compile(r"\b(sembr(?:e|amos|aron)|plant(?:e|amos))\b")
+PLOT_NAME = re.compile(r"\b(lote|parcela|chacra|campo)\s+(\w+)")
+
+
+def _day(arguments: dict, contact: Contact) -> date:
+    today = local_today(contact)
+    day = date.fromisoformat(arguments["fecha"]) if arguments.get("fecha") else today
+    if day > today:
+        raise ActionRefused("No anoté el reporte: la fecha no puede estar en el futuro.")
+    return day
+
+
+def _save(form: str):
+    def run(ctx: ActionContext, arguments: dict) -> None:
+        data = {**arguments, "fecha": _day(arguments, ctx.contact).isoformat()}
+        if "lote" in data and not _plot_named(ctx, data["lote"]):
+            raise ActionRefused(f"No anoté el reporte: no tienes un «{data['lote']}». "
+                                f"Tus lotes: {', '.join(p.name for p in store.plots(ctx.db.conn, ctx.contact.id))}.")
+        reports.save_report(ctx.db.conn, ctx.contact.id, form, data)
+        if form == "cosecha":
+            store.mark_harvested(ctx.db.conn, _plot_for(ctx, data).id, date.fromisoformat(data["fecha"]))
+        if form == "siembra":
+            try:
+                crop = lookup_crop(data["cultivo"]).key
+            except UnknownCrop as problem:
+                raise ActionRefused(f"No anoté la siembra: {problem}") from None
+            store.replant(ctx.db.conn, _plot_for(ctx, data).id, crop, date.fromisoformat(data["fecha"]))
+    return run
+
+
+def _plot_named(ctx: ActionContext, name: str) -> bool:
+    return any(p.name.lower() == name.lower() for p in store.plots(ctx.db.conn, ctx.contact.id))
+
+
+def _plot_for(ctx: ActionContext, data: dict) -> store.Plot:
+    plots = store.plots(ctx.db.conn, ctx.contact.id)
+    if not plots:
+        raise ActionRefused("Aún no tienes un lote registrado.")
+    return next((p for p in plots if p.name.lower() == str(data.get("lote", "")).lower()), plots[0])
+
+
+def _where(arguments: dict) -> str:
+    return f" en el {arguments['lote']}" if arguments.get("lote") else ""
+
+
+def _when(arguments: dict) -> str:
+    return f" ({arguments['fecha']})" if arguments.get("fecha") else ""
+
+
+# --- recognizing reports in the producer's words -----------------------------------------------------
+
+def detect(message: str, contact: Contact) -> dict[str, dict]:
+    folded = fold(message)
+    day = find_past_date(folded, local_today(contact)) or local_today(contact)
+    base = {"fecha": day.isoformat()}
+    if plot := PLOT_NAME.search(folded):
+        base["lote"] = f"lote {plot[2]}"
+    detected = {}
+    if IRRIGATED.search(folded) and (amount := _irrigation_amount(folded)):
+        detected["reportar_riego"] = {**base, **amount}
+    if RAINED.search(folded) and (rain := re.search(NUMBER + r"\s*(?:mm|milimetros)", folded)):
+        detected["reportar_lluvia"] = {"fecha": base["fecha"], "mm": float(rain[1].replace(",", "."))}
+    if (pest := find_pest(message)) is not None and SEEN.search(folded):
+        detected["reportar_plaga"] = {**base, "plaga": pest.name_es}
+    if HARVESTED.search(folded):
+        detected["reportar_cosecha"] = base
+    if SOWN.search(folded):
+        try:
+            crop = lookup_crop_in(folded)
+        except UnknownCrop:
+            crop = None
+        if crop:
+            detected["reportar_siembra"] = {**base, "cultivo": crop}
+    return detected
+
+
+def _irrigation_amount(folded: str) -> dict | None:
+    if match := re.search(NUMBER + r"\s*(?:mm|milimetros)", folded):
+        return {"mm": float(match[1].replace(",", "."))}
+    if match := re.search(NUMBER + r"\s*(?:h|hr|hrs|horas?)\b", folded):
+        return {"horas": float(match[1].replace(",", "."))}
+    if re.search(r"\buna hora\b", folded):
+        return {"horas": 1.0}
+    if re.search(r"\bmedia hora\b", folded):
+        return {"horas": 0.5}
+    return None
+
+
+def lookup_crop_in(folded: str) -> str | None:
+    for word in re.findall(r"[a-z]+", folded):
+        try:
+            return lookup_crop(word).key
+        except UnknownCrop:
+            continue
+    return None
+
+
+def _grounded(action: str):
+    """The model's report matches what code reads in the message (or code read nothing to compare)."""
+    def check(message: str, arguments: dict) -> bool:
+        detected = detect(message, _ANYONE).get(action)
+        return detected is not None and all(detected.get(k) == v for k, v in arguments.items()
+                                            if k in ("mm", "horas", "lote", "plaga", "cultivo"))
+    return check
+
+
+_ANYONE = Contact(id=0, phone="", name=None, domain="agro", language="es", timezone="America/Lima",
+                  opted_out=False, onboarding_step=None)
+
+ACTIONS = {
+    "reportar_riego": Action("reportar_riego", "el productor regó", reports.FORMS["riego"], _save("riego"),
+                             confirm=lambda a: f"Anoté tu riego de {_amount(a)}{_where(a)}{_when(a)}.",
+                             grounded=_grounded("reportar_riego")),
+    "reportar_lluvia": Action("reportar_lluvia", "llovió en la chacra", reports.FORMS["lluvia"], _save("lluvia"),
+                              confirm=lambda a: f"Anoté {a['mm']:g} mm de lluvia{_when(a)}.",
+                              grounded=_grounded("reportar_lluvia")),
+    "reportar_plaga": Action("reportar_plaga", "el productor vio una plaga o enfermedad", reports.FORMS["plaga"],
+                             _save("plaga"), confirm=lambda a: f"Anoté: {a['plaga']}{_where(a)}{_when(a)}. Si varios "
+                             "vecinos ven lo mismo, les aviso a todos.", grounded=_grounded("reportar_plaga")),
+    "reportar_cosecha": Action("reportar_cosecha", "el productor cosechó", reports.FORMS["cosecha"], _save("cosecha"),
+                               confirm=lambda a: f"Anoté la cosecha{_where(a)}{_when(a)}.",
+                               grounded=_grounded("reportar_cosecha")),
+    "reportar_siembra": Action("reportar_siembra", "el productor sembró", reports.FORMS["siembra"], _save("siembra"),
+                               confirm=lambda a: f"Anoté la siembra de {a['cultivo']}{_where(a)}{_when(a)}.",
+                               grounded=_grounded("reportar_siembra")),
+}
+
+
+def _amount(arguments: dict) -> str:
+    if arguments.get("mm"):
+        return f"{arguments['mm']:g} mm"
+    hours = arguments["horas"]
+    return f"{hours:g} hora{'' if hours == 1 else 's'}"

@@ -1,0 +1,57 @@
+"""The agricultural domain as a plug-in: what onboarding asks, what the model is told (the
+computed irrigation advice), the field reports it may record, the pest signal and the shipped
+knowledge base."""
+from __future__ import annotations
+
+from backend.plugins.agro import profile
+from backend.plugins.agro.actions import ACTIONS, detect
+from backend.plugins.agro.answers import answer_from_facts
+from backend.plugins.agro.facts import agro_facts
+from backend.plugins.agro.jobs import pest_signal
+from backend.plugins.agro.knowledge import sync_knowledge
+from backend.plugins.agro.reports import FORMS
+from backend.plugins.agro.store import MIGRATIONS
+from backend.plugins.base import DomainPlugin, ProfileField, ScheduledJob
+
+SYSTEM_PROMPT = (
+    "Eres Chasqui, un asistente agrícola por WhatsApp para productores del Perú. Hablas español sencillo y "
+    "amable, en una a tres frases.\n"
+    'Recibes un JSON con "usuario", "hechos" (datos calculados para cada lote: siempre correctos), "historial", '
+    '"conocimiento" (textos sobre plagas, si los hay) y "mensaje".\n'
+    'Contesta solo al "mensaje". Si pregunta cuándo regar, da "proximo_riego", "lamina_mm" y "horas_de_riego" '
+    'del lote, copiados tal cual; nunca inventes una fecha ni una cifra. Sobre plagas, usa "conocimiento".\n'
+    'Si cuenta un riego, una lluvia, una plaga, una siembra o una cosecha, pon en "acciones" por ejemplo '
+    '{"reportar_riego": {"fecha": "AAAA-MM-DD", "horas": 2}} o {"reportar_plaga": {"fecha": "AAAA-MM-DD", '
+    '"plaga": "gusano cogollero", "lote": "lote 2"}}.\n'
+    'Responde con un objeto JSON con las claves "role", "respuesta_chat", "acciones" y "estado".'
+)
+
+PLUGIN = DomainPlugin(
+    name="agro",
+    label="agricultura",
+    system_prompt=SYSTEM_PROMPT,
+    profile_fields=[
+        ProfileField("cultivo", "¿Qué cultivo tienes? (por ejemplo maíz, papa, quinua, café, palta)", profile.parse_crop),
+        ProfileField("variedad", "¿Qué variedad? Si no sabes, responde «no sé».", profile.parse_variety),
+        ProfileField("fecha_siembra", "¿Cuándo sembraste? Por ejemplo 15/08/2026 o «hace 2 meses».",
+                     profile.parse_planting_date),
+        ProfileField("area_ha", "¿Qué área tiene tu lote? Por ejemplo «2 ha» o «5000 m2».", profile.parse_area),
+        ProfileField("ubicacion", "¿Dónde está tu chacra? Tu distrito o provincia, o tus coordenadas (-7.16, -78.51).",
+                     profile.parse_location),
+        ProfileField("suelo", "¿Cómo es tu suelo: arenoso, franco, arcilloso, limoso…? Si no sabes, «no sé».",
+                     profile.parse_soil),
+        ProfileField("riego", "¿Cómo riegas: goteo, aspersión, gravedad o secano? Si sabes cuántos mm por hora "
+                              "da, dímelo (por ejemplo «goteo 4 mm/h»).", profile.parse_irrigation),
+        ProfileField("fuente_agua", "¿De dónde viene el agua: río, canal, pozo, reservorio, lluvia?",
+                     profile.parse_water_source),
+    ],
+    actions=ACTIONS,
+    forms=FORMS,
+    facts=agro_facts,
+    detect=detect,
+    answer_from_facts=answer_from_facts,
+    jobs=[ScheduledJob("pest_signal", 600, pest_signal)],
+    migrations=MIGRATIONS,
+    on_start=sync_knowledge,
+    demo=["maíz", "no sé", "hace 2 meses", "1 ha", "Huaral", "franco", "goteo 4 mm/h", "canal", "¿Cuándo riego?"],
+)

@@ -1,0 +1,60 @@
+"""Field reports: irrigation done, rain measured, a pest seen, sowing, harvest. They are form
+submissions (the core's form_submissions table), so a report made by chat and one posted to
+/form/update are the same thing to the water balance and the pest signal."""
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import date
+
+from backend.store.database import now
+
+DATE = {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
+PLOT = {"type": "string", "minLength": 1, "maxLength": 40}
+FORMS = {
+    "riego": {"type": "object", "properties": {"lote": PLOT, "fecha": DATE,
+                                               "horas": {"type": "number", "exclusiveMinimum": 0, "maximum": 72},
+                                               "mm": {"type": "number", "exclusiveMinimum": 0, "maximum": 500}},
+              "required": ["fecha"], "anyOf": [{"required": ["horas"]}, {"required": ["mm"]}],
+              "additionalProperties": False},
+    "lluvia": {"type": "object", "properties": {"fecha": DATE, "mm": {"type": "number", "minimum": 0, "maximum": 500}},
+               "required": ["fecha", "mm"], "additionalProperties": False},
+    "plaga": {"type": "object", "properties": {"lote": PLOT, "fecha": DATE,
+                                               "plaga": {"type": "string", "minLength": 2, "maxLength": 60}},
+              "required": ["fecha", "plaga"], "additionalProperties": False},
+    "siembra": {"type": "object", "properties": {"lote": PLOT, "fecha": DATE,
+                                                 "cultivo": {"type": "string", "minLength": 2, "maxLength": 40}},
+                "required": ["fecha", "cultivo"], "additionalProperties": False},
+    "cosecha": {"type": "object", "properties": {"lote": PLOT, "fecha": DATE},
+                "required": ["fecha"], "additionalProperties": False},
+}
+
+
+def save_report(connection: sqlite3.Connection, contact_id: int, form: str, data: dict, source: str = "chat") -> None:
+    form_id = connection.execute("SELECT id FROM form_definitions WHERE name = ?", (form,)).fetchone()[0]
+    connection.execute("INSERT INTO form_submissions (form_id, contact_id, data, source, created_at) "
+                       "VALUES (?, ?, ?, ?, ?)", (form_id, contact_id, json.dumps(data, ensure_ascii=False), source,
+                                                  now()))
+
+
+def reports(connection: sqlite3.Connection, form: str, contact_id: int | None = None,
+            since: date | None = None) -> list[tuple[int, dict]]:
+    """(contact id, data) of one form's submissions, oldest first; by report date when `since`."""
+    sql = ("SELECT s.contact_id, s.data FROM form_submissions s JOIN form_definitions d ON d.id = s.form_id "
+           "WHERE d.name = ?")
+    params: list = [form]
+    if contact_id is not None:
+        sql += " AND s.contact_id = ?"
+        params.append(contact_id)
+    rows = [(contact, json.loads(data)) for contact, data in connection.execute(sql + " ORDER BY s.id", params)]
+    if since is not None:
+        rows = [(contact, data) for contact, data in rows if data.get("fecha", "") >= since.isoformat()]
+    return rows
+
+
+def for_plot(data: dict, plot_name: str, first_plot: bool) -> bool:
+    """A report names its plot ("lote 2"), or belongs to the first one: most producers have one."""
+    named = data.get("lote")
+    if named is None:
+        return first_plot
+    return named.strip().lower() == plot_name.lower()

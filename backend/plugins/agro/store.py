@@ -1,0 +1,120 @@
+"""The agro plug-in's own tables: a producer's plots, and which producers an outbreak already
+alerted. Field reports (riego, lluvia, plaga, siembra, cosecha) are form submissions, whether they
+came by chat or through POST /form/update (reports.py)."""
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import date
+
+from backend.store.database import now
+
+MIGRATIONS = [
+    (1, "plots and outbreak alerts", """
+CREATE TABLE agro_plots (
+    id INTEGER PRIMARY KEY,
+    contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,                      -- "lote 1", as the producer calls it
+    crop TEXT NOT NULL,                      -- crops.py key
+    variety TEXT NOT NULL DEFAULT '',
+    planting_date TEXT NOT NULL,
+    harvested_on TEXT,
+    area_ha REAL,
+    latitude REAL,
+    longitude REAL,
+    elevation_m REAL,
+    place TEXT NOT NULL DEFAULT '',
+    soil TEXT NOT NULL,                      -- soils.py key
+    method TEXT NOT NULL,                    -- goteo, aspersion, gravedad, secano
+    rate_mm_h REAL,                          -- the method's application rate, when known
+    water_source TEXT NOT NULL DEFAULT '',
+    UNIQUE (contact_id, name)
+);
+CREATE TABLE agro_outbreak_alerts (
+    outbreak_key TEXT NOT NULL,
+    contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+    alerted_at REAL NOT NULL,
+    PRIMARY KEY (outbreak_key, contact_id)
+);
+"""),
+]
+
+
+@dataclass(frozen=True)
+class Plot:
+    id: int
+    contact_id: int
+    name: str
+    crop: str
+    variety: str
+    planting_date: date
+    harvested_on: date | None
+    area_ha: float | None
+    latitude: float | None
+    longitude: float | None
+    elevation_m: float | None
+    place: str
+    soil: str
+    method: str
+    rate_mm_h: float | None
+    water_source: str
+
+
+_COLUMNS = ("id, contact_id, name, crop, variety, planting_date, harvested_on, area_ha, latitude, longitude, "
+            "elevation_m, place, soil, method, rate_mm_h, water_source")
+
+
+def _plot(row) -> Plot:
+    values = list(row)
+    values[5] = date.fromisoformat(values[5])
+    values[6] = date.fromisoformat(values[6]) if values[6] else None
+    return Plot(*values)
+
+
+def plots(connection: sqlite3.Connection, contact_id: int) -> list[Plot]:
+    return [_plot(r) for r in connection.execute(f"SELECT {_COLUMNS} FROM agro_plots WHERE contact_id = ? "
+                                                 "ORDER BY id", (contact_id,))]
+
+
+def all_plots(connection: sqlite3.Connection) -> list[Plot]:
+    return [_plot(r) for r in connection.execute(f"SELECT {_COLUMNS} FROM agro_plots WHERE harvested_on IS NULL")]
+
+
+def save_plot(connection: sqlite3.Connection, contact_id: int, name: str, profile: dict) -> None:
+    """The plot described by the onboarding answers (or a later 'nuevo lote' form)."""
+    location = profile.get("ubicacion") or {}
+    irrigation = profile.get("riego") or {}
+    connection.execute(
+        "INSERT INTO agro_plots (contact_id, name, crop, variety, planting_date, area_ha, latitude, longitude, "
+        "place, soil, method, rate_mm_h, water_source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT(contact_id, name) DO UPDATE SET crop = excluded.crop, variety = excluded.variety, "
+        "planting_date = excluded.planting_date, harvested_on = NULL",
+        (contact_id, name, profile["cultivo"], profile.get("variedad", ""), profile["fecha_siembra"],
+         profile.get("area_ha"), location.get("latitude"), location.get("longitude"), location.get("place", ""),
+         profile.get("suelo", "franco"), irrigation.get("method", "secano"), irrigation.get("rate_mm_h"),
+         profile.get("fuente_agua", "")))
+
+
+def set_coordinates(connection: sqlite3.Connection, plot_id: int, latitude: float, longitude: float,
+                    elevation_m: float | None) -> None:
+    connection.execute("UPDATE agro_plots SET latitude = ?, longitude = ?, elevation_m = ? WHERE id = ?",
+                       (latitude, longitude, elevation_m, plot_id))
+
+
+def mark_harvested(connection: sqlite3.Connection, plot_id: int, day: date) -> None:
+    connection.execute("UPDATE agro_plots SET harvested_on = ? WHERE id = ?", (day.isoformat(), plot_id))
+
+
+def replant(connection: sqlite3.Connection, plot_id: int, crop: str, day: date) -> None:
+    connection.execute("UPDATE agro_plots SET crop = ?, planting_date = ?, harvested_on = NULL WHERE id = ?",
+                       (crop, day.isoformat(), plot_id))
+
+
+def already_alerted(connection: sqlite3.Connection) -> set[tuple[str, int]]:
+    return set(connection.execute("SELECT outbreak_key, contact_id FROM agro_outbreak_alerts"))
+
+
+def record_alerted(connection: sqlite3.Connection, outbreak_key: str, contact_id: int) -> bool:
+    cursor = connection.execute("INSERT OR IGNORE INTO agro_outbreak_alerts (outbreak_key, contact_id, alerted_at) "
+                                "VALUES (?, ?, ?)", (outbreak_key, contact_id, now()))
+    return cursor.rowcount == 1

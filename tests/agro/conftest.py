@@ -1,0 +1,50 @@
+"""A backend with the agro plug-in on a real SQLite file, the scripted loopback model, and the
+loopback Open-Meteo serving recorded weather moved to this week (tests/agro/test_end_to_end.py uses
+the real model API)."""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.agro.fake_open_meteo import FakeOpenMeteo
+from tests.backend.conftest import Backend, plugin_backend
+from tests.backend.scripted_model import ScriptedModel
+
+PHONE = "+51987654321"
+ONBOARDING = ["Hola", "Rosa", "maíz", "no sé", "hace 2 meses", "1 ha", "Huaral", "franco", "goteo 4 mm/h", "canal"]
+
+
+def lima_today():
+    return datetime.now(ZoneInfo("America/Lima")).date()
+
+
+@pytest.fixture
+def weather(monkeypatch):
+    fake = FakeOpenMeteo()
+    fake.align_to = lima_today()
+    monkeypatch.setenv("AGRO_OPEN_METEO_URL", fake.url)
+    monkeypatch.setenv("AGRO_GEOCODING_URL", fake.url)
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def model():
+    scripted = ScriptedModel().answer_by_default("¡Claro que sí!")
+    yield scripted
+    scripted.stop()
+
+
+@pytest.fixture
+def farm(tmp_path, model, weather) -> Backend:
+    return plugin_backend(tmp_path, model.url, "agro")
+
+
+def onboard(backend: Backend, phone: str = PHONE, answers: list[str] = ONBOARDING) -> list[str]:
+    return backend.replies(phone, answers)
+
+
+def last_context(model: ScriptedModel) -> dict:
+    return model.last_context()

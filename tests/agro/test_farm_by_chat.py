@@ -44,11 +44,22 @@ def test_an_irrigation_told_by_chat_fills_the_root_zone(farm, model):
     onboard(farm)
     farm.say(PHONE, "¿Cuándo riego?")
     before = plot_facts(model)["agua_disponible"]
-    reply = farm.say(PHONE, "Ayer regué 5 horas")["model_output"]["respuesta_chat"]
-    assert reply.startswith("Anoté tu riego de 5 horas")
+    question = farm.say(PHONE, "Ayer regué 5 horas")["model_output"]["respuesta_chat"]
+    assert question.startswith("¿Anoto tu riego de 5 horas") and "«sí»" in question
+    farm.say(PHONE, "¿Cuándo riego?")
+    assert plot_facts(model)["agua_disponible"] == before  # nothing counts before the producer says yes
+    assert farm.say(PHONE, "Sí")["model_output"]["respuesta_chat"].startswith("Guardé tu riego de 5 horas")
     farm.say(PHONE, "¿Cuándo riego?")
     after = plot_facts(model)["agua_disponible"]
     assert int(after.split()[0]) > int(before.split()[0])  # 5 h x 4 mm/h went into the soil
+
+
+def test_a_report_the_producer_denies_is_not_saved(farm):
+    onboard(farm)
+    assert farm.say(PHONE, "Llovió 12 mm hoy")["model_output"]["respuesta_chat"].startswith("¿Anoto 12 mm de lluvia")
+    assert farm.say(PHONE, "no, me equivoqué")["model_output"]["respuesta_chat"] == "Listo, no lo guardé."
+    assert not farm.say(PHONE, "sí")["model_output"]["respuesta_chat"].startswith("Guardé")  # nothing pending
+    assert farm.count("form_submissions") == 0
 
 
 def test_reports_through_the_form_endpoint_feed_the_balance_too(farm, model):

@@ -22,14 +22,17 @@ def test_three_neighbours_reporting_cogollero_alert_the_other_maize_growers_once
     onboard(farm, NEIGHBOURS[4], POTATO)
     for phone in NEIGHBOURS[:2]:
         reply = farm.say(phone, "Hoy vi gusano cogollero en mi maíz")["model_output"]["respuesta_chat"]
-        assert reply.startswith("Anoté: gusano cogollero")
+        assert reply.startswith("¿Anoto gusano cogollero")
+        assert farm.say(phone, "sí")["model_output"]["respuesta_chat"].startswith("Guardé gusano cogollero")
     assert pest_signal(farm.db, lima_today()) == 0  # two reporters are not an outbreak
     farm.say(NEIGHBOURS[2], "Hay cogollero en el maíz")
+    farm.say(NEIGHBOURS[2], "ok")
     assert pest_signal(farm.db, lima_today()) == 1
     sent = alerts(farm)
     assert [phone for phone, _, _ in sent] == [NEIGHBOURS[3]]  # not the reporters, not the potato grower
     assert "cogollero" in sent[0][1].lower() and sent[0][2] == "alta"
     farm.say(NEIGHBOURS[3], "Ahora también vi cogollero")  # the outbreak grows
+    farm.say(NEIGHBOURS[3], "sí")
     assert pest_signal(farm.db, lima_today()) == 0 and pest_signal(farm.db, lima_today()) == 0
     assert len(alerts(farm)) == 1
 

@@ -1,14 +1,15 @@
 """Field reports by chat, as actions: "ayer regué 2 horas", "llovió 15 mm", "vi gusano cogollero
-en el lote 2", "coseché el lote 1", "sembré papa en el lote 2". Each is saved as the same form
-submission /form/update would make, so it feeds the water balance and the pest signal, and is
-confirmed back with what was understood. `detect()` recognizes them in the producer's own words,
-so a report is kept even when a small model only answers "¡gracias!"."""
+en el lote 2", "coseché el lote 1", "sembré papa en el lote 2". What was understood is read back
+and kept pending until the producer answers «sí» (or «no»): then it is saved as the same form
+submission /form/update would make, so it feeds the water balance and the pest signal.
+`detect()` recognizes reports and answers in the producer's own words, so they are kept even when
+a small model only answers "¡gracias!"."""
 from __future__ import annotations
 
 import re
 from datetime import date
 
-from backend.contacts import Contact
+from backend.contacts import Contact, save_profile
 from backend.plugins.agro import reports, store
 from backend.plugins.agro.crops import UnknownCrop, lookup_crop
 from backend.plugins.agro.facts import local_today
@@ -24,6 +25,9 @@ SEEN = re.compile(r"\b(vi|veo|hay|tiene|tienen|aparecio|aparecieron|encontre|ata
 HARVESTED = re.compile(r"\b(cosech(?:e|amos|aron)|termine de cosechar|ya coseche)\b")
 SOWN = re.compile(r"\b(sembr(?:e|amos|aron)|plant(?:e|amos))\b")
 PLOT_NAME = re.compile(r"\b(lote|parcela|chacra|campo)\s+(\w+)")
+YES = re.compile(r"^\W*(si|sip|ok|dale|confirmo|correcto|asi es|claro|listo|de acuerdo|anotalo|guardalo)\b")
+NO = re.compile(r"^\W*(no|nop|cancela|cancelar|descarta|borra|esta mal)\b")
+PENDING = "reporte_pendiente"  # in the profile: the report waiting for the producer's "sí"
 
 
 def _day(arguments: dict, contact: Contact) -> date:
@@ -34,22 +38,39 @@ def _day(arguments: dict, contact: Contact) -> date:
     return day
 
 
-def _save(form: str):
+def _propose(form: str):
+    """A report is checked, then kept as pending: the producer confirms before it counts."""
     def run(ctx: ActionContext, arguments: dict) -> None:
         data = {**arguments, "fecha": _day(arguments, ctx.contact).isoformat()}
         if "lote" in data and not _plot_named(ctx, data["lote"]):
             raise ActionRefused(f"No anoté el reporte: no tienes un «{data['lote']}». "
                                 f"Tus lotes: {', '.join(p.name for p in store.plots(ctx.db.conn, ctx.contact.id))}.")
-        reports.save_report(ctx.db.conn, ctx.contact.id, form, data)
-        if form == "cosecha":
-            store.mark_harvested(ctx.db.conn, _plot_for(ctx, data).id, date.fromisoformat(data["fecha"]))
         if form == "siembra":
             try:
-                crop = lookup_crop(data["cultivo"]).key
+                data["cultivo"] = lookup_crop(data["cultivo"]).name_es
             except UnknownCrop as problem:
                 raise ActionRefused(f"No anoté la siembra: {problem}") from None
-            store.replant(ctx.db.conn, _plot_for(ctx, data).id, crop, date.fromisoformat(data["fecha"]))
+        save_profile(ctx.db, ctx.contact, {PENDING: {"accion": form, "datos": data}})
     return run
+
+
+def confirm_pending(ctx: ActionContext, arguments: dict) -> None:
+    if ctx.contact.profile.get(PENDING) != arguments:
+        raise ActionRefused("No tengo ningún reporte por confirmar. Cuéntame qué hiciste en tu chacra.")
+    form, data = arguments["accion"], arguments["datos"]
+    reports.save_report(ctx.db.conn, ctx.contact.id, form, data)
+    if form == "cosecha":
+        store.mark_harvested(ctx.db.conn, _plot_for(ctx, data).id, date.fromisoformat(data["fecha"]))
+    if form == "siembra":
+        store.replant(ctx.db.conn, _plot_for(ctx, data).id, lookup_crop(data["cultivo"]).key,
+                      date.fromisoformat(data["fecha"]))
+    save_profile(ctx.db, ctx.contact, {PENDING: None})
+
+
+def discard_pending(ctx: ActionContext, arguments: dict) -> None:
+    if not ctx.contact.profile.get(PENDING):
+        raise ActionRefused("No tengo ningún reporte por confirmar.")
+    save_profile(ctx.db, ctx.contact, {PENDING: None})
 
 
 def _plot_named(ctx: ActionContext, name: str) -> bool:
@@ -75,6 +96,11 @@ def _when(arguments: dict) -> str:
 
 def detect(message: str, contact: Contact) -> dict[str, dict]:
     folded = fold(message)
+    pending = contact.profile.get(PENDING)
+    if pending and YES.match(folded):
+        return {"confirmar_reporte": pending}
+    if pending and NO.match(folded):
+        return {"descartar_reporte": pending}
     day = find_past_date(folded, local_today(contact)) or local_today(contact)
     base = {"fecha": day.isoformat()}
     if plot := PLOT_NAME.search(folded):
@@ -131,23 +157,40 @@ def _grounded(action: str):
 _ANYONE = Contact(id=0, phone="", name=None, domain="agro", language="es", timezone="America/Lima",
                   opted_out=False, onboarding_step=None)
 
+PENDING_SCHEMA = {"type": "object", "properties": {"accion": {"type": "string", "enum": list(reports.FORMS)},
+                                                   "datos": {"type": "object"}},
+                  "required": ["accion", "datos"], "additionalProperties": False}
+
+
+def _proposal(name: str, form: str, description: str) -> Action:
+    return Action(name, description, reports.FORMS[form], _propose(form),
+                  confirm=lambda a: f"¿Anoto {describe(form, a)}? Responde «sí» para guardarlo o «no» para descartarlo.",
+                  grounded=_grounded(name))
+
+
 ACTIONS = {
-    "reportar_riego": Action("reportar_riego", "el productor regó", reports.FORMS["riego"], _save("riego"),
-                             confirm=lambda a: f"Anoté tu riego de {_amount(a)}{_where(a)}{_when(a)}.",
-                             grounded=_grounded("reportar_riego")),
-    "reportar_lluvia": Action("reportar_lluvia", "llovió en la chacra", reports.FORMS["lluvia"], _save("lluvia"),
-                              confirm=lambda a: f"Anoté {a['mm']:g} mm de lluvia{_when(a)}.",
-                              grounded=_grounded("reportar_lluvia")),
-    "reportar_plaga": Action("reportar_plaga", "el productor vio una plaga o enfermedad", reports.FORMS["plaga"],
-                             _save("plaga"), confirm=lambda a: f"Anoté: {a['plaga']}{_where(a)}{_when(a)}. Si varios "
-                             "vecinos ven lo mismo, les aviso a todos.", grounded=_grounded("reportar_plaga")),
-    "reportar_cosecha": Action("reportar_cosecha", "el productor cosechó", reports.FORMS["cosecha"], _save("cosecha"),
-                               confirm=lambda a: f"Anoté la cosecha{_where(a)}{_when(a)}.",
-                               grounded=_grounded("reportar_cosecha")),
-    "reportar_siembra": Action("reportar_siembra", "el productor sembró", reports.FORMS["siembra"], _save("siembra"),
-                               confirm=lambda a: f"Anoté la siembra de {a['cultivo']}{_where(a)}{_when(a)}.",
-                               grounded=_grounded("reportar_siembra")),
+    "reportar_riego": _proposal("reportar_riego", "riego", "el productor regó"),
+    "reportar_lluvia": _proposal("reportar_lluvia", "lluvia", "llovió en la chacra"),
+    "reportar_plaga": _proposal("reportar_plaga", "plaga", "el productor vio una plaga o enfermedad"),
+    "reportar_cosecha": _proposal("reportar_cosecha", "cosecha", "el productor cosechó"),
+    "reportar_siembra": _proposal("reportar_siembra", "siembra", "el productor sembró"),
+    "confirmar_reporte": Action("confirmar_reporte", "el productor confirma el reporte pendiente", PENDING_SCHEMA,
+                                confirm_pending, confirm=lambda a: f"Guardé {describe(a['accion'], a['datos'])}."
+                                + (" Si varios vecinos ven lo mismo, les aviso a todos." if a["accion"] == "plaga"
+                                   else ""), grounded=lambda message, a: bool(YES.match(fold(message)))),
+    "descartar_reporte": Action("descartar_reporte", "el productor descarta el reporte pendiente", PENDING_SCHEMA,
+                                discard_pending, confirm=lambda a: "Listo, no lo guardé.",
+                                grounded=lambda message, a: bool(NO.match(fold(message)))),
 }
+
+
+def describe(form: str, a: dict) -> str:
+    where, when = _where(a), _when(a)
+    return {"riego": lambda: f"tu riego de {_amount(a)}{where}{when}",
+            "lluvia": lambda: f"{a['mm']:g} mm de lluvia{when}",
+            "plaga": lambda: f"{a['plaga']}{where}{when}",
+            "cosecha": lambda: f"la cosecha{where}{when}",
+            "siembra": lambda: f"la siembra de {a['cultivo']}{where}{when}"}[form]()
 
 
 def _amount(arguments: dict) -> str:

@@ -10,6 +10,7 @@ from backend.plugins.agro.facts import agro_facts
 from backend.plugins.agro.jobs import pest_signal
 from backend.plugins.agro.knowledge import sync_knowledge
 from backend.plugins.agro.reports import FORMS
+from backend.plugins.agro.routes import create_agro_blueprint
 from backend.plugins.agro.store import MIGRATIONS
 from backend.plugins.base import DomainPlugin, ProfileField, ScheduledJob
 
@@ -53,5 +54,6 @@ PLUGIN = DomainPlugin(
     jobs=[ScheduledJob("pest_signal", 600, pest_signal)],
     migrations=MIGRATIONS,
     on_start=sync_knowledge,
+    routes=create_agro_blueprint,
     demo=["maíz", "no sé", "hace 2 meses", "1 ha", "Huaral", "franco", "goteo 4 mm/h", "canal", "¿Cuándo riego?"],
 )

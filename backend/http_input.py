@@ -1,8 +1,9 @@
 """Reading request bodies with errors that name the field (shared by the backend's routes)."""
 from __future__ import annotations
 
+from backend.contacts import Contact, find_contact
 from backend.phones import InvalidPhone, normalize_phone
-from chasqui.http_errors import bad_request
+from chasqui.http_errors import ApiError, bad_request
 from chasqui.http_input import EMPTY, parse_json_body
 
 
@@ -35,3 +36,16 @@ def required_phone(body: dict, name: str = "phone") -> str:
         return normalize_phone(body.get(name))
     except InvalidPhone as problem:
         raise bad_request(str(problem), name, code="invalid_phone") from None
+
+
+def domain_contact(db, raw_phone: object, domain: str, who: str) -> Contact:
+    """The contact of `domain` named by a `?phone=` parameter: 400 for a bad number, 404 (code
+    unknown_<who>) when no such contact of that domain exists."""
+    try:
+        phone = normalize_phone(raw_phone)
+    except InvalidPhone as problem:
+        raise ApiError(400, "invalid_phone", str(problem), "phone") from None
+    contact = find_contact(db, phone)
+    if contact is None or contact.domain != domain:
+        raise ApiError(404, f"unknown_{who}", f"no {who} with phone {phone}", "phone")
+    return contact

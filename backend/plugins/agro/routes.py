@@ -6,9 +6,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from backend.contacts import find_contact
-from backend.http_input import json_object, required_string
-from backend.phones import InvalidPhone, normalize_phone
+from backend.http_input import domain_contact, json_object, required_string
 from backend.plugins.agro import profile, store
 from backend.plugins.agro.facts import first_plot
 from backend.store.database import Store, transaction
@@ -61,13 +59,7 @@ def create_agro_blueprint(db_store: Store) -> Blueprint:
 
 
 def _producer(db_store: Store):
-    try:
-        phone = normalize_phone(request.args.get("phone"))
-    except InvalidPhone as problem:
-        raise ApiError(400, "invalid_phone", str(problem), "phone") from None
-    contact = find_contact(db_store.db, phone)
-    if contact is None or contact.domain != "agro":
-        raise ApiError(404, "unknown_producer", f"no producer with phone {phone}", "phone")
+    contact = domain_contact(db_store.db, request.args.get("phone"), "agro", "producer")
     if not store.plots(db_store.db.conn, contact.id):
         first_plot(db_store.db, contact)  # the onboarding's plot comes first, as "lote 1"
     return contact

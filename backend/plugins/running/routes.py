@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from backend.contacts import find_contact
-from backend.phones import InvalidPhone, normalize_phone
+from backend.http_input import domain_contact
 from backend.plugins.running.facts import local_today
 from backend.plugins.running.garmin_csv import CsvFormatError
 from backend.plugins.running.garmin_import import MAX_FILE_BYTES, import_garmin
@@ -20,13 +19,7 @@ def create_running_blueprint(store: Store) -> Blueprint:
 
     @running.post("/running/import/garmin")
     def import_from_garmin():
-        try:
-            phone = normalize_phone(request.args.get("phone"))
-        except InvalidPhone as problem:
-            raise ApiError(400, "invalid_phone", str(problem), "phone") from None
-        contact = find_contact(store.db, phone)
-        if contact is None or contact.domain != "running":
-            raise ApiError(404, "unknown_runner", f"no runner with phone {phone}", "phone")
+        contact = domain_contact(store.db, request.args.get("phone"), "running", "runner")
         upload = request.files.get("file")
         data = upload.read(MAX_FILE_BYTES + 1) if upload else request.get_data(cache=False)
         if not data:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
@@ -24,6 +26,13 @@ class Contact:
     @property
     def onboarded(self) -> bool:
         return self.onboarding_step is None
+
+    def local_now(self) -> datetime:
+        """Now where the contact lives: days, Sundays and 23:00 are theirs, not the server's."""
+        return datetime.now(ZoneInfo(self.timezone))
+
+    def local_today(self) -> date:
+        return self.local_now().date()
 
 
 def find_contact(db: sqlite_utils.Database, phone: str) -> Contact | None:

@@ -221,11 +221,10 @@ class Orchestrator:
             db.execute("RELEASE action")
         return executed, refused, refusals
 
-    @staticmethod
-    def _confirmed(plugin: DomainPlugin, executed: dict, reply: str) -> str:
+    def _confirmed(self, plugin: DomainPlugin, executed: dict, reply: str) -> str:
         """The model's reply if it carries every executed action's confirmation, else the
         confirmations themselves: the user must learn what was done, exactly."""
-        confirmations = Orchestrator._confirmations(plugin, executed)
+        confirmations = self._confirmations(plugin, executed)
         if all(plain(c) in plain(reply) for c in confirmations):
             return reply
         return " ".join(confirmations)

@@ -2,12 +2,8 @@
 one action, one form. The agro and running plug-ins follow the same shape."""
 from __future__ import annotations
 
-import json
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
+from backend.forms import save_submission
 from backend.plugins.base import Action, ActionContext, DomainPlugin, ProfileField
-from backend.store.database import now
 from backend.text import plain
 
 NOTE_FORM = {
@@ -26,9 +22,7 @@ def parse_city(answer: str) -> str:
 
 
 def save_note(ctx: ActionContext, arguments: dict) -> None:
-    form_id = ctx.db.execute("SELECT id FROM form_definitions WHERE name = 'nota'").fetchone()[0]
-    ctx.db.execute("INSERT INTO form_submissions (form_id, contact_id, data, source, created_at) "
-                   "VALUES (?, ?, ?, 'chat', ?)", [form_id, ctx.contact.id, json.dumps(arguments), now()])
+    save_submission(ctx.db.conn, "nota", ctx.contact.id, arguments, "chat")
 
 
 def note_is_in_message(message: str, arguments: dict) -> bool:
@@ -37,7 +31,7 @@ def note_is_in_message(message: str, arguments: dict) -> bool:
 
 
 def facts(db, contact) -> dict:
-    local = datetime.now(ZoneInfo(contact.timezone))
+    local = contact.local_now()
     notes = db.execute("SELECT COUNT(*) FROM form_submissions s JOIN form_definitions d ON d.id = s.form_id "
                        "WHERE d.name = 'nota' AND s.contact_id = ?", [contact.id]).fetchone()[0]
     return {"hora_local": local.strftime("%H:%M"), "notas_guardadas": notes}

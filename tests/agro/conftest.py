@@ -45,6 +45,3 @@ def farm(tmp_path, model, weather) -> Backend:
 def onboard(backend: Backend, phone: str = PHONE, answers: list[str] = ONBOARDING) -> list[str]:
     return backend.replies(phone, answers)
 
-
-def last_context(model: ScriptedModel) -> dict:
-    return model.last_context()

@@ -3,12 +3,12 @@ answered from the water balance, field reports by chat and by form feeding it, a
 service being down."""
 from __future__ import annotations
 
-from tests.agro.conftest import PHONE, last_context, onboard
+from tests.agro.conftest import PHONE, onboard
 from tests.backend.conftest import AUTH
 
 
 def plot_facts(model) -> dict:
-    return last_context(model)["hechos"]["lotes"][0]
+    return model.last_context()["hechos"]["lotes"][0]
 
 
 def test_onboarding_reads_the_farm_and_asks_again_on_bad_answers(farm):

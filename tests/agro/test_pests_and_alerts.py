@@ -4,7 +4,7 @@ reach a crop in a region; answers about a pest get the curated knowledge base.""
 from __future__ import annotations
 
 from backend.plugins.agro.jobs import pest_signal
-from tests.agro.conftest import ONBOARDING, last_context, lima_today, onboard
+from tests.agro.conftest import ONBOARDING, lima_today, onboard
 from tests.backend.conftest import AUTH
 
 NEIGHBOURS = [f"+5198700000{n}" for n in range(1, 6)]
@@ -52,5 +52,5 @@ def test_an_admin_broadcast_reaches_a_crop_in_a_region(farm):
 def test_a_pest_question_gets_the_knowledge_base_in_context(farm, model):
     onboard(farm)
     farm.say("+51987654321", "¿Cómo controlo el gusano cogollero?")
-    knowledge = last_context(model).get("conocimiento", [])
+    knowledge = model.last_context().get("conocimiento", [])
     assert knowledge and any("cogollero" in str(entry).lower() for entry in knowledge)

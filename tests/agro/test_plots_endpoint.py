@@ -2,7 +2,7 @@
 own, named by reports; bad input is a 400 naming the field and saves nothing."""
 from __future__ import annotations
 
-from tests.agro.conftest import PHONE, last_context, onboard
+from tests.agro.conftest import PHONE, onboard
 from tests.backend.conftest import AUTH
 
 URL = f"/agro/plots?phone={PHONE}"
@@ -16,7 +16,7 @@ def test_a_second_plot_is_added_advised_and_named_by_reports(farm, model):
     assert added.json["lote"] == "lote 2" and added.json["cultivo"] == "papa" and added.json["mm_por_hora"] == 8
     assert [p["lote"] for p in farm.client.get(URL, headers=AUTH).json["plots"]] == ["lote 1", "lote 2"]
     farm.say(PHONE, "¿Cuándo riego?")
-    lotes = last_context(model)["hechos"]["lotes"]
+    lotes = model.last_context()["hechos"]["lotes"]
     assert [lote["lote"] for lote in lotes] == ["lote 1", "lote 2"] and lotes[1]["cultivo"] == "papa"
     assert farm.say(PHONE, "Ayer regué 2 horas el lote 2")["model_output"]["respuesta_chat"].startswith(
         "¿Anoto tu riego de 2 horas en el lote 2")

@@ -27,6 +27,3 @@ def coach(tmp_path, model) -> Backend:
 def onboard(backend: Backend, phone: str = PHONE, answers: list[str] = ONBOARDING) -> list[str]:
     return backend.replies(phone, answers)
 
-
-def last_context(model: ScriptedModel) -> dict:
-    return model.last_context()

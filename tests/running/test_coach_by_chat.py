@@ -3,7 +3,7 @@ forgets the action), impossible runs refused, goal and injury changes re-plannin
 built from computed facts."""
 from __future__ import annotations
 
-from tests.running.conftest import PHONE, last_context, onboard
+from tests.running.conftest import PHONE, onboard
 
 
 def runs(backend) -> list[tuple]:
@@ -44,7 +44,7 @@ def test_an_impossible_run_is_refused_with_a_reason_and_nothing_is_saved(coach, 
 def test_the_model_is_told_the_paces_and_today_from_code(coach, model):
     onboard(coach)  # 5K in 19:57: VDOT 50
     coach.say(PHONE, "¿A qué ritmo hago el tempo?")
-    facts = last_context(model)["hechos"]
+    facts = model.last_context()["hechos"]
     assert facts["ritmos"]["umbral_tempo"] == "4:15/km"
     assert facts["vdot"] == 50.0 and facts["tiempos_posibles"]["marathon"] == "3:10:49"
     assert facts["entrenamiento_hoy"] and facts["si_esta_cansado"]

@@ -54,44 +54,34 @@ class CloudAPI:
 
     def send(self, message: Outbound) -> str:
         media_id = self.upload_media(message.image) if message.image is not None else None
-        body = message_body(message, media_id)
-        for attempt in range(RETRIES + 1):
-            self._pacer.wait_turn()
-            try:
-                response = self._session.post(self.url, json=body, headers=self._headers, timeout=TIMEOUT_S)
-            except requests.RequestException as problem:
-                failure = SendFailed(f"Graph API unreachable: {type(problem).__name__}", retry_after=2.0 * 2 ** attempt)
-            else:
-                if response.status_code == 200:
-                    return _message_id(response)
-                failure = _failure(response, attempt)
-            if not failure.retryable or failure.retry_after > LONGEST_WAIT_S or attempt == RETRIES:
-                raise failure
-            log.warning("Graph API send failed; retrying", extra={"error": str(failure), "wait_s": failure.retry_after})
-            time.sleep(failure.retry_after)
-        raise AssertionError("unreachable")
+        response = self._post("send", self.url, json=message_body(message, media_id))
+        return _answer_field(response, lambda body: body["messages"][0]["id"], "message id")
 
     def upload_media(self, png: bytes) -> str:
         """A picture we hold (not at a public URL) goes up first; the message then names its id."""
-        url = self.url.rsplit("/", 1)[0] + "/media"
+        response = self._post("media upload", self.url.rsplit("/", 1)[0] + "/media",
+                              data={"messaging_product": "whatsapp", "type": "image/png"},
+                              files={"file": ("chasqui.png", png, "image/png")})
+        return _answer_field(response, lambda body: body["id"], "media id")
+
+    def _post(self, what: str, url: str, **request) -> requests.Response:
+        """POST at the per-number pace; 429, 5xx, Meta's throttling codes and network errors are
+        retried after Retry-After (or a doubling wait) while that wait stays short."""
         for attempt in range(RETRIES + 1):
             self._pacer.wait_turn()
             try:
-                response = self._session.post(url, headers=self._headers, timeout=TIMEOUT_S,
-                                              data={"messaging_product": "whatsapp", "type": "image/png"},
-                                              files={"file": ("chasqui.png", png, "image/png")})
+                response = self._session.post(url, headers=self._headers, timeout=TIMEOUT_S, **request)
             except requests.RequestException as problem:
-                failure = SendFailed(f"Graph API media upload unreachable: {type(problem).__name__}",
+                failure = SendFailed(f"Graph API {what} unreachable: {type(problem).__name__}",
                                      retry_after=2.0 * 2 ** attempt)
             else:
                 if response.status_code == 200:
-                    try:
-                        return response.json()["id"]
-                    except (ValueError, KeyError, TypeError):
-                        raise SendFailed("Graph API accepted the media but gave no id") from None
+                    return response
                 failure = _failure(response, attempt)
             if not failure.retryable or failure.retry_after > LONGEST_WAIT_S or attempt == RETRIES:
                 raise failure
+            log.warning("Graph API call failed; retrying", extra={"call": what, "error": str(failure),
+                                                                  "wait_s": failure.retry_after})
             time.sleep(failure.retry_after)
         raise AssertionError("unreachable")
 
@@ -130,11 +120,11 @@ def message_body(message: Outbound, media_id: str | None = None) -> dict:
     return body
 
 
-def _message_id(response: requests.Response) -> str:
+def _answer_field(response: requests.Response, read, name: str) -> str:
     try:
-        return response.json()["messages"][0]["id"]
+        return read(response.json())
     except (ValueError, KeyError, IndexError, TypeError):
-        raise SendFailed("Graph API accepted the message but its answer has no message id") from None
+        raise SendFailed(f"Graph API accepted the request but its answer has no {name}") from None
 
 
 def _failure(response: requests.Response, attempt: int) -> SendFailed:

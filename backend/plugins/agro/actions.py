@@ -10,9 +10,9 @@ import re
 from datetime import date
 
 from backend.contacts import Contact, save_profile
+from backend.forms import save_submission
 from backend.plugins.agro import reports, store
 from backend.plugins.agro.crops import UnknownCrop, lookup_crop
-from backend.plugins.agro.facts import local_today
 from backend.plugins.agro.pests import find_pest
 from backend.plugins.agro.profile import find_past_date
 from backend.plugins.base import Action, ActionContext, ActionRefused
@@ -31,7 +31,7 @@ PENDING = "reporte_pendiente"  # in the profile: the report waiting for the prod
 
 
 def _day(arguments: dict, contact: Contact) -> date:
-    today = local_today(contact)
+    today = contact.local_today()
     day = date.fromisoformat(arguments["fecha"]) if arguments.get("fecha") else today
     if day > today:
         raise ActionRefused("No anoté el reporte: la fecha no puede estar en el futuro.")
@@ -58,7 +58,7 @@ def confirm_pending(ctx: ActionContext, arguments: dict) -> None:
     if ctx.contact.profile.get(PENDING) != arguments:
         raise ActionRefused("No tengo ningún reporte por confirmar. Cuéntame qué hiciste en tu chacra.")
     form, data = arguments["accion"], arguments["datos"]
-    reports.save_report(ctx.db.conn, ctx.contact.id, form, data)
+    save_submission(ctx.db.conn, form, ctx.contact.id, data, "chat")
     if form == "cosecha":
         store.mark_harvested(ctx.db.conn, _plot_for(ctx, data).id, date.fromisoformat(data["fecha"]))
     if form == "siembra":
@@ -101,7 +101,7 @@ def detect(message: str, contact: Contact) -> dict[str, dict]:
         return {"confirmar_reporte": pending}
     if pending and NO.match(folded):
         return {"descartar_reporte": pending}
-    day = find_past_date(folded, local_today(contact)) or local_today(contact)
+    day = find_past_date(folded, contact.local_today()) or contact.local_today()
     base = {"fecha": day.isoformat()}
     if plot := PLOT_NAME.search(folded):
         base["lote"] = f"lote {plot[2]}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from functools import lru_cache
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -39,9 +40,14 @@ class PlotAdvice:
 
 
 def weather_client(cache_dir: Path) -> OpenMeteoClient:
-    return OpenMeteoClient(base_url=env_str("AGRO_OPEN_METEO_URL", "https://api.open-meteo.com"),
-                           geocoding_url=env_str("AGRO_GEOCODING_URL", "https://geocoding-api.open-meteo.com"),
-                           cache_path=cache_dir / "open_meteo_cache.db")
+    return _client(cache_dir, env_str("AGRO_OPEN_METEO_URL", "https://api.open-meteo.com"),
+                   env_str("AGRO_GEOCODING_URL", "https://geocoding-api.open-meteo.com"))
+
+
+@lru_cache(maxsize=8)
+def _client(cache_dir: Path, base_url: str, geocoding_url: str) -> OpenMeteoClient:
+    """One client (HTTP session, cache file) per database and service, not one per message."""
+    return OpenMeteoClient(base_url=base_url, geocoding_url=geocoding_url, cache_path=cache_dir / "open_meteo_cache.db")
 
 
 def plot_advice(connection: sqlite3.Connection, plot: store.Plot, first_plot: bool, today: date,
@@ -85,7 +91,9 @@ def _weather(plot: store.Plot, today: date, client: OpenMeteoClient) -> tuple[li
     return [d for d in days if d.day < today], [d for d in days if d.day >= today], note
 
 
+@lru_cache(maxsize=4096)
 def _et0(day, latitude: float, elevation_m: float) -> float:
+    """Cached: a forecast is kept for hours and asked about by every message (pyet takes ~14 ms a day)."""
     weather = DayWeather(day=day.day, tmin_c=day.tmin_c, tmax_c=day.tmax_c, rh_mean=day.rh_mean, wind_ms=day.wind_ms,
                          wind_height_m=10.0, solar_mj_m2=day.solar_mj_m2, rain_mm=day.rain_mm or 0.0)
     try:

@@ -3,9 +3,8 @@ irrigation (date, depth in mm, hours) from the water balance, and what the data 
 model phrases these; "¿Cuándo riego?" is answered from `proximo_riego`, never guessed."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
@@ -16,25 +15,23 @@ from backend.plugins.agro.crops import lookup_crop
 from backend.spanish import day_name
 
 
-def local_today(contact: Contact) -> date:
-    return datetime.now(ZoneInfo(contact.timezone)).date()
-
 
 def agro_facts(db: sqlite_utils.Database, contact: Contact, today: date | None = None) -> dict:
-    today = today or local_today(contact)
+    today = today or contact.local_today()
     connection = db.conn
-    plots = store.plots(connection, contact.id) or first_plot(db, contact)
+    plots = producer_plots(db, contact)
     client = weather_client(Path(db_path(db)).parent)
     lotes = [describe(plot_advice(connection, plot, index == 0, today, client), today)
              for index, plot in enumerate(plots)]
     return {"hoy": day_name(today), "lotes": lotes}
 
 
-def first_plot(db: sqlite_utils.Database, contact: Contact) -> list[store.Plot]:
-    """The plot the onboarding answers describe ("lote 1"), created the first time it is needed;
-    its place also becomes the producer's region, for alerts to a region."""
-    if "cultivo" not in contact.profile or "fecha_siembra" not in contact.profile:
-        return []
+def producer_plots(db: sqlite_utils.Database, contact: Contact) -> list[store.Plot]:
+    """The producer's plots. The one the onboarding answers describe ("lote 1") is created the
+    first time any is needed; its place also becomes the producer's region, for alerts to a region."""
+    plots = store.plots(db.conn, contact.id)
+    if plots or "cultivo" not in contact.profile or "fecha_siembra" not in contact.profile:
+        return plots
     store.save_plot(db.conn, contact.id, "lote 1", contact.profile)
     place = (contact.profile.get("ubicacion") or {}).get("place")
     if place and "region" not in contact.profile:

@@ -15,7 +15,7 @@ from backend.alerts.repository import add_alert
 from backend.contacts import find_contact
 from backend.plugins.agro import reports, store
 from backend.plugins.agro.advice import locate, weather_client
-from backend.plugins.agro.facts import db_path, first_plot
+from backend.plugins.agro.facts import db_path, producer_plots
 from backend.plugins.agro.pest_signal import (PestReport, Producer, SignalSettings, alert_text, find_outbreaks,
                                               producers_to_alert)
 from backend.plugins.agro.pests import find_pest
@@ -62,8 +62,7 @@ def place_plots(db: sqlite_utils.Database) -> None:
     for phone in [row[0] for row in db.execute("SELECT phone FROM contacts WHERE domain = 'agro' AND "
                                                "onboarding_step IS NULL")]:
         contact = find_contact(db, phone)
-        plots = store.plots(db.conn, contact.id) or first_plot(db, contact)
-        for plot in plots:
+        for plot in producer_plots(db, contact):
             locate(db.conn, plot, client)
 
 

@@ -7,7 +7,6 @@ import json
 import sqlite3
 from datetime import date
 
-from backend.store.database import now
 
 DATE = {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
 PLOT = {"type": "string", "minLength": 1, "maxLength": 40}
@@ -28,13 +27,6 @@ FORMS = {
     "cosecha": {"type": "object", "properties": {"lote": PLOT, "fecha": DATE},
                 "required": ["fecha"], "additionalProperties": False},
 }
-
-
-def save_report(connection: sqlite3.Connection, contact_id: int, form: str, data: dict, source: str = "chat") -> None:
-    form_id = connection.execute("SELECT id FROM form_definitions WHERE name = ?", (form,)).fetchone()[0]
-    connection.execute("INSERT INTO form_submissions (form_id, contact_id, data, source, created_at) "
-                       "VALUES (?, ?, ?, ?, ?)", (form_id, contact_id, json.dumps(data, ensure_ascii=False), source,
-                                                  now()))
 
 
 def reports(connection: sqlite3.Connection, form: str, contact_id: int | None = None,

@@ -8,7 +8,7 @@ from flask import Blueprint, jsonify, request
 
 from backend.http_input import domain_contact, json_object, required_string
 from backend.plugins.agro import profile, store
-from backend.plugins.agro.facts import first_plot
+from backend.plugins.agro.facts import producer_plots
 from backend.store.database import Store, transaction
 from chasqui.http_errors import ApiError, bad_request
 
@@ -60,8 +60,7 @@ def create_agro_blueprint(db_store: Store) -> Blueprint:
 
 def _producer(db_store: Store):
     contact = domain_contact(db_store.db, request.args.get("phone"), "agro", "producer")
-    if not store.plots(db_store.db.conn, contact.id):
-        first_plot(db_store.db, contact)  # the onboarding's plot comes first, as "lote 1"
+    producer_plots(db_store.db, contact)  # the onboarding's plot comes first, as "lote 1"
     return contact
 
 

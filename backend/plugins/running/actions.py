@@ -17,7 +17,6 @@ from backend.contacts import Contact, save_profile
 from backend.plugins.base import Action, ActionContext, ActionRefused
 from backend.plugins.running import coach, fitness, store
 from backend.plugins.running.chat_log import find_aches, parse_run_message
-from backend.plugins.running.facts import local_today
 from backend.plugins.running.profile import GOAL_NAMES_ES, find_date, find_goal
 from backend.plugins.running.run_record import InvalidRun, RunRecord, validate_run
 from backend.spanish import km, long_date
@@ -70,7 +69,7 @@ def run_from_arguments(arguments: dict, today: date) -> RunRecord:
 
 
 def log_run(ctx: ActionContext, arguments: dict) -> None:
-    today = local_today(ctx.contact)
+    today = ctx.contact.local_today()
     try:
         run = validate_run(run_from_arguments(arguments, today), today)
     except (InvalidRun, ValueError) as problem:
@@ -116,7 +115,7 @@ def run_arguments(run: RunRecord) -> dict:
 # --- cambiar_objetivo -------------------------------------------------------------------------------
 
 def change_goal(ctx: ActionContext, arguments: dict) -> None:
-    today = local_today(ctx.contact)
+    today = ctx.contact.local_today()
     race_date = arguments.get("fecha")
     if race_date and not today < date.fromisoformat(race_date) <= date(today.year + 2, 12, 31):
         raise ActionRefused("No cambié tu objetivo: la fecha de la carrera debe estar en los próximos dos años.")
@@ -150,7 +149,7 @@ def goal_arguments(message: str, today: date) -> dict | None:
 # --- reportar_molestia / molestia_superada ---------------------------------------------------------
 
 def report_ache(ctx: ActionContext, arguments: dict) -> None:
-    today = local_today(ctx.contact)
+    today = ctx.contact.local_today()
     severity = "injury" if arguments["gravedad"] == "lesion" else "ache"
     store.report_injury(ctx.db.conn, ctx.contact.id, arguments["zona"], severity, today)
     coach.replan(ctx.db.conn, ctx.contact, today)
@@ -175,7 +174,7 @@ def ache_arguments(message: str) -> dict | None:
 
 
 def recover(ctx: ActionContext, arguments: dict) -> None:
-    today = local_today(ctx.contact)
+    today = ctx.contact.local_today()
     if not store.resolve_injury(ctx.db.conn, ctx.contact.id, today):
         raise ActionRefused("¡Qué bueno que estés bien! No tenía ninguna molestia anotada.")
     coach.replan(ctx.db.conn, ctx.contact, today)
@@ -189,7 +188,7 @@ def recovery_is_in_message(message: str, arguments: dict) -> bool:
 
 def detect(message: str, contact: Contact) -> dict[str, dict]:
     """Actions the runner's words make certain, whatever the model asks for."""
-    today = local_today(contact)
+    today = contact.local_today()
     run = parse_run_message(message, today)
     if run is not None:  # its aches travel with the run
         return {"registrar_carrera": run_arguments(run)}

@@ -11,7 +11,6 @@ from admin.forms import PanelForm
 from admin.views.base import refuse
 from backend.contacts import find_contact
 from backend.phones import InvalidPhone, normalize_phone
-from backend.plugins.running.facts import local_today
 from backend.plugins.running.garmin_csv import CsvFormatError
 from backend.plugins.running.garmin_import import MAX_FILE_BYTES, import_garmin
 
@@ -51,6 +50,6 @@ class GarminImportView(PanelView):
         if not data or len(data) > MAX_FILE_BYTES:
             return "choose a CSV file of at most 5 MB.", 400, None
         try:
-            return None, 200, import_garmin(self.store.db, contact, data, local_today(contact))
+            return None, 200, import_garmin(self.store.db, contact, data, contact.local_today())
         except CsvFormatError as error:
             return str(error), 400, None

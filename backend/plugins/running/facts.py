@@ -3,8 +3,7 @@ injury and goal. The model phrases these; it never works them out ("¿a qué rit
 tempo?" is answered from `ritmos`, "¿cuánto corrí este mes?" from `este_mes`)."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 import sqlite_utils
 
@@ -17,12 +16,9 @@ from backend.spanish import day_name, km, long_date
 QUALITY = {"tempo", "intervals", "repetitions", "marathon_pace", "long", "back_to_back_long"}
 
 
-def local_today(contact: Contact) -> date:
-    return datetime.now(ZoneInfo(contact.timezone)).date()
-
 
 def running_facts(db: sqlite_utils.Database, contact: Contact, today: date | None = None) -> dict:
-    today = today or local_today(contact)
+    today = today or contact.local_today()
     connection = db.conn
     plan = coach.current_plan(connection, contact, today)
     facts = {"hoy": day_name(today), "objetivo": _goal(contact, today)}

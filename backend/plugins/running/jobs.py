@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
@@ -39,16 +38,13 @@ def runners(db: sqlite_utils.Database) -> list[Contact]:
     return [contact for phone in phones if (contact := find_contact(db, phone)) is not None]
 
 
-def local_now(contact: Contact) -> datetime:
-    return datetime.now(ZoneInfo(contact.timezone))
-
 
 # --- weekly refresh ---------------------------------------------------------------------------------
 
 def weekly_refresh_all(db: sqlite_utils.Database) -> None:
     for contact in runners(db):
         try:
-            weekly_refresh(db, contact, local_now(contact))
+            weekly_refresh(db, contact, contact.local_now())
         except Exception:  # one runner's bad data must not stop everyone else's week
             log.exception("weekly refresh failed", extra={"contact": contact.id})
 
@@ -116,7 +112,7 @@ def _week_message(contact: Contact, week, assumed: int, vdot: float | None) -> s
 def progress_cards_all(db: sqlite_utils.Database) -> None:
     for contact in runners(db):
         try:
-            progress_card(db, contact, local_now(contact))
+            progress_card(db, contact, contact.local_now())
         except Exception:
             log.exception("progress card failed", extra={"contact": contact.id})
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from backend.http_input import domain_contact
-from backend.plugins.running.facts import local_today
 from backend.plugins.running.garmin_csv import CsvFormatError
 from backend.plugins.running.garmin_import import MAX_FILE_BYTES, import_garmin
 from backend.store.database import Store
@@ -27,7 +26,7 @@ def create_running_blueprint(store: Store) -> Blueprint:
         if len(data) > MAX_FILE_BYTES:
             raise ApiError(413, "file_too_large", f"a Garmin export over {MAX_FILE_BYTES // 2**20} MB", "file")
         try:
-            return jsonify(import_garmin(store.db, contact, data, local_today(contact)))
+            return jsonify(import_garmin(store.db, contact, data, contact.local_today()))
         except CsvFormatError as problem:
             raise bad_request(str(problem), "file", code="not_a_garmin_export") from None
 

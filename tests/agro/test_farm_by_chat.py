@@ -86,3 +86,11 @@ def test_without_weather_the_advice_says_it_is_an_estimate(farm, model, weather)
     facts = plot_facts(model)
     assert "estimada" in facts["datos"]
     assert reply.startswith("Riega tu")  # still an answer, on a conservative ET0
+
+
+def test_a_report_beyond_its_forms_bounds_is_refused_even_though_the_model_was_not_told_them(farm):
+    onboard(farm)
+    reply = farm.say(PHONE, "Ayer regué 100 horas")["model_output"]["respuesta_chat"]  # the form allows 72
+    assert not reply.startswith("¿Anoto")
+    assert farm.say(PHONE, "sí")["model_output"]["respuesta_chat"] != "Guardé tu riego de 100 horas."
+    assert farm.count("form_submissions") == 0

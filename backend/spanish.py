@@ -19,10 +19,17 @@ def long_date(day: date) -> str:
     return f"{day.day} de {MONTHS[day.month - 1]} de {day.year}"
 
 
+def decimal(value: float, places: int = 1) -> str:
+    """17.8 -> '17,8', 6.0 -> '6', 2.25 -> '2,2' (Spanish decimal comma, no trailing zeros)."""
+    text = f"{value:.{places}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text.replace(".", ",")
+
+
 def km(value: float) -> str:
-    """10 -> '10 km', 10.5 -> '10,5 km' (Spanish decimal comma)."""
-    text = f"{value:.1f}".rstrip("0").rstrip(".")
-    return text.replace(".", ",") + " km"
+    """10 -> '10 km', 10.5 -> '10,5 km'."""
+    return decimal(value) + " km"
 
 
 MONTH_NUMBERS = {"enero": 1, "febrero": 2, "marzo": 3, "abril": 4, "mayo": 5, "junio": 6, "julio": 7, "agosto": 8,

@@ -37,7 +37,7 @@ def test_when_to_irrigate_comes_from_the_water_balance_not_the_model(farm, model
     assert facts["lamina_mm"] > 0 and facts["horas_de_riego"] == round(facts["lamina_mm"] / 4, 1)
     when = "hoy" if facts["proximo_riego"] == "hoy" else f"el {facts['proximo_riego']}"
     assert reply == (f"Riega tu {facts['cultivo']} (lote 1) {when}: {facts['lamina_mm']} mm, "
-                     f"unas {facts['horas_de_riego']:g} horas de riego.")
+                     f"unas {str(facts['horas_de_riego']).removesuffix('.0').replace('.', ',')} horas de riego.")
 
 
 def test_an_irrigation_told_by_chat_fills_the_root_zone(farm, model):
@@ -52,6 +52,16 @@ def test_an_irrigation_told_by_chat_fills_the_root_zone(farm, model):
     farm.say(PHONE, "¿Cuándo riego?")
     after = plot_facts(model)["agua_disponible"]
     assert int(after.split()[0]) > int(before.split()[0])  # 5 h x 4 mm/h went into the soil
+
+
+def test_an_irrigation_done_today_counts_today(farm, model):
+    onboard(farm)
+    farm.say(PHONE, "¿Cuándo riego?")
+    before = plot_facts(model)["agua_disponible"]
+    assert farm.say(PHONE, "Hoy regué 3 horas")["model_output"]["respuesta_chat"].startswith("¿Anoto tu riego")
+    farm.say(PHONE, "sí")
+    farm.say(PHONE, "¿Cuándo riego?")
+    assert int(plot_facts(model)["agua_disponible"].split()[0]) > int(before.split()[0])
 
 
 def test_a_report_the_producer_denies_is_not_saved(farm):

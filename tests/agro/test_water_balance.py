@@ -1,6 +1,7 @@
 """The FAO-56 chapter 8 root-zone water balance and the irrigation advice built on it: soil
-textures (Table 19), TAW and RAW (eq. 82-83), Ks (eq. 84), the daily balance (eq. 85-88), a
-hand-worked schedule, the edge cases of `advise`, and properties over generated fields."""
+textures (Table 19), TAW and RAW (eq. 82-83), Ks (eq. 84), the daily balance (eq. 85-88),
+FAO-56's own worked Examples 36, 37 and 38, a hand-worked schedule, the edge cases of `advise`,
+and properties over generated fields."""
 from dataclasses import replace
 from datetime import date, timedelta
 
@@ -9,10 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backend.plugins.agro.crops import all_crops, lookup_crop
-from backend.plugins.agro.soils import UnknownSoil, all_soils, lookup_soil
-from backend.plugins.agro.water_balance import (HORIZON_DAYS, DayInput, FieldSetup, advise, balance_day,
-                                                readily_available_water, total_available_water,
-                                                water_stress_coefficient)
+from backend.plugins.agro.soils import Soil, UnknownSoil, all_soils, lookup_soil
+from backend.plugins.agro.water_balance import (HORIZON_DAYS, DayInput, FieldSetup, RootZoneDay, advise,
+                                                balance_day, readily_available_water, simulate,
+                                                total_available_water, water_stress_coefficient)
 
 TODAY = date(2024, 6, 10)
 
@@ -79,19 +80,105 @@ def test_water_stress_coefficient_eq_84():
 
 
 def test_balance_day_eq_85_and_88():
-    assert balance_day(20.0, etc_mm=5.0, rain_mm=10.0, net_irrigation_mm=0.0, taw_mm=130, raw_mm=65) == (15.0, 0.0, 5.0)
-    # more water than the deficit: field capacity, and the rest percolates (DP = P + I - ETc - Dr = 14)
-    assert balance_day(10.0, etc_mm=6.0, rain_mm=30.0, net_irrigation_mm=0.0, taw_mm=130, raw_mm=65) == (0.0, 14.0, 6.0)
-    assert balance_day(60.0, etc_mm=6.0, rain_mm=0.0, net_irrigation_mm=60.0, taw_mm=130, raw_mm=65) == (6.0, 0.0, 6.0)
+    # (start after the water, end, percolation, ETc used, Ks)
+    assert balance_day(20.0, etc_mm=5.0, rain_mm=10.0, net_irrigation_mm=0.0, taw_mm=130, raw_mm=65) == (
+        10.0, 15.0, 0.0, 5.0, 1.0)
+    # more water than the deficit: field capacity early in the day, the rest percolates
+    # (DP = P + I - Dr = 20), then the day's ETc
+    assert balance_day(10.0, etc_mm=6.0, rain_mm=30.0, net_irrigation_mm=0.0, taw_mm=130, raw_mm=65) == (
+        0.0, 6.0, 20.0, 6.0, 1.0)
+    assert balance_day(60.0, etc_mm=6.0, rain_mm=0.0, net_irrigation_mm=60.0, taw_mm=130, raw_mm=65) == (
+        0.0, 6.0, 0.0, 6.0, 1.0)
+    # past RAW: Ks (130 - 97.5) / (130 - 65) = 0.5
+    assert balance_day(97.5, etc_mm=6.0, rain_mm=0.0, net_irrigation_mm=0.0, taw_mm=130, raw_mm=65) == (
+        97.5, 100.5, 0.0, 3.0, 0.5)
 
 
 def test_under_stress_the_crop_uses_less_and_the_soil_never_passes_taw():
     depletion, used = 60.0, []
     for _ in range(60):
-        depletion, percolation, etc = balance_day(depletion, 8.0, 0.0, 0.0, taw_mm=100, raw_mm=50)
+        _, depletion, percolation, etc, _ = balance_day(depletion, 8.0, 0.0, 0.0, taw_mm=100, raw_mm=50)
         used.append(etc)
         assert depletion < 100 and percolation == 0
     assert used[0] < 8.0 and used == sorted(used, reverse=True) and used[-1] < 0.1
+
+
+# --- FAO-56's worked examples (chapter 8, pages 166-173 of the 1998 text) -------------------
+# Printed figures are rounded, and so are the inputs the examples carry over from earlier ones
+# (Example 38's Kc to 0.01): each comparison allows half the printed unit plus what that input
+# rounding can add up to.
+
+def fao_soil(theta_fc: float, theta_wp: float) -> Soil:
+    return Soil("ejemplo", "ejemplo", (), (theta_fc, theta_fc), (theta_wp, theta_wp), "FAO-56 chapter 8")
+
+
+@pytest.mark.parametrize(("soil", "crop", "root_m", "p", "taw_mm", "raw_mm"), [
+    # Example 36: Table 22 gives onion Zr 0.4 m p 0.30, tomato 0.8 m 0.40, maize 1.2 m 0.55;
+    # Table 19 loamy sand 0.15/0.06, silt 0.32/0.15, silty clay 0.35/0.23
+    ("loamy sand", "onion", 0.4, 0.30, 36, 11), ("loamy sand", "tomato", 0.8, 0.40, 72, 29),
+    ("loamy sand", "maize", 1.2, 0.55, 108, 59), ("silt", "onion", 0.4, 0.30, 68, 20),
+    ("silt", "tomato", 0.8, 0.40, 136, 54), ("silt", "maize", 1.2, 0.55, 204, 112),
+    ("silty clay", "onion", 0.4, 0.30, 48, 14), ("silty clay", "tomato", 0.8, 0.40, 96, 38),
+    ("silty clay", "maize", 1.2, 0.55, 144, 79),
+])
+def test_fao56_example_36_readily_available_water(soil, crop, root_m, p, taw_mm, raw_mm):
+    theta = {"loamy sand": (0.15, 0.06), "silt": (0.32, 0.15), "silty clay": (0.35, 0.23)}[soil]
+    taw = total_available_water(fao_soil(*theta), root_m)
+    assert round(taw) == taw_mm
+    assert round(readily_available_water(taw, p)) == raw_mm
+
+
+def test_fao56_example_37_water_stress_over_ten_dry_days():
+    """Full-grown tomato, Zr 0.8 m, p 0.40, silty soil 0.32/0.12: TAW 160, RAW 64 mm; ET0 5 mm/d,
+    Kc 1.2, starting 55 mm depleted, no rain or irrigation."""
+    first = date(2024, 7, 1)
+    days = [RootZoneDay(first + timedelta(days=n), 5.0, 1.2, 0.8, 0.40) for n in range(10)]
+    balances = list(simulate(fao_soil(0.32, 0.12), days, 55.0))
+    assert round(balances[0].taw_mm) == 160 and round(balances[0].raw_mm) == 64
+    printed_ks = [1.00, 1.00, 0.97, 0.91, 0.85, 0.80, 0.75, 0.70, 0.66, 0.62]
+    printed_etc_adj = [6.0, 6.0, 5.8, 5.4, 5.1, 4.8, 4.5, 4.2, 3.9, 3.7]
+    printed_end = [61.0, 67.0, 72.8, 78.3, 83.4, 88.2, 92.6, 96.9, 100.8, 104.5]
+    for day, ks, etc, end in zip(balances, printed_ks, printed_etc_adj, printed_end, strict=True):
+        assert day.ks == pytest.approx(ks, abs=0.005)
+        assert day.etc_mm == pytest.approx(etc, abs=0.05)
+        assert day.depletion_mm == pytest.approx(end, abs=0.05)
+        assert day.irrigation_due_mm == 0 and day.deep_percolation_mm == 0
+
+
+def test_fao56_example_38_irrigation_scheduling():
+    """Example 35's field (θFC 0.23, θWP 0.10) with p 0.6, Zr from 0.30 m on day 1 to 0.35 m on
+    day 10, 23 mm (RAW) depleted at the start, 40 mm irrigated on day 1, 6 mm of rain on day 6,
+    water early in the day. Kc = Kcb + Ke as printed (Ks stays 1). The schedule must find the
+    second irrigation itself: day 10, 27 mm net, no percolation."""
+    et0 = [4.5, 5.0, 3.9, 4.2, 4.8, 2.7, 5.8, 5.1, 4.7, 5.2]
+    kc = [1.21, 1.21, 1.04, 0.70, 0.52, 1.00, 0.82, 0.55, 0.47, 1.21]
+    rain = {6: 6.0}
+    first = date(2024, 7, 1)
+    days = [RootZoneDay(first + timedelta(days=n - 1), et0[n - 1], kc[n - 1], 0.30 + 0.05 * (n - 1) / 9, 0.6,
+                        rain.get(n, 0.0), 40.0 if n == 1 else 0.0) for n in range(1, 11)]
+    soil = fao_soil(0.23, 0.10)
+    initial = readily_available_water(total_available_water(soil, 0.30), 0.6)
+    assert round(initial) == 23
+    balances = list(simulate(soil, days, initial, schedule_from=first))
+
+    printed_raw = [23, 24, 24, 25, 25, 26, 26, 26, 27, 27]
+    printed_start = [0, 5, 12, 16, 18, 15, 18, 22, 25, 0]
+    printed_etc = [5.5, 6.1, 4.0, 2.9, 2.5, 2.7, 4.7, 2.8, 2.2, 6.3]
+    printed_percolation = [17, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+    printed_end = [5, 12, 16, 18, 21, 18, 22, 25, 27, 6]
+    et0_since_field_capacity = 0.0
+    for n, day in enumerate(balances):
+        if day.start_depletion_mm == 0:
+            et0_since_field_capacity = 0.0
+        slack = 0.005 * et0_since_field_capacity  # Kc printed to 0.01, carried through the days
+        assert round(day.raw_mm) == printed_raw[n]
+        assert day.start_depletion_mm == pytest.approx(printed_start[n], abs=0.5 + slack)
+        assert day.etc_mm == pytest.approx(printed_etc[n], abs=0.05 + 0.005 * et0[n])
+        assert day.deep_percolation_mm == pytest.approx(printed_percolation[n], abs=0.5)
+        et0_since_field_capacity += et0[n]
+        assert day.depletion_mm == pytest.approx(printed_end[n], abs=0.5 + 0.005 * et0_since_field_capacity)
+    assert [round(day.irrigation_due_mm) for day in balances] == [0] * 9 + [27]
+    assert balances[-1].deep_percolation_mm == 0
 
 
 # --- a schedule worked by hand -------------------------------------------------------------
@@ -100,10 +187,11 @@ def test_hand_worked_schedule_maize_mid_season_on_loam():
     """Maize 90 days after sowing: mid-season, Kc 1.20, roots at their 1.0 m; loam: TAW 130 mm.
     Starting 50 mm depleted:
       day 1: ET0 5 -> ETc 6.0;  p = 0.55 + 0.04 (5 - 6.0) = 0.510, RAW 66.3;  Dr = 50 + 6        = 56.0
-      day 2: ET0 5, 12 mm rain;                                               Dr = 56 - 12 + 6   = 50.0
+      day 2: ET0 5, 12 mm rain early:                     start 56 - 12 = 44; Dr = 44 + 6        = 50.0
       day 3: ET0 6 -> ETc 7.2;  p = 0.55 + 0.04 (5 - 7.2) = 0.462, RAW 60.06; Dr = 50 + 7.2      = 57.2
-      day 4 (today): ET0 6;                                                   Dr = 57.2 + 7.2    = 64.4 >= RAW
-    so irrigate today: 64.4 mm net, 64.4 / 0.8 = 80.5 mm gross, 80.5 / 10 mm/h = 8.05 hours."""
+      day 4 (today): ET0 6, starts at 57.2 < RAW;                             Dr = 57.2 + 7.2    = 64.4
+      day 5: starts at 64.4 >= RAW 60.06
+    so irrigate early tomorrow: 64.4 mm net, 64.4 / 0.8 = 80.5 mm gross, 80.5 / 10 mm/h = 8.05 hours."""
     setup = FieldSetup(lookup_crop("maiz"), days_ago(93), lookup_soil("franco"), irrigation_rate_mm_h=10,
                        efficiency=0.8)
     history = [DayInput(days_ago(3), 5.0), DayInput(days_ago(2), 5.0, rain_mm=12.0), DayInput(days_ago(1), 6.0)]
@@ -112,14 +200,20 @@ def test_hand_worked_schedule_maize_mid_season_on_loam():
     assert advice.depletion_mm == pytest.approx(64.4)
     assert advice.taw_mm == pytest.approx(130.0)
     assert advice.raw_mm == pytest.approx(60.06)
-    assert advice.next_irrigation == TODAY
+    assert advice.next_irrigation == TODAY + timedelta(days=1)
     assert advice.depth_mm == pytest.approx(80.5)
     assert advice.hours == pytest.approx(8.05)
-    assert advice.days_simulated == 4
+    assert advice.days_simulated == 5
 
     yesterday = advise(setup, history[:2], [history[2], *forecast], days_ago(1), initial_depletion_mm=50.0)
     assert yesterday.depletion_mm == pytest.approx(57.2)
-    assert yesterday.next_irrigation == TODAY
+    assert yesterday.next_irrigation == TODAY + timedelta(days=1)
+
+    # seen tomorrow, the irrigation is due that day; the depletion is the one it refills
+    tomorrow = advise(setup, [*history, forecast[0]], forecast[1:], TODAY + timedelta(days=1),
+                      initial_depletion_mm=50.0)
+    assert tomorrow.next_irrigation == TODAY + timedelta(days=1)
+    assert tomorrow.depletion_mm == pytest.approx(64.4) and tomorrow.depth_mm == pytest.approx(80.5)
 
 
 def test_reported_irrigation_refills_the_root_zone():
@@ -128,7 +222,8 @@ def test_reported_irrigation_refills_the_root_zone():
     dry = advise(setup, history, [], TODAY)
     watered = advise(setup, history[:-1] + [DayInput(days_ago(1), 6.0, irrigation_mm=80.0)], [], TODAY)
     assert dry.next_irrigation == TODAY
-    assert watered.depletion_mm == pytest.approx(7.2 * 1)  # back to field capacity yesterday, one day of ETc
+    # field capacity early yesterday, then yesterday's and today's ETc (7.2 mm each)
+    assert watered.depletion_mm == pytest.approx(7.2 * 2)
     assert watered.next_irrigation > TODAY + timedelta(days=5)
 
 
@@ -261,8 +356,8 @@ def test_depletion_stays_within_the_root_zone(field):
 @given(st.floats(0, 300), st.floats(0, 30), st.floats(0, 40), st.floats(0, 60), st.floats(10, 300),
        st.floats(0.1, 0.8))
 def test_one_day_of_balance_stays_within_the_root_zone(depletion, etc, rain, irrigation, taw, p):
-    end, percolation, used = balance_day(depletion, etc, rain, irrigation, taw, p * taw)
-    assert 0 <= end <= taw and percolation >= 0
+    start, end, percolation, used, ks = balance_day(depletion, etc, rain, irrigation, taw, p * taw)
+    assert 0 <= start <= end <= taw and percolation >= 0 and 0 <= ks <= 1
     assert 0 <= used <= etc + 1e-9
 
 

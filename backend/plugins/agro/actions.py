@@ -16,6 +16,7 @@ from backend.plugins.agro.crops import UnknownCrop, lookup_crop
 from backend.plugins.agro.pests import find_pest
 from backend.plugins.agro.profile import find_past_date
 from backend.plugins.base import Action, ActionContext, ActionRefused
+from backend.spanish import decimal
 from backend.text import fold
 
 NUMBER = r"(\d+(?:[.,]\d+)?)"
@@ -187,7 +188,7 @@ ACTIONS = {
 def describe(form: str, a: dict) -> str:
     where, when = _where(a), _when(a)
     return {"riego": lambda: f"tu riego de {_amount(a)}{where}{when}",
-            "lluvia": lambda: f"{a['mm']:g} mm de lluvia{when}",
+            "lluvia": lambda: f"{decimal(a['mm'])} mm de lluvia{when}",
             "plaga": lambda: f"{a['plaga']}{where}{when}",
             "cosecha": lambda: f"la cosecha{where}{when}",
             "siembra": lambda: f"la siembra de {a['cultivo']}{where}{when}"}[form]()
@@ -195,6 +196,6 @@ def describe(form: str, a: dict) -> str:
 
 def _amount(arguments: dict) -> str:
     if arguments.get("mm"):
-        return f"{arguments['mm']:g} mm"
+        return f"{decimal(arguments['mm'])} mm"
     hours = arguments["horas"]
-    return f"{hours:g} hora{'' if hours == 1 else 's'}"
+    return f"{decimal(hours)} hora{'' if hours == 1 else 's'}"

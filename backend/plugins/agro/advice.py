@@ -59,6 +59,7 @@ def plot_advice(connection: sqlite3.Connection, plot: store.Plot, first_plot: bo
     plot = locate(connection, plot, client)
     history, forecast, note = _weather(plot, today, client)
     history = _with_reports(connection, plot, first_plot, history, today)
+    forecast = _with_reports(connection, plot, first_plot, forecast, today)  # what was reported for today
     setup = FieldSetup(crop=lookup_crop(plot.crop), planting_date=plot.planting_date, soil=lookup_soil(plot.soil),
                        irrigation_rate_mm_h=plot.rate_mm_h)
     return PlotAdvice(plot, advise(setup, history, forecast, today), note)
@@ -108,10 +109,10 @@ def _fallback(today: date, note: str) -> tuple[list[DayInput], list[DayInput], s
     return history, forecast, note
 
 
-def _with_reports(connection, plot: store.Plot, first_plot: bool, history: list[DayInput],
+def _with_reports(connection, plot: store.Plot, first_plot: bool, days: list[DayInput],
                   today: date) -> list[DayInput]:
     """The producer's rain gauge replaces the weather service's rain on that day; irrigation
-    reports add water. Reports older than the history window extend it."""
+    reports add water. Reports older than the history window are past the balance's start."""
     since = today - timedelta(days=HISTORY_DAYS)
     rain = {d["fecha"]: d["mm"] for _, d in reports.reports(connection, "lluvia", plot.contact_id, since)}
     irrigation: dict[str, float] = {}
@@ -119,7 +120,7 @@ def _with_reports(connection, plot: store.Plot, first_plot: bool, history: list[
         if reports.for_plot(data, plot.name, first_plot):
             irrigation[data["fecha"]] = irrigation.get(data["fecha"], 0.0) + irrigation_mm(data, plot)
     return [DayInput(d.day, d.et0_mm, rain.get(d.day.isoformat(), d.rain_mm),
-                     d.irrigation_mm + irrigation.get(d.day.isoformat(), 0.0)) for d in history]
+                     d.irrigation_mm + irrigation.get(d.day.isoformat(), 0.0)) for d in days]
 
 
 def irrigation_mm(data: dict, plot: store.Plot) -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from backend.plugins.base import FactAnswer
+from backend.spanish import decimal
 from backend.text import fold
 
 WHEN_TO_IRRIGATE = re.compile(r"\b(cuando riego|cuando debo regar|cuando tengo que regar|cuando hay que regar|"
@@ -26,6 +27,6 @@ def _sentence(lote: dict) -> str:
     what = f"tu {lote['cultivo']} ({lote['lote']})"
     if "lamina_mm" not in lote:
         return f"Para {what}: {lote['proximo_riego']}."
-    hours = f", unas {lote['horas_de_riego']:g} horas de riego" if "horas_de_riego" in lote else ""
+    hours = f", unas {decimal(lote['horas_de_riego'])} horas de riego" if "horas_de_riego" in lote else ""
     when = "hoy" if lote["proximo_riego"] == "hoy" else f"el {lote['proximo_riego']}"
     return f"Riega {what} {when}: {lote['lamina_mm']} mm{hours}."

@@ -4,23 +4,31 @@ the forecast until the depletion reaches the readily available water.
 
 * TAW = 1000 (θFC - θWP) Zr (eq. 82) with Zr growing as the roots do (crops.Crop.root_depth);
   soil below the roots is taken to be at field capacity, so the depletion in mm carries over as
-  they deepen.
+  they deepen (as FAO-56 Example 38 assumes).
 * RAW = p TAW (eq. 83), p adjusted to each day's ETc (Table 22 footnote).
 * Dr,i = Dr,i-1 - (P - RO) - I - CR + ETc,adj + DP (eq. 85) with no runoff (RO = 0) and no
-  capillary rise (CR = 0); water above field capacity drains the same day (DP, eq. 88) and
-  0 <= Dr <= TAW (eq. 86).
-* Ks (eq. 84) reduces ETc once Dr passes RAW. It is taken from the depletion after the day's rain
-  and irrigation rather than from yesterday's Dr: the same on dry days, and it keeps the balance
-  monotone (more rain or less ET0 never ends in a drier soil), which yesterday's Dr does not once
-  a large ETc overshoots TAW and is cut back to it.
+  capillary rise (CR = 0), and 0 <= Dr <= TAW (eq. 86).
+* Rain and irrigation arrive early in the day, as in FAO-56 Example 38: they refill the root
+  zone first, water above field capacity drains at once (DP), then the crop uses the day's ETc.
+  So a soaked field ends the day one ETc below field capacity; that is the cautious side, and it
+  is what Example 38's printed table does (day 1: DP = I - Dr,i-1 = 17 mm, Dr,end = ETc ≈ 5 mm).
+* Ks (eq. 84) reduces ETc once the depletion at the start of the day (after its water) passes
+  RAW, as in Example 37.
+* An irrigation is due early on the first day whose depletion, after that day's rain and
+  reported irrigation, reaches that day's RAW; its net depth refills the root zone exactly
+  (Example 38: day 10, 27 mm, no percolation).
 * Irrigation depths in the inputs are gross (what was applied); the root zone gets them times the
-  application efficiency. Advice.depth_mm is gross too: the net depletion / efficiency.
+  application efficiency. Advice.depth_mm is gross too: the net depth / efficiency.
+
+tests/agro/test_water_balance.py reproduces FAO-56 Examples 36, 37 and 38 with these functions.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from numbers import Real
+from typing import NamedTuple
 
 from backend.plugins.agro.crops import ANNUAL, Crop
 from backend.plugins.agro.soils import Soil
@@ -62,7 +70,7 @@ class DayInput:
 @dataclass(frozen=True)
 class Advice:
     today: date
-    depletion_mm: float  # root-zone depletion at the end of today
+    depletion_mm: float  # root-zone depletion at the end of today; before the irrigation, if it is due today
     taw_mm: float  # today's total available water (eq. 82)
     raw_mm: float  # today's readily available water (eq. 83)
     next_irrigation: date | None  # the first day from today whose depletion reaches that day's RAW
@@ -73,16 +81,40 @@ class Advice:
 
 
 @dataclass(frozen=True)
+class RootZoneDay:
+    """One day's inputs to the balance, whatever worked out the crop coefficient and the roots."""
+
+    day: date
+    et0_mm: float
+    kc: float
+    root_depth_m: float
+    p: float  # fraction of TAW the crop can use without stress (Table 22)
+    rain_mm: float = 0.0  # effective: P - RO
+    net_irrigation_mm: float = 0.0  # reported, as it reached the root zone
+
+
+@dataclass(frozen=True)
 class DayBalance:
-    """One day of the balance, at the end of the day."""
+    """One day of the balance; the columns of FAO-56 Example 38."""
 
     day: date
     kc: float
+    ks: float  # eq. 84
     etc_mm: float  # Ks Kc ET0: what the crop actually used
     taw_mm: float
     raw_mm: float
-    depletion_mm: float
+    start_depletion_mm: float  # after the day's rain and irrigation, before its ET
+    irrigation_due_mm: float  # net depth the schedule adds early this day; 0 when none is due
+    depletion_mm: float  # at the end of the day
     deep_percolation_mm: float
+
+
+class DayWater(NamedTuple):
+    start: float  # depletion after the day's water, before its ET
+    end: float  # depletion at the end of the day
+    percolation: float  # water above field capacity, drained (eq. 88)
+    used: float  # ETc,adj = Ks ETc (eq. 81)
+    ks: float
 
 
 def total_available_water(soil: Soil, root_depth_m: float) -> float:
@@ -103,22 +135,43 @@ def water_stress_coefficient(depletion_mm: float, taw_mm: float, raw_mm: float) 
 
 
 def balance_day(depletion_mm: float, etc_mm: float, rain_mm: float, net_irrigation_mm: float,
-                taw_mm: float, raw_mm: float) -> tuple[float, float, float]:
-    """(depletion at the end of the day, deep percolation, ETc,adj) from yesterday's depletion:
-    FAO-56 eq. 85 with Ks (eq. 84) of the depletion after the day's water, DP of eq. 88 and the
-    limits of eq. 86."""
-    start = min(depletion_mm, taw_mm) - rain_mm - net_irrigation_mm  # < 0: water above field capacity
-    used = etc_mm * water_stress_coefficient(start, taw_mm, raw_mm)
+                taw_mm: float, raw_mm: float) -> DayWater:
+    """One day from yesterday's depletion, the water arriving early in the day: it refills the
+    root zone, the excess drains (DP), then the crop uses Ks ETc (eq. 84-86)."""
+    before = min(depletion_mm, taw_mm) - rain_mm - net_irrigation_mm  # < 0: above field capacity
+    start = max(before, 0.0)
+    ks = water_stress_coefficient(start, taw_mm, raw_mm)
+    used = ks * etc_mm
     end = min(start + used, taw_mm)  # only a large ETc on a small TAW reaches the cap
-    return max(end, 0.0), max(-end, 0.0), end - start
+    return DayWater(start, end, max(-before, 0.0), end - start, ks)
+
+
+def simulate(soil: Soil, days: Iterable[RootZoneDay], depletion_mm: float,
+             schedule_from: date | None = None) -> Iterator[DayBalance]:
+    """The balance day by day from `depletion_mm` at the start. From `schedule_from` on, it
+    irrigates as Example 38 does: early on each day whose depletion after that day's rain and
+    reported irrigation reaches RAW, with the net depth that brings it back to field capacity."""
+    for given in days:
+        taw = total_available_water(soil, given.root_depth_m)
+        raw = readily_available_water(taw, given.p)
+        water = given.rain_mm + given.net_irrigation_mm
+        due = 0.0
+        if schedule_from is not None and given.day >= schedule_from:
+            before = max(min(depletion_mm, taw) - water, 0.0)
+            due = before if before > 0 and before >= raw else 0.0
+        step = balance_day(depletion_mm, given.kc * given.et0_mm, given.rain_mm, given.net_irrigation_mm + due,
+                           taw, raw)
+        yield DayBalance(given.day, given.kc, step.ks, step.used, taw, raw, step.start, due, step.end,
+                         step.percolation)
+        depletion_mm = step.end
 
 
 def advise(setup: FieldSetup, history: list[DayInput], forecast: list[DayInput], today: date,
            initial_depletion_mm: float | None = None) -> Advice:
     """The next irrigation for a field: the balance runs from the start of the history (or from
     sowing, if later) to today, then forward over the forecast and, past it, on the last week's
-    mean ET0 without rain, until the depletion reaches RAW (then that day's depth, gross) or the
-    crop is harvested or HORIZON_DAYS go by (then no irrigation).
+    mean ET0 without rain, until an irrigation is due (then that day's depth, gross) or the crop
+    is harvested or HORIZON_DAYS go by (then no irrigation).
 
     History days are at most today; a forecast day that the history also has is ignored. The
     soil starts at field capacity unless `initial_depletion_mm` (at the start) is given; with no
@@ -147,7 +200,12 @@ def advise(setup: FieldSetup, history: list[DayInput], forecast: list[DayInput],
         depletion = float(initial_depletion_mm)
 
     last_day = min(today + timedelta(days=HORIZON_DAYS), harvest - timedelta(days=1) if harvest else date.max)
-    days = _simulate(setup, weather, fallback_et0, start, depletion, today, last_day)
+    inputs = (_root_zone_day(setup, weather.get(day) or DayInput(day, fallback_et0)) for day in _dates(start, last_day))
+    days = []
+    for balance in simulate(setup.soil, inputs, depletion, schedule_from=today):
+        days.append(balance)
+        if balance.irrigation_due_mm:
+            break
     filled_past = sum(1 for d in days if d.day < today and d.day not in weather)
     filled_future = sum(1 for d in days if d.day >= today and d.day not in weather)
     if filled_past:
@@ -159,29 +217,19 @@ def advise(setup: FieldSetup, history: list[DayInput], forecast: list[DayInput],
     return _advice(setup, days, today, harvest, assumptions)
 
 
-def _simulate(setup: FieldSetup, weather: dict[date, DayInput], fallback_et0: float, start: date,
-              depletion: float, today: date, last_day: date) -> list[DayBalance]:
-    """Day by day from `start` until, from today on, the depletion reaches RAW, or `last_day`."""
-    days: list[DayBalance] = []
-    day = start
-    while day <= last_day:
-        days.append(_balance(setup, weather.get(day) or DayInput(day, fallback_et0), depletion))
-        depletion = days[-1].depletion_mm
-        if day >= today and depletion >= days[-1].raw_mm:
-            break
+def _dates(first: date, last: date) -> Iterator[date]:
+    day = first
+    while day <= last:
+        yield day
         day += timedelta(days=1)
-    return days
 
 
-def _balance(setup: FieldSetup, given: DayInput, depletion: float) -> DayBalance:
+def _root_zone_day(setup: FieldSetup, given: DayInput) -> RootZoneDay:
     day_after_planting = (given.day - setup.planting_date).days
     kc = setup.crop.kc(day_after_planting)
-    etc = kc * given.et0_mm
-    taw = total_available_water(setup.soil, setup.crop.root_depth(day_after_planting))
-    raw = readily_available_water(taw, setup.crop.depletion_fraction(etc))
-    end, percolation, etc_adjusted = balance_day(depletion, etc, given.rain_mm,
-                                                 given.irrigation_mm * setup.efficiency, taw, raw)
-    return DayBalance(given.day, kc, etc_adjusted, taw, raw, end, percolation)
+    return RootZoneDay(given.day, given.et0_mm, kc, setup.crop.root_depth(day_after_planting),
+                       setup.crop.depletion_fraction(kc * given.et0_mm), given.rain_mm,
+                       given.irrigation_mm * setup.efficiency)
 
 
 def _advice(setup: FieldSetup, days: list[DayBalance], today: date, harvest: date | None,
@@ -190,14 +238,15 @@ def _advice(setup: FieldSetup, days: list[DayBalance], today: date, harvest: dat
         assumptions.append(f"El cultivo ya terminó su campaña ({setup.crop.season_days} días): cosecha prevista "
                            f"el {harvest.isoformat()}. No se recomienda riego.")
     now = next((d for d in reversed(days) if d.day <= today), None) or _idle_day(setup, today, harvest)
-    due = days[-1] if days and days[-1].day >= today and days[-1].depletion_mm >= days[-1].raw_mm else None
+    depletion_now = now.irrigation_due_mm or now.depletion_mm
+    due = days[-1] if days and days[-1].irrigation_due_mm else None
     if due is None:
         if harvest is None or today < harvest:
             assumptions.append(_no_irrigation_text(days, today, harvest))
-        return Advice(today, now.depletion_mm, now.taw_mm, now.raw_mm, None, 0.0, None, len(days), assumptions)
-    depth = due.depletion_mm / setup.efficiency
+        return Advice(today, depletion_now, now.taw_mm, now.raw_mm, None, 0.0, None, len(days), assumptions)
+    depth = due.irrigation_due_mm / setup.efficiency
     hours = depth / setup.irrigation_rate_mm_h if setup.irrigation_rate_mm_h else None
-    return Advice(today, now.depletion_mm, now.taw_mm, now.raw_mm, due.day, depth, hours, len(days), assumptions)
+    return Advice(today, depletion_now, now.taw_mm, now.raw_mm, due.day, depth, hours, len(days), assumptions)
 
 
 def _idle_day(setup: FieldSetup, today: date, harvest: date | None) -> DayBalance:
@@ -205,7 +254,7 @@ def _idle_day(setup: FieldSetup, today: date, harvest: date | None) -> DayBalanc
     day = min(today, harvest - timedelta(days=1)) if harvest else today
     day_after_planting = max((day - setup.planting_date).days, 0)
     taw = total_available_water(setup.soil, setup.crop.root_depth(day_after_planting))
-    return DayBalance(day, 0.0, 0.0, taw, readily_available_water(taw, setup.crop.p), 0.0, 0.0)
+    return DayBalance(day, 0.0, 1.0, 0.0, taw, readily_available_water(taw, setup.crop.p), 0.0, 0.0, 0.0, 0.0)
 
 
 def _no_irrigation_text(days: list[DayBalance], today: date, harvest: date | None) -> str:

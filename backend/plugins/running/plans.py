@@ -56,6 +56,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from backend.plugins.running.fitness import TrainingPaces
+from backend.spanish import decimal
 
 RACES = ("5K", "10K", "half", "marathon", "ultra", "fitness", "sprint")
 LEVELS = ("beginner", "intermediate", "advanced")
@@ -551,12 +552,6 @@ def _clock(seconds: float) -> str:
     return f"{minutes}:{rest:02d}"
 
 
-def _km_es(value: float) -> str:
-    """6.0 -> '6', 6.3 -> '6,3' (Spanish decimal comma)."""
-    text = f"{value:.1f}".rstrip("0").rstrip(".")
-    return text.replace(".", ",")
-
-
 def _round_down(value: float, step: float) -> float:
     return math.floor(value / step + 1e-9) * step
 
@@ -594,7 +589,7 @@ class _Writer:
 
     # sessions
     def easy_kind(self, session: _Session, km: float) -> PlannedRun:
-        pace, say, kind = self.easy_pace(), _km_es(km), session.kind
+        pace, say, kind = self.easy_pace(), decimal(km), session.kind
         phrase = self.phrase(pace)
         if kind == "time_on_feet":
             return self.time_on_feet(session.day, km)
@@ -648,8 +643,8 @@ class _Writer:
 
     def _steady(self, day: date, kind: str, km: float, work: float, pace_s: float | None, title: str) -> PlannedRun:
         pace = f"{_clock(pace_s)}/km" if self.paces else EFFORT_ES[kind]
-        warm = _km_es((km - work) / 2)
-        text = f"{title}: {warm} km suaves, {_km_es(work)} km {self.phrase(pace)} y {warm} km suaves"
+        warm = decimal((km - work) / 2)
+        text = f"{title}: {warm} km suaves, {decimal(work)} km {self.phrase(pace)} y {warm} km suaves"
         minutes = round((self.easy_minutes(km - work) or 0) + work * pace_s / 60) if self.paces else None
         return PlannedRun(day, kind, km, minutes, pace, text)
 
@@ -680,7 +675,7 @@ class _Writer:
         if reps is None:
             return None
         pace = f"{_clock(self.paces.interval_s)}/km" if self.paces else EFFORT_ES["intervals"]
-        warm = _km_es((km - reps * (rep + 0.4)) / 2)
+        warm = decimal((km - reps * (rep + 0.4)) / 2)
         text = (f"Series: {warm} km suaves, {reps} × {round(rep * 1000)} m {self.phrase(pace)} "
                 f"con 2 min de trote, {warm} km suaves")
         minutes = (round(self.easy_minutes(km - reps * rep) + reps * rep * self.paces.interval_s / 60)
@@ -701,7 +696,7 @@ class _Writer:
             return None
         rep_m = round(rep * 1000)
         pace = self.repetition_pace(rep_m)
-        warm = _km_es((km - 2 * reps * rep) / 2)
+        warm = decimal((km - 2 * reps * rep) / 2)
         text = (f"Repeticiones: {warm} km suaves, {reps} × {rep_m} m {self.phrase(pace)} "
                 f"trotando {rep_m} m entre cada una, {warm} km suaves")
         return PlannedRun(day, "repetitions", km, self.reps_minutes(km, reps * rep), pace, text)
@@ -711,7 +706,7 @@ class _Writer:
         if km - WARM_KM < reps * rep_m / 1000:
             return None
         pace = self.repetition_pace(rep_m)
-        warm = _km_es((km - reps * rep_m / 1000) / 2)
+        warm = decimal((km - reps * rep_m / 1000) / 2)
         text = (f"Velocidad: {warm} km suaves, técnica y {reps} × {rep_m} m {self.phrase(pace)} "
                 f"volviendo caminando, {warm} km suaves")
         return PlannedRun(day, "repetitions", km, self.reps_minutes(km, reps * rep_m / 1000), pace, text)

@@ -13,7 +13,9 @@ from backend.contacts import Contact, save_profile
 from backend.forms import save_submission
 from backend.plugins.agro import reports, store
 from backend.plugins.agro.crops import UnknownCrop, lookup_crop
+from backend.plugins.agro.facts import producer_plots
 from backend.plugins.agro.pests import find_pest
+from backend.plugins.agro.plots import PlotRefused, read_plot, save_new_plot
 from backend.plugins.agro.profile import find_past_date
 from backend.plugins.base import Action, ActionContext, ActionRefused
 from backend.spanish import decimal
@@ -25,7 +27,8 @@ RAINED = re.compile(r"\b(llovio|llueve|cayeron|cayo|lluvia de|pluviometro)\b")
 SEEN = re.compile(r"\b(vi|veo|hay|tiene|tienen|aparecio|aparecieron|encontre|ataque|ataca|mucho|mucha)\b")
 HARVESTED = re.compile(r"\b(cosech(?:e|amos|aron)|termine de cosechar|ya coseche)\b")
 SOWN = re.compile(r"\b(sembr(?:e|amos|aron)|plant(?:e|amos))\b")
-PLOT_NAME = re.compile(r"\b(lote|parcela|chacra|campo)\s+(\w+)")
+# "lote 2", "parcela alta"; not "mi chacra de arriba" (no name there: the producer's first plot)
+PLOT_NAME = re.compile(r"\b(lote|parcela|chacra|campo)\s+(?!(?:de|del|la|el|los|las|mi|su|que|y|con|en|por)\b)(\w+)")
 YES = re.compile(r"^\W*(si|sip|ok|dale|confirmo|correcto|asi es|claro|listo|de acuerdo|anotalo|guardalo)\b")
 NO = re.compile(r"^\W*(no|nop|cancela|cancelar|descarta|borra|esta mal)\b")
 PENDING = "reporte_pendiente"  # in the profile: the report waiting for the producer's "sí"
@@ -43,15 +46,19 @@ def _propose(form: str):
     """A report is checked, then kept as pending: the producer confirms before it counts."""
     def run(ctx: ActionContext, arguments: dict) -> None:
         data = {**arguments, "fecha": _day(arguments, ctx.contact).isoformat()}
-        if "lote" in data and not _plot_named(ctx, data["lote"]):
-            raise ActionRefused(f"No anoté el reporte: no tienes un «{data['lote']}». "
-                                f"Tus lotes: {', '.join(p.name for p in store.plots(ctx.db.conn, ctx.contact.id))}.")
+        pending = {"accion": form, "datos": data}
         if form == "siembra":
             try:
                 data["cultivo"] = lookup_crop(data["cultivo"]).name_es
             except UnknownCrop as problem:
                 raise ActionRefused(f"No anoté la siembra: {problem}") from None
-        save_profile(ctx.db, ctx.contact, {PENDING: {"accion": form, "datos": data}})
+        if "lote" in data and not _plot_named(ctx, data["lote"]):
+            if form != "siembra":
+                raise ActionRefused(f"No anoté el reporte: no tienes un «{data['lote']}». Tus lotes: "
+                                    f"{', '.join(p.name for p in producer_plots(ctx.db, ctx.contact))}. Para uno "
+                                    f"nuevo, cuéntame qué sembraste: «sembré papa en el {data['lote']}».")
+            pending["lote_nuevo"] = True  # sowing a plot the producer never named: it becomes one
+        save_profile(ctx.db, ctx.contact, {PENDING: pending})
     return run
 
 
@@ -62,10 +69,23 @@ def confirm_pending(ctx: ActionContext, arguments: dict) -> None:
     save_submission(ctx.db.conn, form, ctx.contact.id, data, "chat")
     if form == "cosecha":
         store.mark_harvested(ctx.db.conn, _plot_for(ctx, data).id, date.fromisoformat(data["fecha"]))
-    if form == "siembra":
+    if form == "siembra" and arguments.get("lote_nuevo"):
+        _new_plot(ctx, data)
+    elif form == "siembra":
         store.replant(ctx.db.conn, _plot_for(ctx, data).id, lookup_crop(data["cultivo"]).key,
                       date.fromisoformat(data["fecha"]))
     save_profile(ctx.db, ctx.contact, {PENDING: None})
+
+
+def _new_plot(ctx: ActionContext, data: dict) -> None:
+    """Place, soil and irrigation as the producer's first plot (onboarding) has them."""
+    producer_plots(ctx.db, ctx.contact)  # the onboarding's plot stays "lote 1", the first
+    try:
+        name, described = read_plot(ctx.contact, data["lote"], {"cultivo": data["cultivo"],
+                                                                "fecha_siembra": data["fecha"]})
+        save_new_plot(ctx.db.conn, ctx.contact, name, described)
+    except PlotRefused as problem:
+        raise ActionRefused(f"No anoté la siembra: {problem}") from None
 
 
 def discard_pending(ctx: ActionContext, arguments: dict) -> None:
@@ -159,7 +179,7 @@ _ANYONE = Contact(id=0, phone="", name=None, domain="agro", language="es", timez
                   opted_out=False, onboarding_step=None)
 
 PENDING_SCHEMA = {"type": "object", "properties": {"accion": {"type": "string", "enum": list(reports.FORMS)},
-                                                   "datos": {"type": "object"}},
+                                                   "datos": {"type": "object"}, "lote_nuevo": {"type": "boolean"}},
                   "required": ["accion", "datos"], "additionalProperties": False}
 
 
@@ -176,13 +196,22 @@ ACTIONS = {
     "reportar_cosecha": _proposal("reportar_cosecha", "cosecha", "el productor cosechó"),
     "reportar_siembra": _proposal("reportar_siembra", "siembra", "el productor sembró"),
     "confirmar_reporte": Action("confirmar_reporte", "el productor confirma el reporte pendiente", PENDING_SCHEMA,
-                                confirm_pending, confirm=lambda a: f"Guardé {describe(a['accion'], a['datos'])}."
-                                + (" Si varios vecinos ven lo mismo, les aviso a todos." if a["accion"] == "plaga"
-                                   else ""), grounded=lambda message, a: bool(YES.match(fold(message)))),
+                                confirm_pending, confirm=lambda a: _saved(a),
+                                grounded=lambda message, a: bool(YES.match(fold(message)))),
     "descartar_reporte": Action("descartar_reporte", "el productor descarta el reporte pendiente", PENDING_SCHEMA,
                                 discard_pending, confirm=lambda a: "Listo, no lo guardé.",
                                 grounded=lambda message, a: bool(NO.match(fold(message)))),
 }
+
+
+def _saved(pending: dict) -> str:
+    text = f"Guardé {describe(pending['accion'], pending['datos'])}."
+    if pending["accion"] == "plaga":
+        text += " Si varios vecinos ven lo mismo, les aviso a todos."
+    if pending.get("lote_nuevo"):
+        text += (" Es un lote nuevo: le puse el lugar, el suelo y el riego de tu primer lote. Ya puedes "
+                 f"preguntarme cuándo regar el {pending['datos']['lote']}.")
+    return text
 
 
 def describe(form: str, a: dict) -> str:

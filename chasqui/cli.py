@@ -118,7 +118,7 @@ def cmd_up(args) -> int:
     from chasqui.logs import configure_logging
     from chasqui.serve import start_server, wait_for_stop_signal
     from backend.plugins.registry import load_plugins
-    from chasqui.stack import sample_messages, show_sample_conversation, wait_until_ready
+    from chasqui.stack import sample_messages, sample_user_onboarded, show_sample_conversation, wait_until_ready
     from whatsapp_bridge.app import create_app as create_bridge
     from whatsapp_bridge.settings import load_settings as load_bridge_settings
 
@@ -141,7 +141,8 @@ def cmd_up(args) -> int:
     try:
         wait_until_ready(model_url, timeout_s=args.ready_timeout)
         if bridge_settings.transport == "simulator":
-            show_sample_conversation(bridge_url, sample_messages(load_plugins(backend_settings.plugins)))
+            known = sample_user_onboarded(backend_settings.db_path)
+            show_sample_conversation(bridge_url, sample_messages(load_plugins(backend_settings.plugins), known))
         if not args.once:
             where = (f"chat in the simulator: {bridge_url}/simulator/" if bridge_settings.transport == "simulator"
                      else f"bridge {bridge_url}")

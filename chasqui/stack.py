@@ -35,17 +35,28 @@ def wait_until_ready(base_url: str, timeout_s: float) -> None:
 SAMPLE_PHONE = "+51900000001"
 
 
-def sample_messages(plugins: dict) -> list[str]:
+def sample_messages(plugins: dict, already_onboarded: bool = False) -> list[str]:
     """A new user of the first plug-in: greeting, the domain (when there are several), a name,
-    then the plug-in's own demo (its onboarding answers and a message for the model)."""
+    then the plug-in's own demo (its onboarding answers and a message for the model). On a later
+    run (the database is kept) the sample user is known: only the demo's last message is sent,
+    since onboarding answers sent to an onboarded user would only puzzle the model."""
     first = next(iter(plugins.values()))
+    if already_onboarded:
+        return first.demo[-1:]
     return ["Hola"] + ([first.label] if len(plugins) > 1 else []) + ["Rosa"] + first.demo
+
+
+def sample_user_onboarded(db_path: str) -> bool:
+    from backend.contacts import find_contact
+    from backend.store.database import open_database
+
+    contact = find_contact(open_database(db_path), SAMPLE_PHONE)
+    return contact is not None and contact.domain is not None and contact.onboarded
 
 
 def show_sample_conversation(bridge_url: str, messages: list[str], timeout_s: float = 300) -> list[str]:
     """A new user's first exchange, typed into the simulator as a person would: through the
-    bridge, the backend (onboarding needs no model) and the model for the last messages. On a
-    later run the contact already exists and every message goes to the model."""
+    bridge, the backend (onboarding needs no model) and the model for the last messages."""
     api = f"{bridge_url}/simulator/api/messages"
     replies, seen = [], 0
     print(f"\nsample conversation with {SAMPLE_PHONE} through the WhatsApp simulator ({bridge_url}/simulator/):",

@@ -75,19 +75,25 @@ def test_chasqui_up_runs_the_stack_and_a_sample_conversation(tmp_path, test_mode
 
 
 def test_chasqui_up_as_dev_up_runs_it_plays_a_producer_asking_when_to_irrigate(tmp_path, test_model_path):
-    result = subprocess.run(CHASQUI + ["up", "--once", "--port", str(free_port())],
-                            env=service_env(CHASQUI_MODEL=TEST_MODEL, MODEL_N_CTX="2048", BACKEND_PORT="0",
-                                            BACKEND_DB_PATH=str(tmp_path / "up.db"), BRIDGE_PORT="0",
-                                            BRIDGE_STATE_PATH=str(tmp_path / "bridge.db"),
-                                            BACKEND_PLUGINS="agro,running,example",
-                                            # loopback only: the weather service is "down", the advice an estimate
-                                            AGRO_OPEN_METEO_URL="http://127.0.0.1:9",
-                                            AGRO_GEOCODING_URL="http://127.0.0.1:9"),
-                            cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    replies = [line for line in result.stdout.splitlines() if line.startswith("  < ")]
+    def up() -> tuple[subprocess.CompletedProcess, list[str]]:
+        result = subprocess.run(CHASQUI + ["up", "--once", "--port", str(free_port())],
+                                env=service_env(CHASQUI_MODEL=TEST_MODEL, MODEL_N_CTX="2048", BACKEND_PORT="0",
+                                                BACKEND_DB_PATH=str(tmp_path / "up.db"), BRIDGE_PORT="0",
+                                                BRIDGE_STATE_PATH=str(tmp_path / "bridge.db"),
+                                                BACKEND_PLUGINS="agro,running,example",
+                                                # loopback only: the weather service is "down", the advice an estimate
+                                                AGRO_OPEN_METEO_URL="http://127.0.0.1:9",
+                                                AGRO_GEOCODING_URL="http://127.0.0.1:9"),
+                                cwd=REPO, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr
+        return result, [line for line in result.stdout.splitlines() if line.startswith("  < ")]
+
+    result, replies = up()
     assert len(replies) == 12, result.stdout
     assert "¿En qué te puedo ayudar?" in replies[0] and "1. agricultura" in result.stdout
     assert "¿Qué cultivo tienes?" in replies[2]
     assert "Listo, Rosa" in replies[10]
     assert "Riega tu maíz (lote 1)" in replies[11] and " mm, unas " in replies[11]
+    # A second run on the same database: Rosa is known, so only her question is asked again.
+    result, replies = up()
+    assert len(replies) == 1 and "Riega tu maíz (lote 1)" in replies[0], result.stdout

@@ -62,3 +62,36 @@ def test_words_after_chacra_are_not_taken_for_a_plot_name(farm):
     onboard(farm)
     asked = reply(farm, "ayer regué 2 horas mi chacra de arriba")
     assert asked.startswith("¿Anoto tu riego de 2 horas (")  # the first plot, no «lote de»
+
+
+def test_a_plot_gets_its_own_soil_and_irrigation_by_chat(farm, model):
+    onboard(farm)  # lote 1: loam, drip at 4 mm/h
+    reply(farm, "Ayer sembré papa en el lote 2")
+    reply(farm, "sí")
+    reply(farm, "¿Cuándo riego?")
+    before = model.last_context()["hechos"]["lotes"][1]
+    assert reply(farm, "El lote 2 es de suelo arenoso") == "Cambié el lote 2: suelo arenoso."
+    assert reply(farm, "en el lote 2 riego por aspersión 8 mm/h") == (
+        "Cambié el lote 2: riego por aspersión (8 mm/h).")
+    first, second = plots(farm)
+    assert second[4:] == ("arenoso", "aspersion", 8.0) and first[4:] == ("franco", "goteo", 4.0)
+    reply(farm, "¿Cuándo riego?")
+    after = model.last_context()["hechos"]["lotes"][1]
+    # sand holds less water than loam: less is available to the potato
+    assert int(after["agua_disponible"].split()[-2]) < int(before["agua_disponible"].split()[-2])
+
+
+def test_the_first_plot_changes_with_the_answers_new_plots_copy(farm):
+    onboard(farm)
+    assert reply(farm, "mi chacra es de secano") == "Cambié tu primer lote: riego por secano (lluvia)."
+    reply(farm, "Sembré frijol en el lote 2")
+    reply(farm, "sí")
+    assert [row[5] for row in plots(farm)] == ["secano", "secano"]
+
+
+def test_questions_and_reports_are_not_taken_for_changes(farm):
+    onboard(farm)
+    assert not reply(farm, "¿riego por goteo el lote 1?").startswith("Cambié")
+    assert reply(farm, "ayer regué 2 horas por goteo").startswith("¿Anoto tu riego de 2 horas")
+    assert reply(farm, "El lote 9 es de suelo arcilloso").startswith("No cambié nada: no tienes un «lote 9»")
+    assert [row[4:] for row in plots(farm)] == [("franco", "goteo", 4.0)]

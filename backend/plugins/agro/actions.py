@@ -15,6 +15,8 @@ from backend.plugins.agro import reports, store
 from backend.plugins.agro.crops import UnknownCrop, lookup_crop
 from backend.plugins.agro.facts import producer_plots
 from backend.plugins.agro.pests import find_pest
+from backend.plugins.agro.plot_changes import ACTION as CHANGE_PLOT
+from backend.plugins.agro.plot_changes import detect_change
 from backend.plugins.agro.plots import PlotRefused, read_plot, save_new_plot
 from backend.plugins.agro.profile import find_past_date
 from backend.plugins.base import Action, ActionContext, ActionRefused
@@ -28,7 +30,7 @@ SEEN = re.compile(r"\b(vi|veo|hay|tiene|tienen|aparecio|aparecieron|encontre|ata
 HARVESTED = re.compile(r"\b(cosech(?:e|amos|aron)|termine de cosechar|ya coseche)\b")
 SOWN = re.compile(r"\b(sembr(?:e|amos|aron)|plant(?:e|amos))\b")
 # "lote 2", "parcela alta"; not "mi chacra de arriba" (no name there: the producer's first plot)
-PLOT_NAME = re.compile(r"\b(lote|parcela|chacra|campo)\s+(?!(?:de|del|la|el|los|las|mi|su|que|y|con|en|por)\b)(\w+)")
+PLOT_NAME = re.compile(r"\b(lote|parcela|chacra|campo)\s+(?!(?:de|del|la|el|los|las|mi|su|que|y|con|en|por|para|al|a|es|esta|son|tiene|queda|no|ya|se|le|lo|hoy|ayer)\b)(\w+)")
 YES = re.compile(r"^\W*(si|sip|ok|dale|confirmo|correcto|asi es|claro|listo|de acuerdo|anotalo|guardalo)\b")
 NO = re.compile(r"^\W*(no|nop|cancela|cancelar|descarta|borra|esta mal)\b")
 PENDING = "reporte_pendiente"  # in the profile: the report waiting for the producer's "sí"
@@ -142,6 +144,8 @@ def detect(message: str, contact: Contact) -> dict[str, dict]:
             crop = None
         if crop:
             detected["reportar_siembra"] = {**base, "cultivo": crop}
+    if not detected and (change := detect_change(message, base.get("lote"))):
+        detected["corregir_lote"] = change
     return detected
 
 
@@ -198,6 +202,7 @@ ACTIONS = {
     "confirmar_reporte": Action("confirmar_reporte", "el productor confirma el reporte pendiente", PENDING_SCHEMA,
                                 confirm_pending, confirm=lambda a: _saved(a),
                                 grounded=lambda message, a: bool(YES.match(fold(message)))),
+    "corregir_lote": CHANGE_PLOT,
     "descartar_reporte": Action("descartar_reporte", "el productor descarta el reporte pendiente", PENDING_SCHEMA,
                                 discard_pending, confirm=lambda a: "Listo, no lo guardé.",
                                 grounded=lambda message, a: bool(NO.match(fold(message)))),
@@ -209,8 +214,9 @@ def _saved(pending: dict) -> str:
     if pending["accion"] == "plaga":
         text += " Si varios vecinos ven lo mismo, les aviso a todos."
     if pending.get("lote_nuevo"):
-        text += (" Es un lote nuevo: le puse el lugar, el suelo y el riego de tu primer lote. Ya puedes "
-                 f"preguntarme cuándo regar el {pending['datos']['lote']}.")
+        lote = pending["datos"]["lote"]
+        text += (" Es un lote nuevo: le puse el lugar, el suelo y el riego de tu primer lote. Si son otros, "
+                 f"dímelo así: «el {lote} es de suelo arenoso» o «en el {lote} riego por aspersión».")
     return text
 
 

@@ -64,6 +64,16 @@ def lookup_soil(name: str) -> Soil:
     raise UnknownSoil(name, [soil.name_es.lower() for soil in all_soils()])
 
 
+def find_soil_in(text: str) -> Soil | None:
+    """The texture named anywhere in a sentence («el suelo del lote 2 es franco arenoso»): the
+    longest name that appears as whole words, so «franco arenoso» wins over «franco»."""
+    normalized = f" {_normalized(text)} "
+    for name in sorted(_index(), key=len, reverse=True):
+        if f" {name} " in normalized:
+            return _index()[name]
+    return None
+
+
 @cache
 def all_soils() -> tuple[Soil, ...]:
     with DATA.open(encoding="utf-8", newline="") as file:

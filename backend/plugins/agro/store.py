@@ -80,6 +80,16 @@ def all_plots(connection: sqlite3.Connection) -> list[Plot]:
     return [_plot(r) for r in connection.execute(f"SELECT {_COLUMNS} FROM agro_plots WHERE harvested_on IS NULL")]
 
 
+def listed_plots(connection: sqlite3.Connection, limit: int,
+                 contact_id: int | None = None) -> list[tuple[str, str | None, Plot]]:
+    """The newest plots (one producer's, or everyone's, harvested too) with their producer's phone and name."""
+    columns = ", ".join(f"p.{column}" for column in _COLUMNS.split(", "))
+    where, params = ("WHERE p.contact_id = ?", [contact_id]) if contact_id is not None else ("", [])
+    rows = connection.execute(f"SELECT c.phone, c.name, {columns} FROM agro_plots p JOIN contacts c "
+                              f"ON c.id = p.contact_id {where} ORDER BY p.id DESC LIMIT ?", [*params, limit])
+    return [(row[0], row[1], _plot(row[2:])) for row in rows]
+
+
 def save_plot(connection: sqlite3.Connection, contact_id: int, name: str, profile: dict) -> None:
     """The plot described by the onboarding answers (or a later 'nuevo lote' form)."""
     location = profile.get("ubicacion") or {}
@@ -99,6 +109,15 @@ def set_coordinates(connection: sqlite3.Connection, plot_id: int, latitude: floa
                     elevation_m: float | None) -> None:
     connection.execute("UPDATE agro_plots SET latitude = ?, longitude = ?, elevation_m = ? WHERE id = ?",
                        (latitude, longitude, elevation_m, plot_id))
+
+
+def update_plot(connection: sqlite3.Connection, plot_id: int, soil: str | None = None, method: str | None = None,
+                rate_mm_h: float | None = None) -> None:
+    """A new soil and/or irrigation method (with its rate, None when unknown); None leaves it as is."""
+    if soil is not None:
+        connection.execute("UPDATE agro_plots SET soil = ? WHERE id = ?", (soil, plot_id))
+    if method is not None:
+        connection.execute("UPDATE agro_plots SET method = ?, rate_mm_h = ? WHERE id = ?", (method, rate_mm_h, plot_id))
 
 
 def mark_harvested(connection: sqlite3.Connection, plot_id: int, day: date) -> None:

@@ -73,8 +73,8 @@ class Advice:
     depletion_mm: float  # root-zone depletion at the end of today; before the irrigation, if it is due today
     taw_mm: float  # today's total available water (eq. 82)
     raw_mm: float  # today's readily available water (eq. 83)
-    next_irrigation: date | None  # the first day from today whose depletion reaches that day's RAW
-    depth_mm: float  # gross depth to apply that day: its depletion / efficiency; 0 with no irrigation
+    next_irrigation: date | None  # early on the first day from today whose depletion, after its rain, reaches RAW
+    depth_mm: float  # gross depth to apply then: that depletion / efficiency; 0 with no irrigation
     hours: float | None  # depth_mm / the method's rate, when the rate is known and irrigation is due
     days_simulated: int  # days run through the balance, history and forward together
     assumptions: list[str]  # what the advice rests on, in Spanish, for the producer

@@ -6,13 +6,32 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
+from werkzeug.serving import make_server
 
 REPO = Path(__file__).resolve().parents[1]
 CHASQUI = [sys.executable, "-m", "chasqui.cli"]
+
+
+@contextmanager
+def served_in_thread(app, name: str) -> Iterator[str]:
+    """A Flask app served by werkzeug on a loopback port in this process (for a browser to reach
+    it); yields its URL and stops it on leaving."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
 
 
 def free_port() -> int:

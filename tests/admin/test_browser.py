@@ -2,13 +2,11 @@
 against the real backend served on a loopback port."""
 from __future__ import annotations
 
-import threading
-
 import pytest
-from werkzeug.serving import make_server
 
 from tests.admin.conftest import PASSWORD, USERNAME, admin_backend
 from tests.browser import chromium_page
+from tests.servers import served_in_thread
 
 sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.timeout(180)
@@ -17,13 +15,8 @@ pytestmark = pytest.mark.timeout(180)
 @pytest.fixture
 def backend_url(tmp_path):
     """The backend with the panel, served by werkzeug in a thread; stopped at teardown."""
-    server = make_server("127.0.0.1", 0, admin_backend(tmp_path), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="admin-test-server", daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
-    server.server_close()
+    with served_in_thread(admin_backend(tmp_path), "admin-test-server") as url:
+        yield url
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from backend.plugins.agro import profile
 from backend.plugins.agro.actions import ACTIONS, detect
+from backend.plugins.agro.admin_view import PlotsView
 from backend.plugins.agro.answers import answer_from_facts
 from backend.plugins.agro.facts import agro_facts
 from backend.plugins.agro.jobs import pest_signal
@@ -55,5 +56,6 @@ PLUGIN = DomainPlugin(
     migrations=MIGRATIONS,
     on_start=sync_knowledge,
     routes=create_agro_blueprint,
+    admin_views=[lambda store: PlotsView(store, name="Plots", endpoint="admin_agro_plots", url="agro/plots")],
     demo=["maíz", "no sé", "hace 2 meses", "1 ha", "Huaral", "franco", "goteo 4 mm/h", "canal", "¿Cuándo riego?"],
 )

@@ -15,7 +15,8 @@ from chasqui.http_errors import ApiError, bad_request
 
 
 def create_agro_blueprint(db_store: Store) -> Blueprint:
-    agro = Blueprint("agro", __name__)
+    # template_folder: the admin page (admin_view.py) renders this plug-in's own template.
+    agro = Blueprint("agro", __name__, template_folder="templates")
 
     @agro.get("/agro/plots")
     def list_plots():

@@ -1,0 +1,110 @@
+"""The admin's Plots page: every producer's plots (newest first, optionally one producer's), and a
+form that adds a plot to a producer, read the way onboarding reads the answers (the same
+add_plot as POST /agro/plots)."""
+from __future__ import annotations
+
+from flask import flash, redirect, request, url_for
+from flask_admin import expose
+from wtforms import StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+from admin.auth import PanelView
+from admin.forms import PanelForm
+from admin.views.base import PAGE_ROWS, bind_form, refuse
+from backend.contacts import Contact, find_contact
+from backend.phones import InvalidPhone, normalize_phone
+from backend.plugins.agro import store
+from backend.plugins.agro.crops import UnknownCrop, lookup_crop
+from backend.plugins.agro.facts import producer_plots
+from backend.plugins.agro.plots import FIELDS, NAME_LENGTH, PlotRefused, add_plot
+from backend.store.database import transaction
+
+# In this plug-in's templates/ folder, which its HTTP blueprint (routes.py) makes known to Flask.
+TEMPLATE = "agro/plots.html"
+_TEXT = [Optional(), Length(max=200)]
+# Onboarded producers whose first plot ("lote 1", from their answers) is not made yet.
+_WITHOUT_PLOTS = ("SELECT c.phone FROM contacts c JOIN profiles p ON p.contact_id = c.id WHERE c.domain = 'agro' "
+                  "AND json_extract(p.data, '$.cultivo') IS NOT NULL "
+                  "AND json_extract(p.data, '$.fecha_siembra') IS NOT NULL "
+                  "AND NOT EXISTS (SELECT 1 FROM agro_plots a WHERE a.contact_id = c.id)")
+
+
+class PlotForm(PanelForm):
+    """Named like POST /agro/plots's body, so a refusal's field names the form's field."""
+    phone = StringField("Producer's phone", [DataRequired(), Length(max=40)])
+    lote = StringField("Plot name", [DataRequired(), Length(max=NAME_LENGTH)])
+    cultivo = StringField("Crop", [DataRequired(), Length(max=100)])
+    fecha_siembra = StringField("Planting date", [DataRequired(), Length(max=100)])
+    variedad = StringField("Variety", [Optional(), Length(max=60)])
+    area = StringField("Area", _TEXT)
+    ubicacion = StringField("Place or coordinates", _TEXT)
+    suelo = StringField("Soil", _TEXT)
+    riego = StringField("Irrigation", _TEXT)
+    fuente_agua = StringField("Water source", _TEXT)
+
+
+class PlotsView(PanelView):
+    @expose("/", methods=("GET", "POST"))
+    def index(self):
+        form = bind_form(PlotForm, phone=request.args.get("phone", ""))
+        if request.method == "GET":
+            return self._page(form)
+        problem, status, done = self._add(form)
+        if done is None:
+            refuse(form, problem)  # a missing CSRF token is named by refuse() itself
+            return self._page(form), status
+        flash(done, "success")
+        return redirect(url_for(".index"))
+
+    def _add(self, form: PlotForm) -> tuple[str | None, int, str | None]:
+        """(why nothing was saved, HTTP status, None), or (None, 200, what was added)."""
+        if not form.validate():
+            return None, 400, None
+        contact, problem, status = self._producer(form.phone.data)
+        if contact is None:
+            form.phone.errors.append(problem)
+            return problem, status, None
+        answers = {name: (form[name].data or "").strip() for name in ("variedad", *FIELDS)}
+        try:
+            with transaction(self.store.db):
+                producer_plots(self.store.db, contact)  # the onboarding's plot comes first, as "lote 1"
+            added = add_plot(self.store.db, contact, form.lote.data, answers)
+        except PlotRefused as refused:
+            field = form[refused.field] if refused.field in form else form.lote
+            field.errors.append(str(refused))
+            return f"{refused} (field: {field.label.text})", 409 if refused.exists else 400, None
+        return None, 200, f"Added {added.name!r} ({crop_name(added.crop)}) to {contact.phone}."
+
+    def _producer(self, raw_phone: str) -> tuple[Contact | None, str | None, int]:
+        try:
+            phone = normalize_phone(raw_phone)
+        except InvalidPhone as problem:
+            return None, str(problem), 400
+        contact = find_contact(self.store.db, phone)
+        if contact is None or contact.domain != "agro":
+            return None, f"no producer with phone {phone}.", 404
+        return contact, None, 200
+
+    def _page(self, form: PlotForm):
+        db = self.store.db
+        with transaction(db):
+            for (phone,) in db.execute(_WITHOUT_PLOTS).fetchall():
+                producer_plots(db, find_contact(db, phone))
+        shown, contact_id = request.args.get("phone", "").strip(), None
+        if shown:
+            contact, problem, _ = self._producer(shown)
+            if contact is None:
+                flash(f"Showing every plot: {problem}", "error")
+                shown = ""
+            else:
+                shown, contact_id = contact.phone, contact.id
+        rows = store.listed_plots(db.conn, PAGE_ROWS + 1, contact_id)
+        return self.render(TEMPLATE, form=form, rows=rows[:PAGE_ROWS], truncated=len(rows) > PAGE_ROWS,
+                           shown=shown, crop_name=crop_name)
+
+
+def crop_name(key: str) -> str:
+    try:
+        return lookup_crop(key).name_es
+    except UnknownCrop:
+        return key

@@ -143,7 +143,7 @@ def balance_day(depletion_mm: float, etc_mm: float, rain_mm: float, net_irrigati
     ks = water_stress_coefficient(start, taw_mm, raw_mm)
     used = ks * etc_mm
     end = min(start + used, taw_mm)  # only a large ETc on a small TAW reaches the cap
-    return DayWater(start, end, max(-before, 0.0), end - start, ks)
+    return DayWater(start, end, -before if before < 0 else 0.0, end - start, ks)
 
 
 def simulate(soil: Soil, days: Iterable[RootZoneDay], depletion_mm: float,

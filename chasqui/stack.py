@@ -50,7 +50,11 @@ def sample_user_onboarded(db_path: str) -> bool:
     from backend.contacts import find_contact
     from backend.store.database import open_database
 
-    contact = find_contact(open_database(db_path), SAMPLE_PHONE)
+    db = open_database(db_path)
+    try:
+        contact = find_contact(db, SAMPLE_PHONE)
+    finally:
+        db.close()
     return contact is not None and contact.domain is not None and contact.onboarded
 
 

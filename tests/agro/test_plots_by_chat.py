@@ -4,6 +4,8 @@ irrigation, and it is advised and named by later reports. Other reports on an un
 refused with the way to add one."""
 from __future__ import annotations
 
+from datetime import date
+
 from tests.agro.conftest import PHONE, lima_today, onboard
 
 
@@ -20,7 +22,6 @@ def test_sowing_in_a_new_plot_adds_it_once_the_producer_confirms(farm, model):
     onboard(farm)
     asked = reply(farm, "Ayer sembré papa en el lote 2")
     yesterday = lima_today().toordinal() - 1
-    from datetime import date
     assert asked.startswith(f"¿Anoto la siembra de papa en el lote 2 ({date.fromordinal(yesterday).isoformat()})")
     assert [row[0] for row in plots(farm)] == ["lote 1"]  # nothing before «sí»
     saved = reply(farm, "sí")

@@ -361,29 +361,30 @@ def test_one_day_of_balance_stays_within_the_root_zone(depletion, etc, rain, irr
     assert 0 <= used <= etc + 1e-9
 
 
-@settings(max_examples=100, deadline=None)
-@given(fields(), st.data())
-def test_more_rain_never_brings_the_next_irrigation_earlier(field, data):
+def advise_before_and_after(field, data, change) -> tuple:
+    """The advice for a generated field, and again with one drawn day changed by `change`."""
     setup, history, forecast, initial = field
     days = history + forecast
     index = data.draw(st.integers(0, len(days) - 1))
-    wetter = replace(days[index], rain_mm=days[index].rain_mm + data.draw(st.floats(0.1, 100)))
-    days = days[:index] + [wetter] + days[index + 1:]
+    days = days[:index] + [change(days[index])] + days[index + 1:]
     before = advise(setup, history, forecast, TODAY, initial)
     after = advise(setup, days[:len(history)], days[len(history):], TODAY, initial)
+    return before, after
+
+
+@settings(max_examples=100, deadline=None)
+@given(fields(), st.data())
+def test_more_rain_never_brings_the_next_irrigation_earlier(field, data):
+    more = data.draw(st.floats(0.1, 100))
+    before, after = advise_before_and_after(field, data, lambda day: replace(day, rain_mm=day.rain_mm + more))
     assert next_day(after) >= next_day(before)
 
 
 @settings(max_examples=100, deadline=None)
 @given(fields(), st.data())
 def test_more_et0_never_delays_the_next_irrigation(field, data):
-    setup, history, forecast, initial = field
-    days = history + forecast
-    index = data.draw(st.integers(0, len(days) - 1))
-    hotter = replace(days[index], et0_mm=days[index].et0_mm + data.draw(st.floats(0.1, 15)))
-    days = days[:index] + [hotter] + days[index + 1:]
-    before = advise(setup, history, forecast, TODAY, initial)
-    after = advise(setup, days[:len(history)], days[len(history):], TODAY, initial)
+    more = data.draw(st.floats(0.1, 15))
+    before, after = advise_before_and_after(field, data, lambda day: replace(day, et0_mm=day.et0_mm + more))
     assert next_day(after) <= next_day(before)
 
 

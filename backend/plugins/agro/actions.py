@@ -17,7 +17,7 @@ from backend.plugins.agro.facts import producer_plots
 from backend.plugins.agro.pests import find_pest
 from backend.plugins.agro.plot_changes import ACTION as CHANGE_PLOT
 from backend.plugins.agro.plot_changes import detect_change
-from backend.plugins.agro.plots import PlotRefused, read_plot, save_new_plot
+from backend.plugins.agro.plots import PlotRefused, find_plot, read_plot, save_new_plot
 from backend.plugins.agro.profile import find_past_date
 from backend.plugins.base import Action, ActionContext, ActionRefused
 from backend.spanish import decimal
@@ -97,14 +97,14 @@ def discard_pending(ctx: ActionContext, arguments: dict) -> None:
 
 
 def _plot_named(ctx: ActionContext, name: str) -> bool:
-    return any(p.name.lower() == name.lower() for p in store.plots(ctx.db.conn, ctx.contact.id))
+    return find_plot(store.plots(ctx.db.conn, ctx.contact.id), name) is not None
 
 
 def _plot_for(ctx: ActionContext, data: dict) -> store.Plot:
     plots = store.plots(ctx.db.conn, ctx.contact.id)
     if not plots:
         raise ActionRefused("Aún no tienes un lote registrado.")
-    return next((p for p in plots if p.name.lower() == str(data.get("lote", "")).lower()), plots[0])
+    return find_plot(plots, data.get("lote")) or plots[0]
 
 
 def _where(arguments: dict) -> str:

@@ -58,8 +58,9 @@ def plot_advice(connection: sqlite3.Connection, plot: store.Plot, first_plot: bo
         return PlotAdvice(plot, None, "cultivo de secano: depende de la lluvia")
     plot = locate(connection, plot, client)
     history, forecast, note = _weather(plot, today, client)
-    history = _with_reports(connection, plot, first_plot, history, today)
-    forecast = _with_reports(connection, plot, first_plot, forecast, today)  # what was reported for today
+    # one pass over the reports for both: today's (in the forecast) count as the past days' do
+    days = _with_reports(connection, plot, first_plot, history + forecast, today)
+    history, forecast = days[:len(history)], days[len(history):]
     setup = FieldSetup(crop=lookup_crop(plot.crop), planting_date=plot.planting_date, soil=lookup_soil(plot.soil),
                        irrigation_rate_mm_h=plot.rate_mm_h)
     return PlotAdvice(plot, advise(setup, history, forecast, today), note)

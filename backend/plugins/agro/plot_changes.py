@@ -9,6 +9,7 @@ import re
 from backend.contacts import save_profile
 from backend.plugins.agro import store
 from backend.plugins.agro.facts import producer_plots
+from backend.plugins.agro.plots import find_plot
 from backend.plugins.agro.profile import METHOD_NAMES_ES, parse_irrigation
 from backend.plugins.agro.soils import all_soils, find_soil_in, lookup_soil
 from backend.plugins.base import Action, ActionContext, ActionRefused
@@ -50,7 +51,7 @@ def change_plot(ctx: ActionContext, arguments: dict) -> None:
     if not plots:
         raise ActionRefused("Aún no tienes un lote registrado.")
     named = arguments.get("lote")
-    plot = next((p for p in plots if p.name == named.strip().lower()), None) if named else plots[0]
+    plot = find_plot(plots, named)
     if plot is None:
         raise ActionRefused(f"No cambié nada: no tienes un «{named}». Tus lotes: {', '.join(p.name for p in plots)}.")
     irrigation = arguments.get("riego")

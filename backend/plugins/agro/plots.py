@@ -37,6 +37,14 @@ def plot_name(raw: object) -> str:
     return str(raw or "").strip().lower()[:NAME_LENGTH]
 
 
+def find_plot(plots: list[store.Plot], name: object | None) -> store.Plot | None:
+    """The plot a producer names ("Lote 2"), None if they have none by that name; with no name,
+    the first one (most producers have one)."""
+    if not name:
+        return plots[0] if plots else None
+    return next((p for p in plots if p.name == plot_name(name)), None)
+
+
 def add_plot(db: sqlite_utils.Database, contact: Contact, name: str, answers: dict) -> store.Plot:
     """The new plot, or PlotRefused: a missing or unreadable answer, or a name already taken."""
     name, described = read_plot(contact, name, answers)

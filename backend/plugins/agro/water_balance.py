@@ -138,12 +138,18 @@ def balance_day(depletion_mm: float, etc_mm: float, rain_mm: float, net_irrigati
                 taw_mm: float, raw_mm: float) -> DayWater:
     """One day from yesterday's depletion, the water arriving early in the day: it refills the
     root zone, the excess drains (DP), then the crop uses Ks ETc (eq. 84-86)."""
-    before = min(depletion_mm, taw_mm) - rain_mm - net_irrigation_mm  # < 0: above field capacity
+    before = _after_water(depletion_mm, rain_mm + net_irrigation_mm, taw_mm)
     start = max(before, 0.0)
     ks = water_stress_coefficient(start, taw_mm, raw_mm)
     used = ks * etc_mm
     end = min(start + used, taw_mm)  # only a large ETc on a small TAW reaches the cap
     return DayWater(start, end, -before if before < 0 else 0.0, end - start, ks)
+
+
+def _after_water(depletion_mm: float, water_mm: float, taw_mm: float) -> float:
+    """Yesterday's depletion (no more than today's TAW) less the water arrived early today; below 0
+    the root zone is above field capacity by that much."""
+    return min(depletion_mm, taw_mm) - water_mm
 
 
 def simulate(soil: Soil, days: Iterable[RootZoneDay], depletion_mm: float,
@@ -154,10 +160,9 @@ def simulate(soil: Soil, days: Iterable[RootZoneDay], depletion_mm: float,
     for given in days:
         taw = total_available_water(soil, given.root_depth_m)
         raw = readily_available_water(taw, given.p)
-        water = given.rain_mm + given.net_irrigation_mm
         due = 0.0
         if schedule_from is not None and given.day >= schedule_from:
-            before = max(min(depletion_mm, taw) - water, 0.0)
+            before = _after_water(depletion_mm, given.rain_mm + given.net_irrigation_mm, taw)
             due = before if before > 0 and before >= raw else 0.0
         step = balance_day(depletion_mm, given.kc * given.et0_mm, given.rain_mm, given.net_irrigation_mm + due,
                            taw, raw)

@@ -3,6 +3,7 @@ plug-ins and serves /agent, /form/update, /alert(s), /health and /metrics."""
 from __future__ import annotations
 
 import logging
+import threading
 
 import requests
 from flask import Flask, Response, jsonify
@@ -92,6 +93,9 @@ def create_app(settings: BackendSettings | None = None) -> Flask:
 
     orchestrator = Orchestrator(store, plugins, model, {"model": settings.daily_model_calls,
                                                         "secondary": settings.daily_secondary_model_calls})
+    if settings.warm_up:
+        threading.Thread(target=model.warm_up, args=(orchestrator.warm_up_prompts(),), daemon=True,
+                         name="model-warm-up").start()
     app.register_blueprint(create_agent_blueprint(orchestrator, metrics))
     app.register_blueprint(create_forms_blueprint(store))
     app.register_blueprint(create_alerts_blueprint(store, settings))

@@ -6,6 +6,7 @@ import sqlite_utils
 
 from backend.store.database import now
 from backend.text import plain_words
+from backend.understanding.reading import stem
 
 SHORT_TERM_MESSAGES = 20
 SHORT_TERM_SECONDS = 24 * 3600
@@ -55,9 +56,11 @@ def _words(text: str) -> list[str]:
 
 
 def fts_query(text: str) -> str | None:
-    """User text -> an FTS5 OR-query of its meaningful words (quoted: no FTS syntax gets through)."""
-    unique = list(dict.fromkeys(_words(text)))[:12]
-    return " OR ".join(f'"{w}"' for w in unique) if unique else None
+    """User text -> an FTS5 OR-query of its meaningful words as stem prefixes, so "estiro" finds
+    "estiramientos" and "regué" finds "riego"'s neighbours "regar", "regado" (quoted: no FTS syntax
+    gets through)."""
+    unique = list(dict.fromkeys(stem(w) for w in _words(text)))[:12]
+    return " OR ".join(f'"{w}"*' for w in unique) if unique else None
 
 
 RECALL_CANDIDATES = 200
@@ -85,7 +88,8 @@ def recall_messages(db: sqlite_utils.Database, contact_id: int, text: str, exclu
              "hace_dias": int((now() - r[3]) // 86400)} for r in ranked[:limit]]
 
 
-def search_knowledge(db: sqlite_utils.Database, domain: str | None, text: str, limit: int = 3) -> list[dict]:
+def search_knowledge(db: sqlite_utils.Database, domain: str | None, text: str, limit: int = 3,
+                     chars: int = 400) -> list[dict]:
     query = fts_query(text)
     if not query:
         return []
@@ -93,4 +97,4 @@ def search_knowledge(db: sqlite_utils.Database, domain: str | None, text: str, l
         "SELECT k.title, k.body FROM knowledge_fts f JOIN knowledge k ON k.id = f.rowid "
         "WHERE knowledge_fts MATCH ? AND (k.domain IS NULL OR k.domain = ?) ORDER BY f.rank LIMIT ?",
         [query, domain, limit]).fetchall()
-    return [{"titulo": r[0], "texto": r[1][:400]} for r in rows]
+    return [{"titulo": r[0], "texto": r[1][:chars]} for r in rows]

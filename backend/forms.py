@@ -51,3 +51,8 @@ def save_submission(connection: sqlite3.Connection, form_name: str, contact_id: 
                                 "VALUES (?, ?, ?, ?, ?)",
                                 (form_id, contact_id, json.dumps(data, ensure_ascii=False), source, now()))
     return cursor.lastrowid
+
+
+def delete_submission(connection: sqlite3.Connection, contact_id: int, submission_id: int) -> None:
+    """Takes back one of the contact's submissions (a chat report undone right after)."""
+    connection.execute("DELETE FROM form_submissions WHERE id = ? AND contact_id = ?", (submission_id, contact_id))

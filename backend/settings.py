@@ -28,6 +28,7 @@ class BackendSettings:
     alert_backoff_s: float
     plugins: tuple[str, ...]
     max_body_bytes: int = 64_000
+    warm_up: bool = True  # have the model evaluate the plug-ins' fixed prompts once at start
 
     def with_overrides(self, **changes) -> "BackendSettings":
         return replace(self, **changes)
@@ -53,4 +54,5 @@ def load_settings() -> BackendSettings:
         alert_max_attempts=env_int("ALERT_MAX_ATTEMPTS", 5, minimum=1),
         alert_backoff_s=env_float("ALERT_BACKOFF_SECONDS", 30.0, minimum=0.0),
         plugins=tuple(p for p in env_str("BACKEND_PLUGINS", "example").split(",") if p.strip()),
+        warm_up=env_str("BACKEND_WARM_UP", "1") != "0",
     )

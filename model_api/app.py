@@ -25,6 +25,7 @@ from model_api.engine import ContextTooLong, Engine, GenerationRequest, Generati
 from model_api.grammar_sampler import GrammarError
 from model_api.metrics import ModelApiMetrics
 from model_api.model_files import expected_sha256, verify_model_file
+from model_api.prefix_states import PrefixStateCollector
 from model_api.request_parsing import parse_chat, parse_completion
 from model_api.request_queue import Job, QueueFull, RequestQueue
 from model_api.settings import ModelApiSettings, load_settings
@@ -46,6 +47,7 @@ class ModelService:
         self.error: str | None = None
         self._exit_on_load_failure = exit_on_load_failure
         self.metrics = ModelApiMetrics(queue_depth=self.queue.depth, ready=lambda: self.state == "ready")
+        self.metrics.registry.register(PrefixStateCollector(self.engine.prefix_states))
 
     def start(self) -> None:
         threading.Thread(target=self._load, name="model-loader", daemon=True).start()

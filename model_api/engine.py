@@ -20,6 +20,8 @@ import llama_cpp
 from llama_cpp import Llama, llama_chat_format
 
 from model_api.grammar_sampler import GrammarSampler, SamplingParams
+from model_api.prefix_states import (MIN_PREFIX_TOKENS, PrefixStateCache, aligned_end, aligned_start,
+                                     common_prefix_length, copy_sequence_state, write_sequence_state)
 from model_api.settings import ModelApiSettings
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,7 @@ class GenerationResult:
     prompt_ms: float
     generation_ms: float
     full_vocabulary_passes: int
+    restored_prompt_tokens: int = 0  # of cached_prompt_tokens, those restored from a saved prefix state
 
     @property
     def prompt_tokens_per_second(self) -> float:
@@ -89,6 +92,7 @@ class Engine:
         self.settings = settings
         self.llm: Llama | None = None
         self._formatter = None
+        self.prefix_states = PrefixStateCache(settings.prefix_states)
 
     def load(self) -> None:
         s = self.settings
@@ -137,24 +141,65 @@ class Engine:
         # The template writes BOS itself where the model wants one; special=True parses its markers.
         return self.llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
 
-    def _evaluate_prompt(self, tokens: list[int], check: Callable[[], None]) -> int:
-        """Evaluate only what differs from the previous prompt; return how many tokens were reused."""
-        llm = self.llm
-        reused = 0
-        for cached, new in zip(llm._input_ids.tolist(), tokens):
-            if cached != new:
-                break
-            reused += 1
-        reused = min(reused, len(tokens) - 1)  # the last token is always evaluated: we need its logits
+    def fixed_prefix_length(self, messages: list[dict], tokens: list[int]) -> int:
+        """How many leading tokens of the prompt come from its leading system message(s): the
+        part shared by every request with the same system prompt (see prefix_states.py)."""
+        leading = 0
+        while leading < len(messages) and messages[leading].get("role") == "system":
+            leading += 1
+        if leading == 0:
+            return 0
+        system_only = self.prompt_tokens(messages[:leading] + [{"role": "user", "content": ""}])
+        return min(common_prefix_length(system_only, tokens), len(tokens) - 1)
+
+    def _evaluate_prompt(self, tokens: list[int], check: Callable[[], None],
+                         fixed_prefix: int = 0) -> tuple[int, int]:
+        """Evaluate only what neither the live KV cache nor a saved prefix state already holds;
+        return (tokens reused, of which restored from a saved state). When the prompt's fixed
+        prefix (`fixed_prefix` tokens) is evaluated here, its state is saved for later requests.
+
+        Restoring and saving keep the evaluated span's length, modulo ROW_ALIGNMENT, equal to what
+        plain prefix reuse would evaluate, so the answer is bit for bit the one the engine gives
+        with the cache off (see prefix_states.py)."""
+        llm, states = self.llm, self.prefix_states
+        # the last token is always evaluated: we need its logits
+        reused = min(common_prefix_length(llm._input_ids, tokens), len(tokens) - 1)
         if reused <= 0 or not llm._ctx.kv_cache_seq_rm(-1, reused, -1):
             llm.reset()
             reused = 0
+        restored = 0
+        if states.enabled:
+            saved, common = states.best_match(tokens)
+            start = aligned_start(min(common, len(tokens) - 1), reused)
+            if saved is not None and start > reused:
+                if write_sequence_state(llm._ctx.ctx, saved.state) and llm._ctx.kv_cache_seq_rm(-1, start, -1):
+                    llm.input_ids[:start] = saved.tokens[:start]
+                    restored = reused = start
+                    states.hits += 1
+                    states.restored_tokens += restored
+                else:  # pragma: no cover - llama.cpp refused its own state
+                    log.warning("saved prefix state could not be restored; dropped")
+                    states.discard(saved)
+                    llm.reset()
+                    reused = 0
+            if saved is not None and common == len(saved.tokens):
+                states.touch(saved)  # in use, restored or through the live KV cache: keep it
         llm.n_tokens = reused
-        remaining = tokens[reused:]
-        for start in range(0, len(remaining), llm.n_batch):
+        save_at = aligned_end(reused, fixed_prefix) if states.enabled and fixed_prefix >= MIN_PREFIX_TOKENS else None
+        if save_at is not None:
+            states.misses += 1
+            self._evaluate(tokens[reused:save_at], check)
+            states.put(tokens[:save_at], copy_sequence_state(llm._ctx.ctx))
+            self._evaluate(tokens[save_at:], check)
+        else:
+            self._evaluate(tokens[reused:], check)
+        return reused, restored
+
+    def _evaluate(self, tokens: list[int], check: Callable[[], None]) -> None:
+        llm = self.llm
+        for start in range(0, len(tokens), llm.n_batch):
             check()
-            llm.eval(remaining[start:start + llm.n_batch])
-        return reused
+            llm.eval(tokens[start:start + llm.n_batch])
 
     # -- generation ----------------------------------------------------------------------------
     def generate(
@@ -168,6 +213,7 @@ class Engine:
         tokens = request.prompt or self.prompt_tokens(request.messages)
         if len(tokens) + request.max_tokens > llm.n_ctx():
             raise ContextTooLong(len(tokens), request.max_tokens, llm.n_ctx())
+        fixed_prefix = self.fixed_prefix_length(request.messages, tokens) if self.prefix_states.enabled else 0
 
         sampler = GrammarSampler(llm, request.sampling, request.gbnf)
         vocab = llama_cpp.llama_model_get_vocab(llm._model.model)
@@ -176,7 +222,7 @@ class Engine:
         text, emitted, finish_reason, completion = "", 0, "length", 0
         try:
             started = time.perf_counter()
-            cached = self._evaluate_prompt(tokens, check)
+            cached, restored = self._evaluate_prompt(tokens, check, fixed_prefix)
             prompt_done = time.perf_counter()
             while completion < request.max_tokens:
                 check()
@@ -211,6 +257,7 @@ class Engine:
             prompt_ms=(prompt_done - started) * 1000,
             generation_ms=(finished - prompt_done) * 1000,
             full_vocabulary_passes=passes,
+            restored_prompt_tokens=restored,
         )
 
 

@@ -28,6 +28,7 @@ class ModelApiSettings:
     max_tokens_limit: int
     max_body_bytes: int
     warm_up: bool = True
+    prefix_states: int = 8  # saved system-prompt KV states (model_api/prefix_states.py); 0 disables
 
     def with_overrides(self, **changes) -> "ModelApiSettings":
         return replace(self, **changes)
@@ -64,4 +65,5 @@ def load_settings() -> ModelApiSettings:
         max_tokens_limit=env_int("MODEL_API_MAX_TOKENS", 1024, minimum=1),
         max_body_bytes=env_int("MODEL_API_MAX_BODY_BYTES", 1_000_000, minimum=1024),
         warm_up=env_str("MODEL_API_WARM_UP", "1") != "0",
+        prefix_states=env_int("MODEL_API_PREFIX_STATES", 8, minimum=0),
     )

@@ -102,7 +102,8 @@ def start_model_api(tmp_path: Path, model: str, command: list[str] | None = None
 
 def start_backend(tmp_path: Path, model_url: str, port: int | None = None, **env_overrides: str) -> RunningService:
     port = port or free_port()
-    env = service_env(**{"BACKEND_PORT": str(port), "MODEL_API_URL": model_url,
+    # No warm-up requests unless asked: a scripted model would count them as the test's own.
+    env = service_env(**{"BACKEND_PORT": str(port), "MODEL_API_URL": model_url, "BACKEND_WARM_UP": "0",
                          "BACKEND_DB_PATH": str(tmp_path / "backend.db"), **env_overrides})
     # the backend's /health answers 200 unless its database is down
     return _ready(RunningService(CHASQUI + ["backend"], env, port, tmp_path / f"backend-{port}.log"))

@@ -73,10 +73,11 @@ class ModelClient:
         self.max_retry_wait_s = max_retry_wait_s
         self._session = requests.Session()
 
-    def ask(self, system: str, context: dict, schema: dict, allowed: set[str] | None = None,
-            max_tokens: int = 300) -> tuple[dict, str]:
+    def ask(self, system: str, context: dict | str, schema: dict, allowed: set[str] | None = None,
+            max_tokens: int = 300, check: dict | None = None) -> tuple[dict, str]:
         """Return (model_output, endpoint label) or raise ModelUnavailable. `allowed` limits the
-        endpoints tried to those labels (the contact's quotas); None tries them all."""
+        endpoints tried to those labels (the contact's quotas); None tries them all. The answer
+        must fit `check` (default: `schema`, the one the model is constrained to)."""
         body = {"system": system, "context": context, "max_tokens": max_tokens, "schema": schema,
                 "temperature": self.temperature}
         problems = []
@@ -87,7 +88,7 @@ class ModelClient:
                 problems.append(f"{endpoint.label}: circuit open")
                 continue
             try:
-                output = self._call(endpoint, body, schema)
+                output = self._call(endpoint, body, check or schema)
             except _CallFailed as problem:
                 endpoint.breaker.record(False)
                 problems.append(f"{endpoint.label}: {problem}")
@@ -96,6 +97,28 @@ class ModelClient:
             endpoint.breaker.record(True)
             return output, endpoint.label
         raise ModelUnavailable("; ".join(problems) or "no model endpoint configured")
+
+    def warm_up(self, prompts: list[tuple[str, dict]], give_up_after_s: float = 900.0) -> int:
+        """Has every endpoint evaluate these fixed system prompts once (a tiny request each), so
+        that the first users find them in the model's cache or saved prefix states. Waits for a
+        model that is still loading; never touches the circuit breakers. Returns requests answered."""
+        answered, deadline = 0, time.monotonic() + give_up_after_s
+        for endpoint in self.endpoints:
+            headers = {"Authorization": f"Bearer {endpoint.token}"} if endpoint.token else {}
+            for system, schema in prompts:
+                body = {"system": system, "context": "Mensaje: «hola»", "max_tokens": 16, "schema": schema,
+                        "temperature": 0.0}
+                while time.monotonic() < deadline:
+                    try:
+                        response = self._session.post(f"{endpoint.url}/chat", json=body, headers=headers,
+                                                      timeout=self.timeout_s)
+                    except requests.RequestException:
+                        response = None
+                    if response is not None and response.status_code not in (502, 503, 504):
+                        answered += response.status_code in (200, 422)  # 422: cut at 16 tokens, still evaluated
+                        break
+                    time.sleep(2.0)
+        return answered
 
     def _call(self, endpoint: Endpoint, body: dict, schema: dict) -> dict:
         deadline = time.monotonic() + self.timeout_s

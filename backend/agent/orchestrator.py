@@ -1,49 +1,68 @@
-"""What happens behind POST /agent, in order:
+"""What happens behind POST /agent: understand first, answer from code, generate last.
 
 1. find the contact (an unknown phone starts onboarding) and store the inbound message first,
    in its own transaction, so nothing is lost whatever fails next;
-2. build the context: profile, the last 20 messages of 24 h, the plug-in's computed facts, and
-   passages recalled with FTS5 from older messages and the knowledge base;
-3. ask the model (primary, then secondary), or fall back to a cached answer to the same question
-   with the same facts, or to a polite apology;
-4. run only the actions the domain registered, with valid arguments; store the reply.
-"""
+2. read the message once (backend.understanding) and place it: the plug-in's detectors and the
+   matcher decide in code; only what they cannot place goes to a short classification call;
+3. act on it:
+   - «sí»/«no» to a pending change, «deshacer» for the last one (backend.agent.changes);
+   - a change to the user's data: a report that carries its own figures runs and is read back,
+     anything else is asked first and runs only after «sí»;
+   - a fact question: answered from the plug-in's computed facts, no generative call;
+   - greeting, thanks, help, a person, my data: answered by code;
+   - an open question: the answer call, with a prompt built to a token budget (agent.answering);
+4. store the reply with where it came from (`source`: code, action, model, cache, apology…).
+The model never decides that data changes."""
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-import jsonschema
-import sqlite_utils
-
 from backend import conversation
-from backend.agent import onboarding
+from backend.agent import answering, changes, core_replies, onboarding
 from backend.agent.model_client import ModelClient, ModelUnavailable
-from backend.agent.output_schema import output_schema
 from backend.contacts import Contact, create_contact, find_contact, update_contact
-from backend.plugins.base import ActionContext, ActionRefused, DomainPlugin
+from backend.plugins.base import DomainPlugin
 from backend.store.database import Store, now, transaction
-from backend.text import plain
+from backend.understanding import classifier
+from backend.understanding.intents import ACTION, CORE, FACT, Intent
+from backend.understanding.reading import Reading
+from backend.understanding.understand import Understanding
 
 log = logging.getLogger(__name__)
 
-APOLOGY = ("Lo siento, ahora no puedo responder. Tu mensaje quedó guardado; "
-           "inténtalo de nuevo en unos minutos.")
 QUOTA_REACHED = "Llegaste al límite de consultas de hoy. Mañana sigo contigo."
-NOT_SURE = "No estoy seguro de haberte entendido. ¿Me lo dices de otra forma?"
 OPT_OUT_WORDS = {"baja", "stop", "parar", "cancelar alertas"}
 OPT_IN_WORDS = {"alta", "start"}
+UNDO_HINT = " Si algo no es así, escribe «deshacer»."
+ANSWER_CHECK = {"type": "object", "properties": {"respuesta_chat": {"type": "string", "minLength": 1}},
+                "required": ["respuesta_chat"]}
 
 
 @dataclass
 class AgentReply:
     model_output: dict
-    source: str  # model, secondary, cache, apology, quota, onboarding, opt-out, duplicate
-    orchestration_s: float = 0.0  # time spent here, the model call excluded
+    source: str  # code, action, model, secondary, cache, apology, quota, onboarding, opt-out, duplicate
+    orchestration_s: float = 0.0  # time spent here, the model calls excluded
+    timings: dict = field(default_factory=dict)  # classify_ms, generate_ms when those calls were made
+
+
+@dataclass
+class Turn:
+    """One inbound message on its way through the pipeline."""
+    contact: Contact
+    plugin: DomainPlugin
+    inbound_id: int
+    reading: Reading
+    intent: Intent
+    detected: dict
+    role: str
+    model_s: float = 0.0
+    timings: dict = field(default_factory=dict)
 
 
 class Orchestrator:
@@ -53,6 +72,16 @@ class Orchestrator:
         self.plugins = plugins
         self.model = model
         self.daily_calls = daily_calls  # endpoint label -> calls per contact and day; 0 = unlimited
+        self.understanding = Understanding(plugins)
+
+    def warm_up_prompts(self) -> list[tuple[str, dict]]:
+        """Each plug-in's two fixed prompts: the classification call's and the answer call's."""
+        prompts = []
+        for name, plugin in self.plugins.items():
+            options = [intent.name for intent in self.understanding.intents[name]]
+            prompts.append((self.understanding.prompts[name], classifier.schema(options)))
+            prompts.append((plugin.system_prompt, answering.SCHEMA))
+        return prompts
 
     def handle(self, phone: str, message: str, role: str, wa_message_id: str | None = None) -> AgentReply:
         started = time.perf_counter()
@@ -75,11 +104,13 @@ class Orchestrator:
             return self._reply_without_model(db, contact, inbound_id, role, "onboarding", started,
                                              lambda: onboarding.start(db, contact, self.plugins) if is_new
                                              else onboarding.advance(db, contact, message, self.plugins))
-        keyword = plain(message)
+        reading = self.understanding.read(message, contact.domain)
+        keyword = reading.normalized.strip(" .!¡")
         if keyword in OPT_OUT_WORDS or keyword in OPT_IN_WORDS:
             return self._reply_without_model(db, contact, inbound_id, role, "opt-out", started,
                                              lambda: self._set_opt_out(db, contact, keyword in OPT_OUT_WORDS))
-        return self._answer(db, contact, inbound_id, message, role, started)
+        reading.turn = inbound_id
+        return self._answer(db, contact, inbound_id, reading, role, started)
 
     # -- replies that need no model ----------------------------------------------------------
     def _reply_without_model(self, db, contact, inbound_id, role, source, started, compose) -> AgentReply:
@@ -99,150 +130,161 @@ class Orchestrator:
     def _output(role: str, text: str, actions: dict | None = None, state: dict | None = None) -> dict:
         return {"role": role, "respuesta_chat": text, "acciones": actions or {}, "estado": state or {}}
 
-    # -- the model path ------------------------------------------------------------------------
-    def build_context(self, db: sqlite_utils.Database, contact: Contact, plugin: DomainPlugin, message: str,
-                      inbound_id: int) -> dict:
-        history = conversation.recent_messages(db, contact.id, before_id=inbound_id)
-        context = {
-            "usuario": {"nombre": contact.name, **contact.profile},
-            "hechos": plugin.facts(db, contact),
-            "historial": [{"de": m["de"], "texto": m["texto"][:300]} for m in history],
-            "mensaje": message,
-        }
-        recalled = conversation.recall_messages(db, contact.id, message,
-                                                exclude_ids={m["id"] for m in history} | {inbound_id})
-        if recalled:
-            context["recuerdos"] = recalled
-        knowledge = conversation.search_knowledge(db, plugin.name, message)
-        if knowledge:
-            context["conocimiento"] = knowledge
-        return context
-
-    def _answer(self, db, contact: Contact, inbound_id: int, message: str, role: str, started: float) -> AgentReply:
+    # -- understanding ---------------------------------------------------------------------------
+    def _answer(self, db, contact: Contact, inbound_id: int, reading: Reading, role: str,
+                started: float) -> AgentReply:
         plugin = self.plugins[contact.domain]
-        context = self.build_context(db, contact, plugin, message, inbound_id)
-        schema = output_schema(plugin)
-        cache_key = self._cache_key(plugin.name, message, context["hechos"])
-        model_s = 0.0
+        history = conversation.recent_messages(db, contact.id, before_id=inbound_id)
+        last_reply = next((m["texto"] for m in reversed(history) if m["de"] == "chasqui"), None)
+        detected, _ = changes.checked(plugin, plugin.detect(reading, contact))
         endpoints = self._endpoints_within_quota(db, contact)
+        placed = self.understanding.place(reading, plugin, last_reply, self._classifier(endpoints), detected)
+        intent = placed.intent
+        if intent.kind == ACTION and not detected and reading.via in ("guess", "model"):
+            # An unsure placement on a change the words do not carry ("el maíz está amarillo"):
+            # an open question, not a request for figures the user never meant to give.
+            intent = self.understanding.open_intent(plugin.name)
+        turn = Turn(contact, plugin, inbound_id, reading, intent, detected, role, placed.classify_s)
+        if placed.classify_s:
+            turn.timings["classify_ms"] = round(placed.classify_s * 1000, 1)
+        if intent.kind in (ACTION, FACT, CORE):
+            with transaction(db):
+                text, source, executed = self._act(db, turn)
+                return self._store(db, turn, text, source, executed, started)
+        return self._open_question(db, turn, history, endpoints, started)
+
+    def _classifier(self, endpoints: set[str]):
+        if not endpoints:
+            return None
+
+        def ask(system: str, context: str, schema: dict, max_tokens: int) -> dict:
+            return self.model.ask(system, context, schema, endpoints, max_tokens=max_tokens)[0]
+        return ask
+
+    # -- acting, answering from code ------------------------------------------------------------
+    def _act(self, db, turn: Turn) -> tuple[str, str, dict]:
+        contact, plugin, name = turn.contact, turn.plugin, turn.intent.name
+        waiting = changes.pending(db, contact, plugin.name)
+        changes.drop_pending(db, contact)  # answered or passed over: a later «sí» must not run it
+        if waiting and changes.is_yes(turn.reading):
+            name = "confirmar"  # «ok», «dale», «listo» to a question are a yes, whatever else they mean
+        if name == "confirmar" and waiting:
+            executed, refusals = changes.run(db, contact, plugin, waiting)
+            text = " ".join(filter(None, [changes.read_back(plugin, executed), *refusals]))
+            return text + (UNDO_HINT if executed else ""), "action", executed
+        if name == "negar" and waiting:
+            return core_replies.DISCARDED, "code", {}
+        if name == "deshacer" or (name == "negar" and self._just_changed(db, turn)):
+            return changes.undo_last(db, contact, plugin), "action", {}
+        if turn.intent.kind == ACTION:
+            return self._change(db, turn)
+        if turn.intent.kind == FACT:
+            facts = plugin.facts(db, contact)
+            text = turn.intent.answer(facts, turn.reading)
+            return text or answering.honest_menu(plugin.menu), "code", {}
+        return self._core_reply(turn), "code", {}
+
+    def _change(self, db, turn: Turn) -> tuple[str, str, dict]:
+        """A change the user's words ask for: certain reports run now and are read back; the rest
+        is checked and asked first. Named but without its figures: ask for them."""
+        contact, plugin = turn.contact, turn.plugin
+        if not turn.detected:
+            return turn.intent.missing or core_replies.help_text(plugin), "code", {}
+        # A report with its own figures runs at once, unless it came as a question ("¿corrí 10 km…?").
+        certain = {} if turn.reading.is_question else {n: a for n, a in turn.detected.items()
+                                                        if not plugin.actions[n].asks_first(a)}
+        to_ask = {n: a for n, a in turn.detected.items() if n not in certain}
+        executed, refusals = changes.run(db, contact, plugin, certain)
+        prepared, refused = changes.prepare(db, contact, plugin, to_ask)
+        parts = [changes.read_back(plugin, executed) + (UNDO_HINT if executed else ""), *refusals, *refused]
+        if prepared:
+            question = changes.question(plugin, prepared)
+            changes.propose(db, contact, plugin, prepared, question)
+            parts.append(question)
+        return " ".join(p.strip() for p in parts if p.strip()), "action", executed
+
+    @staticmethod
+    def _just_changed(db, turn: Turn) -> bool:
+        """«no» right after a change was read back means "that was not it"."""
+        last_out = db.execute("SELECT source FROM messages WHERE contact_id = ? AND direction = 'out' "
+                              "ORDER BY id DESC LIMIT 1", [turn.contact.id]).fetchone()
+        return last_out is not None and last_out[0] == "action" and \
+            changes.undoable(db, turn.contact, turn.plugin.name) is not None
+
+    def _core_reply(self, turn: Turn) -> str:
+        name, plugin, contact = turn.intent.name, turn.plugin, turn.contact
+        if name == "saludo":
+            return core_replies.greeting(contact, plugin, turn.inbound_id)
+        if name == "gracias":
+            return core_replies.thanks(turn.inbound_id)
+        if name == "hablar_persona":
+            return core_replies.HANDOFF
+        if name == "mis_datos":
+            return core_replies.my_data(contact)
+        if name in ("confirmar", "negar"):
+            return core_replies.NOTHING_PENDING
+        return core_replies.help_text(plugin)
+
+    # -- generating, for open questions only ------------------------------------------------------
+    def _open_question(self, db, turn: Turn, history: list[dict], endpoints: set[str], started: float) -> AgentReply:
+        contact, plugin, reading = turn.contact, turn.plugin, turn.reading
+        facts = plugin.facts(db, contact)
+        passages = conversation.search_knowledge(db, plugin.name, reading.text, limit=3, chars=4000)
+        recalled = conversation.recall_messages(db, contact.id, reading.text,
+                                                exclude_ids={m["id"] for m in history} | {turn.inbound_id}, limit=1)
+        passage = answering.best_passage(passages, reading.text)
+        context = answering.user_part(self._profile_line(contact), answering.compact_facts(facts), passage,
+                                      recalled[0]["texto"] if recalled else None, reading.text)
+        cache_key = self._cache_key(plugin.name, " ".join(reading.words), facts)
+        fallback = answering.from_passage(passage) if passage else answering.honest_menu(plugin.menu)
+        text, source = None, "quota" if not endpoints else "apology"
         if endpoints:
             model_started = time.perf_counter()
             try:
-                output, source = self.model.ask(plugin.system_prompt, context, schema, endpoints)
+                output, source = self.model.ask(plugin.system_prompt, context, answering.SCHEMA, endpoints,
+                                                max_tokens=answering.MAX_TOKENS, check=ANSWER_CHECK)
+                text = answering.grounded(output["respuesta_chat"], context)
+                if not answering.usable(text) or (passage and not answering.supported(text, passage, reading.text)):
+                    text, source = fallback, "knowledge" if passage else "apology"
             except ModelUnavailable as problem:
                 log.warning("model unavailable; falling back", extra={"error": str(problem)})
-                output, source = self._cached_or(db, cache_key, plugin, APOLOGY, "apology", role)
-            model_s = time.perf_counter() - model_started
-        else:
-            output, source = self._cached_or(db, cache_key, plugin, QUOTA_REACHED, "quota", role)
-
+            turn.model_s += time.perf_counter() - model_started
+            turn.timings["generate_ms"] = round((time.perf_counter() - model_started) * 1000, 1)
         with transaction(db):
-            requested = output.get("acciones", {}) if source in ("model", "secondary") else {}
-            executed, refused, refusals = self._run_actions(
-                db, contact, plugin, self._with_detected(plugin, contact, message, requested), message)
-            if refusals:  # the plug-in said why it could not do what the user asked
-                text = " ".join(refusals)
-            elif refused:
-                # The model asked for something the user did not say: its text would claim it
-                # anyway. What did run (recognized in the user's words) is still confirmed.
-                text = " ".join(self._confirmations(plugin, executed)) or NOT_SURE
-            else:
-                text = self._confirmed(plugin, executed, output["respuesta_chat"])
-            if not refusals and not executed:
-                text = self._with_computed_figure(plugin, message, context["hechos"], text, refused)
-            output = {**output, "role": role, "acciones": executed, "respuesta_chat": text}
-            conversation.store_reply(db, contact.id, output["respuesta_chat"], source, inbound_id)
+            if text is None:
+                cached = db.execute("SELECT answer FROM answer_cache WHERE question_key = ? AND domain = ?",
+                                    [cache_key, plugin.name]).fetchone()
+                if cached:
+                    text, source = json.loads(cached[0])["respuesta_chat"], "cache"
+                elif source == "quota":
+                    text = QUOTA_REACHED + (f" {fallback}" if passage else "")
+                else:
+                    text = fallback
             if source in ("model", "secondary"):
                 self._count_model_call(db, contact, source)
                 db.execute("INSERT OR REPLACE INTO answer_cache (question_key, domain, answer, created_at) "
-                           "VALUES (?, ?, ?, ?)", [cache_key, plugin.name, json.dumps(output, ensure_ascii=False), now()])
-        return AgentReply(output, source, time.perf_counter() - started - model_s)
+                           "VALUES (?, ?, ?, ?)", [cache_key, plugin.name,
+                                                   json.dumps({"respuesta_chat": text}, ensure_ascii=False), now()])
+            return self._store(db, turn, text, source, {}, started)
 
     @staticmethod
-    def _cache_key(domain: str, message: str, facts: dict) -> str:
+    def _profile_line(contact: Contact) -> str:
+        shown = {k: v for k, v in contact.profile.items() if isinstance(v, str | int | float) and len(str(v)) < 40}
+        return ", ".join([contact.name or "", *(f"{k} {v}" for k, v in list(shown.items())[:6])]).strip(", ")
+
+    def _store(self, db, turn: Turn, text: str, source: str, executed: dict, started: float) -> AgentReply:
+        state = {"intencion": turn.intent.name, "via": turn.reading.via}
+        conversation.store_reply(db, turn.contact.id, text, source, turn.inbound_id)
+        output = self._output(turn.role, text, executed, state)
+        return AgentReply(output, source, time.perf_counter() - started - turn.model_s, turn.timings)
+
+    @staticmethod
+    def _cache_key(domain: str, words: str, facts: dict) -> str:
         # The facts are part of the key: a cached answer is reused only where it is still true.
-        material = json.dumps([domain, plain(message), facts], sort_keys=True, ensure_ascii=False, default=str)
+        material = json.dumps([domain, words, facts], sort_keys=True, ensure_ascii=False, default=str)
         return hashlib.sha256(material.encode()).hexdigest()
 
-    def _cached_or(self, db, cache_key: str, plugin: DomainPlugin, text: str, source: str, role: str):
-        row = db.execute("SELECT answer FROM answer_cache WHERE question_key = ? AND domain = ?",
-                         [cache_key, plugin.name]).fetchone()
-        if row:
-            return json.loads(row[0]), "cache"
-        return self._output(role, text), source
-
-    @staticmethod
-    def _with_detected(plugin: DomainPlugin, contact: Contact, message: str, requested: object) -> object:
-        """The model's actions plus those the plug-in's code recognizes in the message: a small model
-        often answers "anotado" without asking for the action; the user's run must still be saved.
-        Where both name the same action, the code's arguments win (they come from the user's words)."""
-        detected = plugin.detect(message, contact)
-        if not detected:
-            return requested
-        return {**(requested if isinstance(requested, dict) else {}), **detected}
-
-    def _run_actions(self, db, contact: Contact, plugin: DomainPlugin, requested: object,
-                     message: str) -> tuple[dict, int, list[str]]:
-        """Only registered actions with valid arguments that the user's message supports run; each
-        in a savepoint, so one that fails leaves no half-write and does not take the reply down
-        with it. Returns the executed actions, how many were refused, and what the user must be
-        told about actions the plug-in itself refused (ActionRefused)."""
-        executed, refused, refusals = {}, 0, []
-        if not isinstance(requested, dict):
-            return executed, refused, refusals
-        for name, arguments in requested.items():
-            action = plugin.actions.get(name)
-            if action is None:
-                log.warning("refused unknown action", extra={"action": name, "domain": plugin.name})
-                refused += 1
-                continue
-            try:
-                jsonschema.validate(arguments, action.schema)
-            except jsonschema.ValidationError as problem:
-                log.warning("refused invalid action", extra={"action": name, "error": problem.message})
-                refused += 1
-                continue
-            if action.grounded and not action.grounded(message, arguments):
-                log.warning("refused action the message does not support", extra={"action": name})
-                refused += 1
-                continue
-            db.execute("SAVEPOINT action")
-            try:
-                action.run(ActionContext(db=db, contact=contact), arguments)
-            except ActionRefused as problem:
-                db.execute("ROLLBACK TO action")
-                log.info("action refused by its plug-in", extra={"action": name, "reason": str(problem)})
-                refusals.append(str(problem))
-            except Exception as problem:
-                db.execute("ROLLBACK TO action")
-                log.error("action failed", extra={"action": name, "error": repr(problem)})
-            else:
-                executed[name] = arguments
-            db.execute("RELEASE action")
-        return executed, refused, refusals
-
-    def _confirmed(self, plugin: DomainPlugin, executed: dict, reply: str) -> str:
-        """The model's reply if it carries every executed action's confirmation, else the
-        confirmations themselves: the user must learn what was done, exactly."""
-        confirmations = self._confirmations(plugin, executed)
-        if all(plain(c) in plain(reply) for c in confirmations):
-            return reply
-        return " ".join(confirmations)
-
-    @staticmethod
-    def _with_computed_figure(plugin: DomainPlugin, message: str, facts: dict, text: str, refused: int) -> str:
-        """A question whose answer is a computed figure: the reply must carry it. A small model
-        often drops or garbles it, or is down (the apology); then the plug-in's sentence is the reply."""
-        answer = plugin.answer_from_facts(message, facts)
-        if answer is None or (not refused and plain(answer.figure) in plain(text)):
-            return text
-        return answer.sentence
-
-    @staticmethod
-    def _confirmations(plugin: DomainPlugin, executed: dict) -> list[str]:
-        return [plugin.actions[name].confirm(arguments) for name, arguments in executed.items()
-                if plugin.actions[name].confirm]
-
+    # -- quotas ------------------------------------------------------------------------------------
     def _today(self) -> str:
         return datetime.now(timezone.utc).strftime("%Y-%m-%d")
 

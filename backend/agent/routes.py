@@ -27,6 +27,6 @@ def create_agent_blueprint(orchestrator: Orchestrator, metrics) -> Blueprint:
         metrics.agent_replies.labels(reply.source).inc()
         metrics.orchestration.observe(reply.orchestration_s)
         return jsonify({"model_output": reply.model_output, "source": reply.source,
-                        "timings": {"orchestration_ms": round(reply.orchestration_s * 1000, 2)}})
+                        "timings": {"orchestration_ms": round(reply.orchestration_s * 1000, 2), **reply.timings}})
 
     return blueprint

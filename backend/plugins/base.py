@@ -1,6 +1,7 @@
 """What a domain plug-in contributes to the core (which knows nothing about crops or running):
-profile fields with their onboarding questions, facts for the model's context, actions the model
-may request, form definitions, alert rules and scheduled jobs."""
+profile fields with their onboarding questions, intents (what a message can mean, with examples)
+and computed facts that answer its questions, actions on the user's data with their detectors,
+form definitions, alert rules and scheduled jobs."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -31,26 +32,32 @@ class ActionRefused(Exception):
 
 @dataclass(frozen=True)
 class Action:
-    """Something the model may ask for in `acciones`. Only registered actions run, and only with
-    arguments that fit `schema`."""
+    """Something that changes the user's data. Code decides that it is wanted (the plug-in's
+    `detect`, in the user's own words); the model may only point at it, never run it. Only
+    registered actions run, and only with arguments that fit `schema`.
+
+    The core runs an action in one of two ways:
+    - a report that carries its own figures ("corrí 10 km en 55 min", "regué 2 horas": `asks_first`
+      is false for its arguments) runs at once and is read back with `confirm`;
+    - anything else is first checked with `prepare` (which may refuse or complete the arguments),
+      asked as `ask` ("¿Cambio tu objetivo a…?") and runs only after the user's «sí».
+    `run` returns what `undo` needs to take the change back ("deshacer" right after), or None
+    when it cannot be undone."""
 
     name: str
     description: str
     schema: dict
-    run: Callable[[ActionContext, dict], None]
-    # What the user must read once it ran. A small model often phrases it wrongly or not at all;
-    # then the orchestrator replies with this instead.
+    run: Callable[[ActionContext, dict], dict | None]
+    # What the user reads once it ran.
     confirm: Callable[[dict], str] | None = None
-    # Whether the user's message supports these arguments. Small models copy earlier turns and
-    # invent actions ("Hola" -> save a note); code decides, not the model.
-    grounded: Callable[[str, dict], bool] | None = None
-
-
-@dataclass(frozen=True)
-class FactAnswer:
-    """The computed answer to a question the plug-in recognizes ("¿a qué ritmo hago el tempo?")."""
-    sentence: str  # said plainly when the model's reply does not carry the figure
-    figure: str  # the computed value the reply must contain, e.g. "4:15/km"
+    # The question asked before running ("¿Anoto tu riego de 2 horas?"), without "sí o no".
+    ask: Callable[[dict], str] | None = None
+    # False: runs without asking (an unambiguous report with its own figures).
+    asks_first: Callable[[dict], bool] = lambda arguments: True
+    # Checked before asking: raises ActionRefused, or returns the arguments as they will run.
+    prepare: Callable[[ActionContext, dict], dict] | None = None
+    # Takes the change back, given what `run` returned.
+    undo: Callable[[ActionContext, dict], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -64,26 +71,36 @@ class ScheduledJob:
 class DomainPlugin:
     name: str  # stored in contacts.domain
     label: str  # how onboarding offers it ("agricultura", "running")
-    system_prompt: str
+    system_prompt: str  # of the answer call for open questions: short and fixed, so it stays cached
     profile_fields: list[ProfileField] = field(default_factory=list)
     actions: dict[str, Action] = field(default_factory=dict)
     forms: dict[str, dict] = field(default_factory=dict)  # name -> JSON schema of a submission
     jobs: list[ScheduledJob] = field(default_factory=list)
-    # Computed facts for the model: numbers the user relies on come from code, not from the model.
+    # Computed facts: what the fact intents answer from (numbers come from code, never the model).
     facts: Callable[[sqlite_utils.Database, Contact], dict] = lambda db, contact: {}
-    # Actions code recognizes in the message with certainty ("corrí 10 km en 55 min"): run even
-    # when a small model forgets to ask for them. name -> arguments, each fitting its schema.
-    detect: Callable[[str, Contact], dict[str, dict]] = lambda message, contact: {}
+    # The changes the user's own words ask for ("corrí 10 km en 55 min" -> registrar_carrera with
+    # its figures): name -> arguments, each fitting its schema. Given the message as read once
+    # (backend.understanding.reading.Reading: `.normalized` is folded, number words as digits, `.text`
+    # as written). Only code decides that data changes.
+    detect: Callable[[Any, Contact], dict[str, dict]] = lambda reading, contact: {}
     # The plug-in's own tables: (version, name, SQL), applied in order like the core's migrations.
     migrations: list[tuple[int, str, str]] = field(default_factory=list)
     # Extra HTTP routes (e.g. a file import), behind the backend's bearer token.
     routes: Callable[[Any], Any] | None = None  # Store -> flask.Blueprint
-    # The brief's rule for computed figures: when the model's reply to a question the plug-in
-    # recognizes lacks the figure (or the model is down), the orchestrator says it plainly itself.
-    answer_from_facts: Callable[[str, dict], FactAnswer | None] = lambda message, facts: None
     # Run once when the backend starts, after the migrations (e.g. loading shipped knowledge texts).
     on_start: Callable[[sqlite_utils.Database], None] | None = None
     # What a new user types after their name to see the plug-in at work (`chasqui up` plays it).
     demo: list[str] = field(default_factory=list)
     # Extra pages in the admin panel (admin.auth.PanelView subclasses), each made with the Store.
     admin_views: list[Callable[[Any], Any]] = field(default_factory=list)
+    # What a message can mean in this domain (backend.understanding.intents.Intent): the matcher
+    # compares messages with their examples; fact intents are answered from `facts` by code.
+    intents: list[Any] = field(default_factory=list)
+    # The slots a message gives for an intent ({"lote": "lote 2"}): (Reading, intent name) -> dict.
+    read_slots: Callable[[Any, str], dict] = lambda reading, intent: {}
+    # Names that say *which* thing, not what the user wants ("rancha", "maíz", "rodilla"), turned
+    # into one placeholder word each before matching, so an example about one pest covers all of
+    # them: normalized text -> normalized text.
+    mark_entities: Callable[[str], str] = lambda normalized: normalized
+    # What Chasqui can do here, for greetings, help and honest "I can't help with that" replies.
+    menu: list[str] = field(default_factory=list)

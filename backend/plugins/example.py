@@ -1,10 +1,13 @@
-"""A minimal domain plug-in that shows every extension point: one profile field, one fact,
-one action, one form. The agro and running plug-ins follow the same shape."""
+"""A minimal domain plug-in that shows every extension point: one profile field, facts, intents
+(a fact question answered by code, an action, open questions), one undoable action with its
+detector, one form. The agro and running plug-ins follow the same shape."""
 from __future__ import annotations
 
-from backend.forms import save_submission
+import re
+
+from backend.forms import delete_submission, save_submission
 from backend.plugins.base import Action, ActionContext, DomainPlugin, ProfileField
-from backend.text import plain
+from backend.understanding.intents import ACTION, FACT, OPEN, OPEN_QUESTION, Intent
 
 NOTE_FORM = {
     "type": "object",
@@ -12,6 +15,9 @@ NOTE_FORM = {
     "required": ["texto"],
     "additionalProperties": False,
 }
+# "anota: comprar semillas", "guarda una nota: …": the colon says where the note starts.
+NOTE = re.compile(r"(?i)^\s*(?:guarda(?:me)?|anota(?:me)?|apunta(?:me)?|toma)\s*(?:una|la|esta)?\s*(?:nota)?\s*:\s*"
+                  r"(?P<texto>\S.{0,199})$")
 
 
 def parse_city(answer: str) -> str:
@@ -21,13 +27,18 @@ def parse_city(answer: str) -> str:
     return city
 
 
-def save_note(ctx: ActionContext, arguments: dict) -> None:
-    save_submission(ctx.db.conn, "nota", ctx.contact.id, arguments, "chat")
+def save_note(ctx: ActionContext, arguments: dict) -> dict:
+    return {"id": save_submission(ctx.db.conn, "nota", ctx.contact.id, arguments, "chat")}
 
 
-def note_is_in_message(message: str, arguments: dict) -> bool:
-    """Only a note the user actually wrote is saved."""
-    return plain(arguments["texto"]) in plain(message)
+def delete_note(ctx: ActionContext, undo: dict) -> None:
+    delete_submission(ctx.db.conn, ctx.contact.id, undo["id"])
+
+
+def detect(reading, contact) -> dict:
+    """«anota: comprar semillas» -> guardar_nota {"texto": "comprar semillas"}, as written."""
+    found = NOTE.match(reading.text)
+    return {"guardar_nota": {"texto": found["texto"].strip()}} if found else {}
 
 
 def facts(db, contact) -> dict:
@@ -37,23 +48,37 @@ def facts(db, contact) -> dict:
     return {"hora_local": local.strftime("%H:%M"), "notas_guardadas": notes}
 
 
+INTENTS = [
+    Intent("contar_notas", FACT, "cuántas notas tiene guardadas",
+           ("cuantas notas tengo", "cuantas notas guarde", "numero de notas", "cuantas notas hay",
+            "tengo notas guardadas", "cuantas notas llevo"),
+           answer=lambda f, reading: f"Tienes {f['notas_guardadas']} nota{'' if f['notas_guardadas'] == 1 else 's'} "
+                                     "guardada" + ("" if f["notas_guardadas"] == 1 else "s") + "."),
+    Intent("hora", FACT, "qué hora es", ("que hora es", "me dices la hora", "hora", "que hora tienes"),
+           answer=lambda f, reading: f"Son las {f['hora_local']}."),
+    Intent("guardar_nota", ACTION, "quiere guardar una nota",
+           ("anota esto", "guarda una nota", "apunta una nota", "toma nota", "guardame una nota"),
+           missing="¿Qué nota guardo? Escríbela así: «anota: comprar semillas»."),
+    Intent(OPEN_QUESTION, OPEN, "otra pregunta", ("como estas", "que opinas", "cuentame algo", "una pregunta")),
+]
+
 PLUGIN = DomainPlugin(
     name="example",
     label="notas",
     system_prompt=(
-        "Eres Chasqui, un asistente por WhatsApp que guarda notas. Hablas español sencillo y amable.\n"
-        'Recibes un JSON con "usuario", "hechos" (datos calculados, siempre correctos), "historial" '
-        '(mensajes anteriores) y "mensaje" (lo que el usuario escribe ahora).\n'
-        'Contesta solo al "mensaje", en una o dos frases nuevas, con las cifras exactas de "hechos"; '
-        'no copies mensajes del historial. Si pide guardar una nota, pon en "acciones" '
-        '{"guardar_nota": {"texto": "<la nota>"}} y confirma: "Guardé tu nota: <la nota>".\n'
-        'Responde con un objeto JSON con las claves "role", "respuesta_chat", "acciones" y "estado".'
+        "Eres Chasqui, un asistente por WhatsApp que guarda notas. Hablas español sencillo y amable, en una o "
+        "dos frases, solo a la «Pregunta»; usa solo las cifras de los datos.\n"
+        'Responde con JSON: {"respuesta_chat": "..."}'
     ),
     profile_fields=[ProfileField("ciudad", "¿En qué ciudad vives?", parse_city)],
     actions={"guardar_nota": Action("guardar_nota", "guarda una nota del usuario", NOTE_FORM, save_note,
                                     confirm=lambda arguments: f"Guardé tu nota: {arguments['texto']}",
-                                    grounded=note_is_in_message)},
+                                    asks_first=lambda arguments: False,
+                                    undo=delete_note)},
     forms={"nota": NOTE_FORM},
     facts=facts,
+    detect=detect,
+    intents=INTENTS,
+    menu=["guardar una nota («anota: comprar semillas»)", "cuántas notas tienes"],
     demo=["Cajamarca", "Guarda una nota: regar el maíz el jueves"],
 )

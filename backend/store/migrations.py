@@ -180,6 +180,28 @@ CREATE UNIQUE INDEX alerts_by_provider_message_id ON alerts(provider_message_id)
     (7, "alert images", """
 ALTER TABLE alerts ADD COLUMN image BLOB;
 """),
+    # Changes to a user's data wait for their «sí» (pending_actions), and each change that ran can
+    # be taken back with «deshacer» (action_log keeps what its plug-in needs to undo it).
+    (8, "pending and undoable actions", """
+CREATE TABLE pending_actions (
+    contact_id INTEGER PRIMARY KEY REFERENCES contacts(id) ON DELETE CASCADE,
+    domain TEXT NOT NULL,
+    actions TEXT NOT NULL,                   -- JSON {action: arguments}, as they will run
+    question TEXT NOT NULL,                  -- what the user was asked
+    created_at REAL NOT NULL
+);
+CREATE TABLE action_log (
+    id INTEGER PRIMARY KEY,
+    contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+    domain TEXT NOT NULL,
+    action TEXT NOT NULL,
+    arguments TEXT NOT NULL,                 -- JSON
+    undo TEXT,                               -- JSON for the plug-in's undo; NULL: cannot be undone
+    created_at REAL NOT NULL,
+    undone_at REAL
+);
+CREATE INDEX action_log_by_contact ON action_log(contact_id, id);
+"""),
 ]
 
 

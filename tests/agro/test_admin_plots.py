@@ -63,9 +63,8 @@ def test_an_admin_adds_a_plot_that_is_listed_and_advised(panel, model):
     # Only this producer's plots, when a phone is given.
     assert "lote 2" in panel.client.get(PAGE, query_string={"phone": "+51 987 654 321"}).text
 
-    panel.say(PHONE, "¿Cuándo riego?")
-    lotes = model.last_context()["hechos"]["lotes"]
-    assert [lote["lote"] for lote in lotes] == ["lote 1", "lote 2"] and lotes[1]["cultivo"] == "papa"
+    answer = panel.say(PHONE, "¿Cuándo riego?")["model_output"]["respuesta_chat"]
+    assert "(lote 1)" in answer and "tu papa (lote 2)" in answer
 
 
 def test_refusals_say_why_keep_the_typed_values_and_save_nothing(panel):

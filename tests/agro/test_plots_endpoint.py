@@ -15,11 +15,10 @@ def test_a_second_plot_is_added_advised_and_named_by_reports(farm, model):
     assert added.status_code == 201, added.json
     assert added.json["lote"] == "lote 2" and added.json["cultivo"] == "papa" and added.json["mm_por_hora"] == 8
     assert [p["lote"] for p in farm.client.get(URL, headers=AUTH).json["plots"]] == ["lote 1", "lote 2"]
-    farm.say(PHONE, "¿Cuándo riego?")
-    lotes = model.last_context()["hechos"]["lotes"]
-    assert [lote["lote"] for lote in lotes] == ["lote 1", "lote 2"] and lotes[1]["cultivo"] == "papa"
+    answer = farm.say(PHONE, "¿Cuándo riego?")["model_output"]["respuesta_chat"]
+    assert "(lote 1)" in answer and "tu papa (lote 2)" in answer
     assert farm.say(PHONE, "Ayer regué 2 horas el lote 2")["model_output"]["respuesta_chat"].startswith(
-        "¿Anoto tu riego de 2 horas en el lote 2")
+        "Guardé tu riego de 2 horas en el lote 2")
 
 
 def test_bad_plots_are_refused_naming_the_field(farm):

@@ -27,19 +27,28 @@ def agent(backend, message):
     return response.json()
 
 
-def test_new_user_onboards_then_the_model_runs_an_action(stack):
+def test_new_user_onboards_saves_a_note_by_code_and_gets_an_open_answer_from_the_model(stack):
     backend, db_path = stack
     assert agent(backend, "Hola")["source"] == "onboarding"
     agent(backend, "Rosa")
     assert "Listo, Rosa" in agent(backend, "Cajamarca")["model_output"]["respuesta_chat"]
     reply = agent(backend, "Guarda una nota: regar el maíz el jueves")
-    assert reply["source"] == "model"
-    assert set(reply["model_output"]) == {"role", "respuesta_chat", "acciones", "estado"}
-    note = reply["model_output"]["acciones"]["guardar_nota"]  # greedy decoding: the model asks for it
-    assert "regar el maíz el jueves" in note["texto"]
-    assert f"Guardé tu nota: {note['texto']}" in reply["model_output"]["respuesta_chat"]
+    assert reply["source"] == "action" and set(reply["model_output"]) == {"role", "respuesta_chat", "acciones", "estado"}
+    assert reply["model_output"]["acciones"] == {"guardar_nota": {"texto": "regar el maíz el jueves"}}
     with sqlite3.connect(db_path) as db:
-        assert [json.loads(r[0]) for r in db.execute("SELECT data FROM form_submissions")] == [note]
+        assert [json.loads(r[0]) for r in db.execute("SELECT data FROM form_submissions")] == [
+            {"texto": "regar el maíz el jueves"}]
+    answer = agent(backend, "¿Qué opinas de Cajamarca?")
+    assert answer["source"] == "model" and answer["timings"]["generate_ms"] > 0
+    assert len(answer["model_output"]["respuesta_chat"]) >= 12 and answer["model_output"]["acciones"] == {}
+
+
+def test_an_unclear_message_is_classified_by_the_real_model(stack):
+    backend, _ = stack
+    reply = agent(backend, "y las notitas esas q")
+    state = reply["model_output"]["estado"]
+    assert state["via"] == "model" and reply["timings"]["classify_ms"] > 0
+    assert state["intencion"] in {"guardar_nota", "contar_notas", "pregunta_abierta"}  # the candidates
 
 
 def test_alert_round_trip_over_http(stack):
@@ -60,7 +69,8 @@ def test_model_api_down_gives_an_apology_and_keeps_the_message(tmp_path):
         for message in ("Hola", "Rosa", "Cajamarca"):
             agent(backend, message)
         reply = agent(backend, "¿Cuántas notas tengo?")
-        assert reply["source"] == "apology"
+        assert reply["source"] == "code"  # answered from the facts: no model needed
+        assert agent(backend, "¿Qué opinas de la vida?")["source"] == "apology"
         health = requests.get(f"{backend.url}/health", timeout=10).json()
         assert health["status"] == "degraded" and health["model_api"] == "unreachable"
     finally:

@@ -1,6 +1,6 @@
-"""The running coach through POST /agent: onboarding, runs logged by chat (even when the model
-forgets the action), impossible runs refused, goal and injury changes re-planning, and answers
-built from computed facts."""
+"""The running coach through POST /agent: onboarding, runs logged from the runner's words,
+impossible runs refused, goal and injury changes asked first then re-planning, and questions
+answered from computed facts with no model call."""
 from __future__ import annotations
 
 from tests.running.conftest import PHONE, onboard
@@ -35,31 +35,63 @@ def test_a_run_told_by_chat_is_logged_with_pace_effort_mood_and_aches_even_witho
 
 def test_an_impossible_run_is_refused_with_a_reason_and_nothing_is_saved(coach, model):
     onboard(coach)
-    model.answer("¡Qué rápido!", acciones={"registrar_carrera": {"distancia_km": 42.2, "duracion_min": 2}})
     text = coach.say(PHONE, "Corrí un maratón de 42,2 km en 2 minutos")["model_output"]["respuesta_chat"]
     assert text.startswith("No registré esa carrera:")
     assert runs(coach) == []
 
 
-def test_the_model_is_told_the_paces_and_today_from_code(coach, model):
-    onboard(coach)  # 5K in 19:57: VDOT 50
-    coach.say(PHONE, "¿A qué ritmo hago el tempo?")
-    facts = model.last_context()["hechos"]
-    assert facts["ritmos"]["umbral_tempo"] == "4:15/km"
-    assert facts["vdot"] == 50.0 and facts["tiempos_posibles"]["marathon"] == "3:10:49"
-    assert facts["entrenamiento_hoy"] and facts["si_esta_cansado"]
-    assert facts["este_mes"] == "0 km en 0 carreras"
+def test_paces_predictions_and_vdot_come_from_code_with_no_model_call(coach, model):
+    onboard(coach)  # 5K in 19:57: VDOT 50 (Daniels' table: T 4:15/km, M 4:31/km, marathon 3:10:49)
+    ask = lambda text: coach.say(PHONE, text)  # noqa: E731
+    tempo = ask("a q ritmo hago el tempo")
+    assert tempo["source"] == "code" and "4:15/km" in tempo["model_output"]["respuesta_chat"]
+    assert "4:31/km" in ask("y mi ritmo de maraton?")["model_output"]["respuesta_chat"]
+    assert "3:10:49" in ask("en cuanto haria una maraton")["model_output"]["respuesta_chat"]
+    assert "VDOT es 50" in ask("cual es mi vdot")["model_output"]["respuesta_chat"]
+    assert ask("que toca hoy?")["model_output"]["estado"]["intencion"] == "sesion_hoy"
+    assert "0 km en 0 carreras" in ask("cuanto corri este mes")["model_output"]["respuesta_chat"]
+    assert model.requests == [] and model.classify_requests == []
 
 
-def test_a_new_goal_by_chat_updates_the_profile_and_the_plan(coach, model):
+def test_a_question_about_a_race_pace_changes_nothing(coach, model):
+    onboard(coach)
+    before = coach.db.execute("SELECT data FROM profiles").fetchone()[0]
+    reply = coach.say(PHONE, "a que ritmo tendria que correr un 10k?")
+    assert reply["model_output"]["acciones"] == {} and "10K" in reply["model_output"]["respuesta_chat"]
+    assert coach.db.execute("SELECT data FROM profiles").fetchone()[0] == before
+    assert coach.count("pending_actions") == 0
+
+
+def test_a_question_carrying_figures_logs_nothing_without_a_yes(coach, model):
+    onboard(coach)
+    reply = coach.say(PHONE, "¿a cuánto hago el km en el tempo de 20 min?")
+    assert runs(coach) == [] and reply["model_output"]["acciones"] == {}
+
+
+def test_a_new_goal_is_asked_first_then_changes_the_profile_and_the_plan_and_can_be_undone(coach, model):
     onboard(coach, answers=["Hola", "Lucía", "34", "10K", "no", "4", "intermedio", "ninguna", "no"])
     before = coach.db.execute("SELECT plan FROM running_plans").fetchone()
-    text = coach.say(PHONE, "Ahora quiero correr un maratón en abril")["model_output"]["respuesta_chat"]
+    profile_before = coach.db.execute("SELECT data FROM profiles").fetchone()[0]
+    question = coach.say(PHONE, "Ahora quiero correr un maratón en abril")["model_output"]["respuesta_chat"]
+    assert question.startswith("¿Cambio tu objetivo a maratón el") and "sí" in question
+    assert coach.db.execute("SELECT data FROM profiles").fetchone()[0] == profile_before  # not before «sí»
+    text = coach.say(PHONE, "si")["model_output"]["respuesta_chat"]
     assert "Tu nuevo objetivo: maratón el" in text and "de abril de" in text
     profile = coach.db.execute("SELECT data FROM profiles").fetchone()[0]
     assert '"objetivo": "marathon"' in profile and '-04-' in profile
-    after = coach.db.execute("SELECT plan FROM running_plans").fetchone()
-    assert after != before
+    assert coach.db.execute("SELECT plan FROM running_plans").fetchone() != before
+    coach.say(PHONE, "deshacer")
+    assert '"objetivo": "10K"' in coach.db.execute("SELECT data FROM profiles").fetchone()[0]
+
+
+def test_a_proposed_change_the_runner_denies_or_passes_over_never_runs(coach, model):
+    onboard(coach)
+    coach.say(PHONE, "me duele la rodilla")
+    assert coach.say(PHONE, "no")["model_output"]["respuesta_chat"] == "Listo, no lo guardé."
+    coach.say(PHONE, "me duele la rodilla")
+    coach.say(PHONE, "que toca mañana")  # passed over: the question lapses
+    coach.say(PHONE, "si")
+    assert coach.db.execute("SELECT COUNT(*) FROM running_injuries").fetchone()[0] == 0
 
 
 def test_an_injury_lowers_the_plan_until_the_runner_says_it_is_gone(coach, model):
@@ -73,29 +105,21 @@ def test_an_injury_lowers_the_plan_until_the_runner_says_it_is_gone(coach, model
 
     coach.say(PHONE, "¿Qué me toca hoy?")
     assert planned_kinds() & quality  # a marathoner's normal week has quality sessions
-    text = coach.say(PHONE, "Me lesioné el tobillo")["model_output"]["respuesta_chat"]
+    assert "tobillo" in coach.say(PHONE, "Me lesioné el tobillo")["model_output"]["respuesta_chat"]
+    text = coach.say(PHONE, "sí")["model_output"]["respuesta_chat"]
     assert "Anoté tu lesión en tobillo" in text
     assert not planned_kinds() & quality
-    assert "Volvemos a tu plan normal" in coach.say(PHONE, "Ya no me duele el tobillo")["model_output"][
-        "respuesta_chat"]
+    assert "superada" in coach.say(PHONE, "Ya no me duele el tobillo")["model_output"]["respuesta_chat"]
+    assert "Volvemos a tu plan normal" in coach.say(PHONE, "dale")["model_output"]["respuesta_chat"]
     assert planned_kinds() & quality
 
 
-def test_a_reply_without_the_computed_pace_is_replaced_by_it(coach, model):
+def test_with_the_model_down_questions_and_runs_still_work(coach, model):
     onboard(coach)
-    model.answer("El tempo se corre a 5:00/km.")  # a small model's guess
-    assert coach.say(PHONE, "¿A qué ritmo hago el tempo?")["model_output"]["respuesta_chat"] == \
-        "Tu ritmo de tempo (umbral) es 4:15/km."
-    model.answer("¡Claro! Tu tempo va a 4:15/km, sin pasarte.")
-    assert coach.say(PHONE, "¿y a qué ritmo hago el tempo mañana?")["model_output"]["respuesta_chat"] == \
-        "¡Claro! Tu tempo va a 4:15/km, sin pasarte."  # it carries the figure: the model's words stay
-
-
-def test_with_the_model_down_a_question_still_gets_its_computed_answer(coach, model):
-    onboard(coach)
-    coach.say(PHONE, "Ayer corrí 12 km en 1:05:00")
     model.default = (500, {"error": {"message": "down"}}, {})
+    logged = coach.say(PHONE, "Ayer corrí 12 km en 1:05:00")
+    assert logged["source"] == "action" and "12 km" in logged["model_output"]["respuesta_chat"]
     reply = coach.say(PHONE, "¿Cuánto corrí este mes?")
-    assert reply["source"] == "apology"
+    assert reply["source"] == "code"
     month = reply["model_output"]["respuesta_chat"]  # yesterday may have been last month
     assert month in ("Este mes llevas 12 km en 1 carrera.", "Este mes llevas 0 km en 0 carreras.")

@@ -1,16 +1,19 @@
 """Field reports by chat, as actions: "ayer regué 2 horas", "llovió 15 mm", "vi gusano cogollero
-en el lote 2", "coseché el lote 1", "sembré papa en el lote 2". What was understood is read back
-and kept pending until the producer answers «sí» (or «no»): then it is saved as the same form
-submission /form/update would make, so it feeds the water balance and the pest signal.
-`detect()` recognizes reports and answers in the producer's own words, so they are kept even when
-a small model only answers "¡gracias!"."""
+en el lote 2", "coseché el lote 1", "sembré papa en el lote 2". Each is saved as the same form
+submission /form/update would make, so it feeds the water balance and the pest signal. An
+irrigation or a rain carries its own figures: it is saved at once and read back. A pest, a harvest
+or a sowing is first checked (`prepare`) and asked (`ask`); the core keeps it until the producer's
+«sí». `run` returns what `undo` needs to take it back («deshacer»): the submission, and the plot
+it created or what it changed on one.
+`detect()` reads the reports in the producer's own words: code, never the model, decides that a
+report is made."""
 from __future__ import annotations
 
 import re
 from datetime import date
 
-from backend.contacts import Contact, save_profile
-from backend.forms import save_submission
+from backend.contacts import Contact
+from backend.forms import delete_submission, save_submission
 from backend.plugins.agro import reports, store
 from backend.plugins.agro.crops import UnknownCrop, lookup_crop
 from backend.plugins.agro.facts import producer_plots
@@ -21,7 +24,6 @@ from backend.plugins.agro.plots import PlotRefused, find_plot, read_plot, save_n
 from backend.plugins.agro.profile import find_past_date
 from backend.plugins.base import Action, ActionContext, ActionRefused
 from backend.spanish import decimal
-from backend.text import fold
 
 NUMBER = r"(\d+(?:[.,]\d+)?)"
 IRRIGATED = re.compile(r"\b(regu?e|regamos|regaron|di riego|he regado|hice riego|riego de)\b")
@@ -31,9 +33,8 @@ HARVESTED = re.compile(r"\b(cosech(?:e|amos|aron)|termine de cosechar|ya coseche
 SOWN = re.compile(r"\b(sembr(?:e|amos|aron)|plant(?:e|amos))\b")
 # "lote 2", "parcela alta"; not "mi chacra de arriba" (no name there: the producer's first plot)
 PLOT_NAME = re.compile(r"\b(lote|parcela|chacra|campo)\s+(?!(?:de|del|la|el|los|las|mi|su|que|y|con|en|por|para|al|a|es|esta|son|tiene|queda|no|ya|se|le|lo|hoy|ayer)\b)(\w+)")
-YES = re.compile(r"^\W*(si|sip|ok|dale|confirmo|correcto|asi es|claro|listo|de acuerdo|anotalo|guardalo)\b")
-NO = re.compile(r"^\W*(no|nop|cancela|cancelar|descarta|borra|esta mal)\b")
-PENDING = "reporte_pendiente"  # in the profile: the report waiting for the producer's "sí"
+# In a sowing's arguments, never in the saved submission: the plot is new and the sowing makes it.
+NEW_PLOT = "lote_nuevo"
 
 
 def _day(arguments: dict, contact: Contact) -> date:
@@ -44,67 +45,86 @@ def _day(arguments: dict, contact: Contact) -> date:
     return day
 
 
-def _propose(form: str):
-    """A report is checked, then kept as pending: the producer confirms before it counts."""
-    def run(ctx: ActionContext, arguments: dict) -> None:
-        data = {**arguments, "fecha": _day(arguments, ctx.contact).isoformat()}
-        pending = {"accion": form, "datos": data}
+def _checked(form: str):
+    """The report as it will run, or ActionRefused: a date in the future, an unknown crop, a plot
+    the producer does not have (a sowing there makes it: it is marked `lote_nuevo`)."""
+    def prepare(ctx: ActionContext, arguments: dict) -> dict:
+        data = {key: value for key, value in arguments.items() if key != NEW_PLOT}
+        data["fecha"] = _day(arguments, ctx.contact).isoformat()
         if form == "siembra":
             try:
                 data["cultivo"] = lookup_crop(data["cultivo"]).name_es
             except UnknownCrop as problem:
                 raise ActionRefused(f"No anoté la siembra: {problem}") from None
-        if "lote" in data and not _plot_named(ctx, data["lote"]):
+        plots = producer_plots(ctx.db, ctx.contact)
+        if "lote" in data and find_plot(plots, data["lote"]) is None:
             if form != "siembra":
                 raise ActionRefused(f"No anoté el reporte: no tienes un «{data['lote']}». Tus lotes: "
-                                    f"{', '.join(p.name for p in producer_plots(ctx.db, ctx.contact))}. Para uno "
-                                    f"nuevo, cuéntame qué sembraste: «sembré papa en el {data['lote']}».")
-            pending["lote_nuevo"] = True  # sowing a plot the producer never named: it becomes one
-        save_profile(ctx.db, ctx.contact, {PENDING: pending})
+                                    f"{', '.join(p.name for p in plots)}. Para uno nuevo, cuéntame qué "
+                                    f"sembraste: «sembré papa en el {data['lote']}».")
+            _described_plot(ctx, data)  # what could not become a plot is refused now, not after «sí»
+            data[NEW_PLOT] = True
+        elif not plots and form in ("cosecha", "siembra"):
+            raise ActionRefused("Aún no tienes un lote registrado.")
+        return data
+    return prepare
+
+
+def _saving(form: str):
+    """Saves the report (and marks the harvest, replants, or makes the new plot); returns what
+    undoing it needs."""
+    prepare = _checked(form)
+
+    def run(ctx: ActionContext, arguments: dict) -> dict:
+        # Checked again: a report with its own figures runs without `prepare`, and the plots may
+        # have changed since the question was asked.
+        data = prepare(ctx, arguments)
+        new_plot = data.pop(NEW_PLOT, False) or arguments.get(NEW_PLOT) is True
+        connection = ctx.db.conn
+        undo: dict = {}
+        if form == "siembra" and new_plot:
+            name, described = _described_plot(ctx, data)
+            try:
+                undo["created_plot"] = save_new_plot(connection, ctx.contact, name, described).id
+            except PlotRefused as problem:  # a plot of that name appeared since «¿Anoto…?»
+                raise ActionRefused(f"No anoté la siembra: {problem}") from None
+        elif form in ("cosecha", "siembra"):
+            plot = _plot_for(ctx, data)
+            columns = ("harvested_on",) if form == "cosecha" else ("crop", "planting_date", "harvested_on")
+            undo.update(plot=plot.id, previous=store.plot_state(connection, plot.id, columns))
+            day = date.fromisoformat(data["fecha"])
+            if form == "cosecha":
+                store.mark_harvested(connection, plot.id, day)
+            else:
+                store.replant(connection, plot.id, lookup_crop(data["cultivo"]).key, day)
+        undo["submission"] = save_submission(connection, form, ctx.contact.id, data, "chat")
+        return undo
     return run
 
 
-def confirm_pending(ctx: ActionContext, arguments: dict) -> None:
-    if ctx.contact.profile.get(PENDING) != arguments:
-        raise ActionRefused("No tengo ningún reporte por confirmar. Cuéntame qué hiciste en tu chacra.")
-    form, data = arguments["accion"], arguments["datos"]
-    save_submission(ctx.db.conn, form, ctx.contact.id, data, "chat")
-    if form == "cosecha":
-        store.mark_harvested(ctx.db.conn, _plot_for(ctx, data).id, date.fromisoformat(data["fecha"]))
-    if form == "siembra" and arguments.get("lote_nuevo"):
-        _new_plot(ctx, data)
-    elif form == "siembra":
-        store.replant(ctx.db.conn, _plot_for(ctx, data).id, lookup_crop(data["cultivo"]).key,
-                      date.fromisoformat(data["fecha"]))
-    save_profile(ctx.db, ctx.contact, {PENDING: None})
+def undo_report(ctx: ActionContext, undo: dict) -> None:
+    """Takes back exactly what `run` did: the submission, the plot it made or the plot's previous state."""
+    connection = ctx.db.conn
+    delete_submission(connection, ctx.contact.id, undo["submission"])
+    if "created_plot" in undo:
+        store.delete_plot(connection, ctx.contact.id, undo["created_plot"])
+    if "plot" in undo:
+        store.restore_plot(connection, ctx.contact.id, undo["plot"], undo["previous"])
 
 
-def _new_plot(ctx: ActionContext, data: dict) -> None:
-    """Place, soil and irrigation as the producer's first plot (onboarding) has them."""
-    producer_plots(ctx.db, ctx.contact)  # the onboarding's plot stays "lote 1", the first
+def _described_plot(ctx: ActionContext, data: dict) -> tuple[str, dict]:
+    """The new plot with place, soil and irrigation as the producer's first plot (onboarding) has them."""
     try:
-        name, described = read_plot(ctx.contact, data["lote"], {"cultivo": data["cultivo"],
-                                                                "fecha_siembra": data["fecha"]})
-        save_new_plot(ctx.db.conn, ctx.contact, name, described)
+        return read_plot(ctx.contact, data["lote"], {"cultivo": data["cultivo"], "fecha_siembra": data["fecha"]})
     except PlotRefused as problem:
         raise ActionRefused(f"No anoté la siembra: {problem}") from None
 
 
-def discard_pending(ctx: ActionContext, arguments: dict) -> None:
-    if not ctx.contact.profile.get(PENDING):
-        raise ActionRefused("No tengo ningún reporte por confirmar.")
-    save_profile(ctx.db, ctx.contact, {PENDING: None})
-
-
-def _plot_named(ctx: ActionContext, name: str) -> bool:
-    return find_plot(store.plots(ctx.db.conn, ctx.contact.id), name) is not None
-
-
 def _plot_for(ctx: ActionContext, data: dict) -> store.Plot:
-    plots = store.plots(ctx.db.conn, ctx.contact.id)
-    if not plots:
+    plot = find_plot(store.plots(ctx.db.conn, ctx.contact.id), data.get("lote"))
+    if plot is None:
         raise ActionRefused("Aún no tienes un lote registrado.")
-    return find_plot(plots, data.get("lote")) or plots[0]
+    return plot
 
 
 def _where(arguments: dict) -> str:
@@ -117,19 +137,16 @@ def _when(arguments: dict) -> str:
 
 # --- recognizing reports in the producer's words -----------------------------------------------------
 
-def detect(message: str, contact: Contact) -> dict[str, dict]:
-    folded = fold(message)
-    pending = contact.profile.get(PENDING)
-    if pending and YES.match(folded):
-        return {"confirmar_reporte": pending}
-    if pending and NO.match(folded):
-        return {"descartar_reporte": pending}
+def detect(reading, contact: Contact) -> dict[str, dict]:
+    """The reports and plot changes the producer's words give (a Reading: folded, number words as
+    digits, `text` as written)."""
+    folded = message = reading.normalized
     day = find_past_date(folded, contact.local_today()) or contact.local_today()
     base = {"fecha": day.isoformat()}
     if plot := PLOT_NAME.search(folded):
         base["lote"] = f"lote {plot[2]}"
     detected = {}
-    if IRRIGATED.search(folded) and (amount := _irrigation_amount(folded)):
+    if IRRIGATED.search(folded) and (amount := irrigation_amount(folded)):
         detected["reportar_riego"] = {**base, **amount}
     if RAINED.search(folded) and (rain := re.search(NUMBER + r"\s*(?:mm|milimetros)", folded)):
         detected["reportar_lluvia"] = {"fecha": base["fecha"], "mm": float(rain[1].replace(",", "."))}
@@ -149,75 +166,39 @@ def detect(message: str, contact: Contact) -> dict[str, dict]:
     return detected
 
 
-def _irrigation_amount(folded: str) -> dict | None:
-    if match := re.search(NUMBER + r"\s*(?:mm|milimetros)", folded):
+def irrigation_amount(normalized: str) -> dict | None:
+    """{"mm": …} or {"horas": …} in a normalized message ("media hora" reads "30 min" there)."""
+    if match := re.search(NUMBER + r"\s*(?:mm|milimetros?)\b", normalized):
         return {"mm": float(match[1].replace(",", "."))}
-    if match := re.search(NUMBER + r"\s*(?:h|hr|hrs|horas?)\b", folded):
+    if match := re.search(NUMBER + r"\s*(?:h|hr|hrs|horas?)\b", normalized):
         return {"horas": float(match[1].replace(",", "."))}
-    if re.search(r"\buna hora\b", folded):
-        return {"horas": 1.0}
-    if re.search(r"\bmedia hora\b", folded):
-        return {"horas": 0.5}
+    if match := re.search(NUMBER + r"\s*min\b", normalized):
+        return {"horas": round(float(match[1].replace(",", ".")) / 60, 2)}
     return None
 
 
 def lookup_crop_in(folded: str) -> str | None:
+    """The first crop the text names, singular or plural ("mangos", "frijoles")."""
     for word in re.findall(r"[a-z]+", folded):
-        try:
-            return lookup_crop(word).key
-        except UnknownCrop:
-            continue
+        for candidate in dict.fromkeys((word, word.removesuffix("s"), word.removesuffix("es"))):
+            try:
+                return lookup_crop(candidate).key
+            except UnknownCrop:
+                continue
     return None
 
 
-def _grounded(action: str):
-    """The model's report matches what code reads in the message (or code read nothing to compare)."""
-    def check(message: str, arguments: dict) -> bool:
-        detected = detect(message, _ANYONE).get(action)
-        return detected is not None and all(detected.get(k) == v for k, v in arguments.items()
-                                            if k in ("mm", "horas", "lote", "plaga", "cultivo"))
-    return check
-
-
-_ANYONE = Contact(id=0, phone="", name=None, domain="agro", language="es", timezone="America/Lima",
-                  opted_out=False, onboarding_step=None)
-
-PENDING_SCHEMA = {"type": "object", "properties": {"accion": {"type": "string", "enum": list(reports.FORMS)},
-                                                   "datos": {"type": "object"}, "lote_nuevo": {"type": "boolean"}},
-                  "required": ["accion", "datos"], "additionalProperties": False}
-
-
-def _proposal(name: str, form: str, description: str) -> Action:
-    return Action(name, description, reports.FORMS[form], _propose(form),
-                  confirm=lambda a: f"¿Anoto {describe(form, a)}? Responde «sí» para guardarlo o «no» para descartarlo.",
-                  grounded=_grounded(name))
-
-
-ACTIONS = {
-    "reportar_riego": _proposal("reportar_riego", "riego", "el productor regó"),
-    "reportar_lluvia": _proposal("reportar_lluvia", "lluvia", "llovió en la chacra"),
-    "reportar_plaga": _proposal("reportar_plaga", "plaga", "el productor vio una plaga o enfermedad"),
-    "reportar_cosecha": _proposal("reportar_cosecha", "cosecha", "el productor cosechó"),
-    "reportar_siembra": _proposal("reportar_siembra", "siembra", "el productor sembró"),
-    "confirmar_reporte": Action("confirmar_reporte", "el productor confirma el reporte pendiente", PENDING_SCHEMA,
-                                confirm_pending, confirm=lambda a: _saved(a),
-                                grounded=lambda message, a: bool(YES.match(fold(message)))),
-    "corregir_lote": CHANGE_PLOT,
-    "descartar_reporte": Action("descartar_reporte", "el productor descarta el reporte pendiente", PENDING_SCHEMA,
-                                discard_pending, confirm=lambda a: "Listo, no lo guardé.",
-                                grounded=lambda message, a: bool(NO.match(fold(message)))),
-}
-
-
-def _saved(pending: dict) -> str:
-    text = f"Guardé {describe(pending['accion'], pending['datos'])}."
-    if pending["accion"] == "plaga":
-        text += " Si varios vecinos ven lo mismo, les aviso a todos."
-    if pending.get("lote_nuevo"):
-        lote = pending["datos"]["lote"]
-        text += (" Es un lote nuevo: le puse el lugar, el suelo y el riego de tu primer lote. Si son otros, "
-                 f"dímelo así: «el {lote} es de suelo arenoso» o «en el {lote} riego por aspersión».")
-    return text
+def _saved(form: str):
+    def read_back(arguments: dict) -> str:
+        text = f"Guardé {describe(form, arguments)}."
+        if form == "plaga":
+            text += " Si varios vecinos ven lo mismo, les aviso a todos."
+        if arguments.get(NEW_PLOT):
+            lote = arguments["lote"]
+            text += (" Es un lote nuevo: le puse el lugar, el suelo y el riego de tu primer lote. Si son otros, "
+                     f"dímelo así: «el {lote} es de suelo arenoso» o «en el {lote} riego por aspersión».")
+        return text
+    return read_back
 
 
 def describe(form: str, a: dict) -> str:
@@ -234,3 +215,23 @@ def _amount(arguments: dict) -> str:
         return f"{decimal(arguments['mm'])} mm"
     hours = arguments["horas"]
     return f"{decimal(hours)} hora{'' if hours == 1 else 's'}"
+
+
+def _report(name: str, form: str, description: str, asks_first: bool = True) -> Action:
+    schema = reports.FORMS[form]
+    if form == "siembra":  # the form's schema, and the mark `prepare` leaves on a sowing in a new plot
+        schema = {**schema, "properties": {**schema["properties"], NEW_PLOT: {"type": "boolean"}}}
+    return Action(name, description, schema, _saving(form), confirm=_saved(form),
+                  ask=lambda a: f"¿Anoto {describe(form, a)}?", asks_first=lambda a: asks_first,
+                  prepare=_checked(form), undo=undo_report)
+
+
+ACTIONS = {
+    # an irrigation's hours or millimetres, a rain's millimetres: saved at once and read back
+    "reportar_riego": _report("reportar_riego", "riego", "el productor regó", asks_first=False),
+    "reportar_lluvia": _report("reportar_lluvia", "lluvia", "llovió en la chacra", asks_first=False),
+    "reportar_plaga": _report("reportar_plaga", "plaga", "el productor vio una plaga o enfermedad"),
+    "reportar_cosecha": _report("reportar_cosecha", "cosecha", "el productor cosechó"),
+    "reportar_siembra": _report("reportar_siembra", "siembra", "el productor sembró"),
+    "corregir_lote": CHANGE_PLOT,
+}

@@ -9,10 +9,10 @@ from pathlib import Path
 import sqlite_utils
 
 from backend.contacts import Contact, save_profile
-from backend.plugins.agro import store
+from backend.plugins.agro import reports, store
 from backend.plugins.agro.advice import PlotAdvice, plot_advice, weather_client
 from backend.plugins.agro.crops import lookup_crop
-from backend.spanish import day_name
+from backend.spanish import day_name, decimal
 
 
 
@@ -23,7 +23,24 @@ def agro_facts(db: sqlite_utils.Database, contact: Contact, today: date | None =
     client = weather_client(Path(db_path(db)).parent)
     lotes = [describe(plot_advice(connection, plot, index == 0, today, client), today)
              for index, plot in enumerate(plots)]
-    return {"hoy": day_name(today), "lotes": lotes}
+    facts = {"hoy": day_name(today), "lotes": lotes}
+    facts.update(_last_reports(connection, contact, today))
+    return facts
+
+
+def _last_reports(connection, contact: Contact, today: date) -> dict:
+    """The latest irrigation and rain the producer reported (by chat or form), as read back."""
+    found = {}
+    for form, key in (("riego", "ultimo_riego"), ("lluvia", "ultima_lluvia")):
+        rows = [data for _, data in reports.reports(connection, form, contact.id) if data.get("fecha")]
+        if not rows:
+            continue
+        last = max(rows, key=lambda data: data["fecha"])
+        day = date.fromisoformat(last["fecha"])
+        amount = f"{decimal(last['mm'])} mm" if last.get("mm") else f"{decimal(last.get('horas', 0))} horas"
+        where = f" en el {last['lote']}" if last.get("lote") else ""
+        found[key] = f"{amount}{where} el {day_name(day)} (hace {(today - day).days} días)"
+    return found
 
 
 def producer_plots(db: sqlite_utils.Database, contact: Contact) -> list[store.Plot]:
@@ -52,6 +69,7 @@ def describe(result: PlotAdvice, today: date) -> dict:
         facts["proximo_riego"] = "no hace falta regar en los próximos días"
     else:
         facts["proximo_riego"] = "hoy" if advice.next_irrigation <= today else day_name(advice.next_irrigation)
+        facts["dias_para_riego"] = max((advice.next_irrigation - today).days, 0)
         facts["lamina_mm"] = round(advice.depth_mm)
         if advice.hours is not None:
             facts["horas_de_riego"] = round(advice.hours, 1)

@@ -1,7 +1,12 @@
-"""The curated Spanish pest and disease texts under data/agro/knowledge/, kept in the backend's
-knowledge table (and so in its FTS5 index) as the files say: added, updated, removed."""
+"""The curated Spanish texts of the agro plug-in, kept in the backend's knowledge table (and so in
+its FTS5 index) as the files say: added, updated, removed. Two folders, each with its own
+knowledge.source so neither ever deletes the other's rows: the pest and disease texts under
+data/agro/knowledge/ and the crop-care guides under data/agro/guides/ (frost, manure, irrigation
+hours...; each opens with an "## En breve" summary, the passage the assistant quotes first).
+Entries admins write carry another source and are left alone."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import sqlite_utils
@@ -9,19 +14,28 @@ import sqlite_utils
 from backend.plugins.agro.pests import load_knowledge
 from backend.store.database import now, transaction
 
-KNOWLEDGE_DIR = Path(__file__).resolve().parents[3] / "data" / "agro" / "knowledge"
-SOURCE = "data/agro/knowledge"  # knowledge.source of these rows; entries admins write are left alone
+DATA_DIR = Path(__file__).resolve().parents[3] / "data" / "agro"
+KNOWLEDGE_DIR = DATA_DIR / "knowledge"
+GUIDES_DIR = DATA_DIR / "guides"
+SOURCE = "data/agro/knowledge"  # knowledge.source of the pest texts
+GUIDES_SOURCE = "data/agro/guides"  # knowledge.source of the guides
+FOLDERS = {SOURCE: KNOWLEDGE_DIR, GUIDES_SOURCE: GUIDES_DIR}
 
 
-def sync_knowledge(db: sqlite_utils.Database, directory: Path = KNOWLEDGE_DIR) -> int:
-    entries = dict(load_knowledge(directory)) if directory.is_dir() else {}
+def sync_knowledge(db: sqlite_utils.Database, folders: Mapping[str, Path] = FOLDERS) -> int:
+    """Each folder's rows follow its *.md files; a missing folder removes its rows. Every file
+    is parsed before anything is written, so a malformed one changes nothing. Returns how many
+    texts the folders hold."""
+    wanted = {source: dict(load_knowledge(directory)) if directory.is_dir() else {}
+              for source, directory in folders.items()}
     with transaction(db) as connection:
-        stored = dict(connection.execute("SELECT title, body FROM knowledge WHERE source = ?", (SOURCE,)))
-        for title, body in entries.items():
-            if stored.get(title) != body:
-                connection.execute("DELETE FROM knowledge WHERE source = ? AND title = ?", (SOURCE, title))
-                connection.execute("INSERT INTO knowledge (domain, title, body, source, updated_at) "
-                                   "VALUES ('agro', ?, ?, ?, ?)", (title, body, SOURCE, now()))
-        for title in stored.keys() - entries.keys():
-            connection.execute("DELETE FROM knowledge WHERE source = ? AND title = ?", (SOURCE, title))
-    return len(entries)
+        for source, entries in wanted.items():
+            stored = dict(connection.execute("SELECT title, body FROM knowledge WHERE source = ?", (source,)))
+            for title, body in entries.items():
+                if stored.get(title) != body:
+                    connection.execute("DELETE FROM knowledge WHERE source = ? AND title = ?", (source, title))
+                    connection.execute("INSERT INTO knowledge (domain, title, body, source, updated_at) "
+                                       "VALUES ('agro', ?, ?, ?, ?)", (title, body, source, now()))
+            for title in stored.keys() - entries.keys():
+                connection.execute("DELETE FROM knowledge WHERE source = ? AND title = ?", (source, title))
+    return sum(len(entries) for entries in wanted.values())

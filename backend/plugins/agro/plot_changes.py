@@ -1,7 +1,8 @@
 """Correcting a plot by chat: «el lote 2 es de suelo arenoso», «en el lote 2 riego por aspersión
 8 mm/h», «mi chacra es de secano». A plot added by chat takes the first plot's soil and irrigation;
 this is how the producer gives it its own. Code reads the change with the parsers onboarding uses;
-it is applied at once and read back (the producer sees what changed and can say it again)."""
+the producer is asked («¿Cambio el lote 2 a suelo arenoso?»), it is applied after «sí» and read
+back, and «deshacer» puts back the soil and irrigation the plot had."""
 from __future__ import annotations
 
 import re
@@ -46,7 +47,8 @@ def detect_change(message: str, plot_name: str | None) -> dict | None:
     return {"lote": plot_name, **change} if plot_name else change
 
 
-def change_plot(ctx: ActionContext, arguments: dict) -> None:
+def _plot(ctx: ActionContext, arguments: dict) -> tuple[store.Plot, bool]:
+    """The plot to change, and whether it is the first one (the onboarding answers describe it)."""
     plots = producer_plots(ctx.db, ctx.contact)
     if not plots:
         raise ActionRefused("Aún no tienes un lote registrado.")
@@ -54,16 +56,41 @@ def change_plot(ctx: ActionContext, arguments: dict) -> None:
     plot = find_plot(plots, named)
     if plot is None:
         raise ActionRefused(f"No cambié nada: no tienes un «{named}». Tus lotes: {', '.join(p.name for p in plots)}.")
-    irrigation = arguments.get("riego")
-    store.update_plot(ctx.db.conn, plot.id, soil=arguments.get("suelo"),
-                      method=irrigation["method"] if irrigation else None,
+    return plot, plot.id == plots[0].id
+
+
+def check_change(ctx: ActionContext, arguments: dict) -> dict:
+    _plot(ctx, arguments)
+    return dict(arguments)
+
+
+def change_plot(ctx: ActionContext, arguments: dict) -> dict:
+    """Returns the plot's previous soil and irrigation (and the onboarding answers it changed)."""
+    plot, first = _plot(ctx, arguments)
+    connection = ctx.db.conn
+    soil, irrigation = arguments.get("suelo"), arguments.get("riego")
+    columns = (("soil",) if soil else ()) + (("method", "rate_mm_h") if irrigation else ())
+    undo: dict = {"plot": plot.id, "previous": store.plot_state(connection, plot.id, columns)}
+    store.update_plot(connection, plot.id, soil=soil, method=irrigation["method"] if irrigation else None,
                       rate_mm_h=irrigation.get("rate_mm_h") if irrigation else None)
-    if plot.id == plots[0].id:  # the onboarding answers describe the first plot; new ones copy it
-        save_profile(ctx.db, ctx.contact, {key: value for key, value in
-                                           (("suelo", arguments.get("suelo")), ("riego", irrigation)) if value})
+    if first:  # the onboarding answers describe the first plot; new ones copy it
+        answers = {key: value for key, value in (("suelo", soil), ("riego", irrigation)) if value}
+        profile = ctx.contact.profile
+        undo["profile"] = {key: profile[key] for key in answers if key in profile}
+        undo["profile_added"] = [key for key in answers if key not in profile]
+        save_profile(ctx.db, ctx.contact, answers)
+    return undo
 
 
-def confirmation(arguments: dict) -> str:
+def undo_change(ctx: ActionContext, undo: dict) -> None:
+    store.restore_plot(ctx.db.conn, ctx.contact.id, undo["plot"], undo["previous"])
+    if "profile" in undo:
+        added = set(undo.get("profile_added", ()))
+        ctx.contact.profile = {key: value for key, value in ctx.contact.profile.items() if key not in added}
+        save_profile(ctx.db, ctx.contact, undo["profile"])
+
+
+def _change(arguments: dict) -> str:
     parts = []
     if "suelo" in arguments:
         parts.append(f"suelo {lookup_soil(arguments['suelo']).name_es.lower()}")
@@ -71,14 +98,20 @@ def confirmation(arguments: dict) -> str:
         rate = irrigation.get("rate_mm_h")
         parts.append(f"riego por {METHOD_NAMES_ES[irrigation['method']]}"
                      + (f" ({decimal(rate)} mm/h)" if rate else ""))
-    where = f"el {arguments['lote']}" if arguments.get("lote") else "tu primer lote"
-    return f"Cambié {where}: {' y '.join(parts)}."
+    return " y ".join(parts)
 
 
-def _grounded(message: str, arguments: dict) -> bool:
-    detected = detect_change(message, arguments.get("lote"))
-    return detected is not None and all(detected.get(key) == arguments.get(key) for key in ("suelo", "riego"))
+def _which(arguments: dict) -> str:
+    return f"el {arguments['lote']}" if arguments.get("lote") else "tu primer lote"
+
+
+def question(arguments: dict) -> str:
+    return f"¿Cambio {_which(arguments)} a {_change(arguments)}?"
+
+
+def confirmation(arguments: dict) -> str:
+    return f"Cambié {_which(arguments)}: {_change(arguments)}."
 
 
 ACTION = Action("corregir_lote", "el productor dice el suelo o el método de riego de un lote", SCHEMA, change_plot,
-                confirm=confirmation, grounded=_grounded)
+                confirm=confirmation, ask=question, prepare=check_change, undo=undo_change)

@@ -3,10 +3,9 @@ computed irrigation advice), the field reports it may record, the pest signal an
 knowledge base."""
 from __future__ import annotations
 
-from backend.plugins.agro import profile
+from backend.plugins.agro import intents, profile
 from backend.plugins.agro.actions import ACTIONS, detect
 from backend.plugins.agro.admin_view import PlotsView
-from backend.plugins.agro.answers import answer_from_facts
 from backend.plugins.agro.facts import agro_facts
 from backend.plugins.agro.jobs import pest_signal
 from backend.plugins.agro.knowledge import sync_knowledge
@@ -15,17 +14,12 @@ from backend.plugins.agro.routes import create_agro_blueprint
 from backend.plugins.agro.store import MIGRATIONS
 from backend.plugins.base import DomainPlugin, ProfileField, ScheduledJob
 
-SYSTEM_PROMPT = (
-    "Eres Chasqui, un asistente agrícola por WhatsApp para productores del Perú. Hablas español sencillo y "
-    "amable, en una a tres frases.\n"
-    'Recibes un JSON con "usuario", "hechos" (datos calculados para cada lote: siempre correctos), "historial", '
-    '"conocimiento" (textos sobre plagas, si los hay) y "mensaje".\n'
-    'Contesta solo al "mensaje". Si pregunta cuándo regar, da "proximo_riego", "lamina_mm" y "horas_de_riego" '
-    'del lote, copiados tal cual; nunca inventes una fecha ni una cifra. Sobre plagas, usa "conocimiento".\n'
-    'Si cuenta un riego, una lluvia, una plaga, una siembra o una cosecha, pon en "acciones" por ejemplo '
-    '{"reportar_riego": {"fecha": "AAAA-MM-DD", "horas": 2}} o {"reportar_plaga": {"fecha": "AAAA-MM-DD", '
-    '"plaga": "gusano cogollero", "lote": "lote 2"}}.\n'
-    'Responde con un objeto JSON con las claves "role", "respuesta_chat", "acciones" y "estado".'
+SYSTEM_PROMPT = (  # the answer call for open questions only: code answers irrigation and records reports
+    "Eres Chasqui, un asistente agrícola por WhatsApp para productores del Perú. Respondes en español sencillo "
+    "y amable, en una a tres frases, solo a la «Pregunta». Usa lo que dice la «Guía» si trae algo; no inventes "
+    "cifras ni dosis: usa solo las que aparecen en los datos o en la guía. Para productos químicos, recomienda "
+    "consultar a un técnico de la agencia agraria.\n"
+    'Responde con JSON: {"respuesta_chat": "..."}'
 )
 
 PLUGIN = DomainPlugin(
@@ -48,10 +42,13 @@ PLUGIN = DomainPlugin(
                      profile.parse_water_source),
     ],
     actions=ACTIONS,
+    intents=intents.INTENTS,
+    read_slots=intents.read_slots,
+    mark_entities=intents.mark_entities,
+    menu=intents.MENU,
     forms=FORMS,
     facts=agro_facts,
     detect=detect,
-    answer_from_facts=answer_from_facts,
     jobs=[ScheduledJob("pest_signal", 600, pest_signal)],
     migrations=MIGRATIONS,
     on_start=sync_knowledge,

@@ -37,6 +37,11 @@ CREATE TABLE agro_outbreak_alerts (
     PRIMARY KEY (outbreak_key, contact_id)
 );
 """),
+    # Reports now wait for «sí» in the core's pending_actions: the old pending report in the
+    # profile would only be shown back to the producer («mis datos») and to the model.
+    (2, "no pending report in profiles", """
+UPDATE profiles SET data = json_remove(data, '$.reporte_pendiente') WHERE json_extract(data, '$.reporte_pendiente') IS NOT NULL;
+"""),
 ]
 
 
@@ -127,6 +132,33 @@ def mark_harvested(connection: sqlite3.Connection, plot_id: int, day: date) -> N
 def replant(connection: sqlite3.Connection, plot_id: int, crop: str, day: date) -> None:
     connection.execute("UPDATE agro_plots SET crop = ?, planting_date = ?, harvested_on = NULL WHERE id = ?",
                        (crop, day.isoformat(), plot_id))
+
+
+# What an undo may put back on a plot (run() reads them first, as stored: JSON-ready).
+RESTORABLE = ("crop", "planting_date", "harvested_on", "soil", "method", "rate_mm_h")
+
+
+def plot_state(connection: sqlite3.Connection, plot_id: int, columns: tuple[str, ...]) -> dict:
+    _restorable(columns)
+    row = connection.execute(f"SELECT {', '.join(columns)} FROM agro_plots WHERE id = ?", (plot_id,)).fetchone()
+    return dict(zip(columns, row))
+
+
+def restore_plot(connection: sqlite3.Connection, contact_id: int, plot_id: int, state: dict) -> None:
+    """Puts back what plot_state() read (an undo): only the producer's own plot."""
+    _restorable(tuple(state))
+    if state:
+        connection.execute(f"UPDATE agro_plots SET {', '.join(f'{column} = ?' for column in state)} "
+                           "WHERE id = ? AND contact_id = ?", [*state.values(), plot_id, contact_id])
+
+
+def delete_plot(connection: sqlite3.Connection, contact_id: int, plot_id: int) -> None:
+    connection.execute("DELETE FROM agro_plots WHERE id = ? AND contact_id = ?", (plot_id, contact_id))
+
+
+def _restorable(columns: tuple[str, ...]) -> None:
+    if unknown := set(columns) - set(RESTORABLE):
+        raise ValueError(f"not a restorable plot column: {sorted(unknown)}")
 
 
 def already_alerted(connection: sqlite3.Connection) -> set[tuple[str, int]]:

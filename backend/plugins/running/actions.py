@@ -1,12 +1,16 @@
-"""What the runner can change by chat, as actions with a schema, a confirmation and a grounding
-check, plus `detect()`: the same actions recognized by code in the runner's own words, so a run
-is logged even when a small model only answers "¡bien hecho!".
+"""What the runner can change by chat, as actions with a schema, a question and a read-back, plus
+`detect()`: the changes read by code in the runner's own words (never the model's choice).
 
-- registrar_carrera: "corrí 10 km en 55 min, me sentí cansado, me duele la rodilla"
-- cambiar_objetivo: "ahora quiero correr un maratón en abril"
-- reportar_molestia: "me lesioné la rodilla" / "me duele el tobillo"
-- molestia_superada: "ya no me duele la rodilla"
-Each change re-plans at once, in the same transaction as the change.
+- registrar_carrera: "corrí 10 km en 55 min, me sentí cansado, me duele la rodilla" (carries its own
+  figures: logged at once, without asking)
+- cambiar_objetivo: "ahora quiero correr un maratón en abril" (asked first; an impossible date is refused
+  before asking)
+- reportar_molestia: "me lesioné la rodilla" / "me duele el tobillo" (asked first)
+- molestia_superada: "ya no me duele la rodilla" (asked first, naming the open injury; refused before
+  asking when none is open)
+A new goal or an injury change re-plans at once, in the same transaction as the change (a run without
+aches leaves the plan alone). Each `run` returns what its `undo` needs ("deshacer" right after): the
+rows it added or the values it replaced; the undo puts them back and re-plans the same way.
 """
 from __future__ import annotations
 
@@ -50,13 +54,20 @@ ACHE = {
     "required": ["zona", "gravedad"],
     "additionalProperties": False,
 }
-NOTHING = {"type": "object", "properties": {}, "additionalProperties": False}
+# molestia_superada: nothing from the runner; `prepare` adds the open injury's area for the question.
+RECOVERY = {"type": "object", "properties": {"zona": {"type": "string", "minLength": 1, "maxLength": 40}},
+            "additionalProperties": False}
 INJURY_WORDS = re.compile(r"\b(lesion\w*|me lastime|esguince|desgarr\w*|rotura|fractura|tendinitis|fascitis)\b")
 RECOVERED = re.compile(r"\b(ya no me duele|ya no tengo dolor|ya estoy bien|me recupere|ya me recupere|"
                        r"se me paso|ya paso|estoy recuperad[oa]|ya sane|sin dolor ya)\b")
 NEW_GOAL_WORDS = re.compile(r"\b(quiero correr|quiero preparar|mi objetivo|nuevo objetivo|me inscribi|voy a correr|"
                             r"ahora quiero|cambiar (?:mi|el) objetivo|preparar(?:me)? para)\b")
-TOLERANCE = 0.02  # the model's numbers may be rounded; the user's words decide
+ARTICLES = {"rodilla": "la", "pantorrilla": "la", "cadera": "la", "espalda": "la", "tibia": "la", "ingle": "la",
+            "pierna": "la", "cintilla": "la", "planta": "la", "fascia": "la", "tobillo": "el", "gemelo": "el",
+            "soleo": "el", "talon": "el", "cuadriceps": "el", "gluteo": "el", "aductor": "el", "abductor": "el",
+            "psoas": "el", "muslo": "el", "pie": "el", "aquiles": "el", "tendon": "el", "hombro": "el",
+            "cuello": "el", "costado": "el", "empeine": "el", "isquios": "los", "isquiotibiales": "los"}
+SEVERITY_WORDS = {"molestia": "ache", "lesion": "injury"}
 
 
 # --- registrar_carrera ------------------------------------------------------------------------------
@@ -68,18 +79,30 @@ def run_from_arguments(arguments: dict, today: date) -> RunRecord:
                      mood=arguments.get("animo"), aches=tuple(arguments.get("molestias", ())), source="chat")
 
 
-def log_run(ctx: ActionContext, arguments: dict) -> None:
+def log_run(ctx: ActionContext, arguments: dict) -> dict:
+    """Writes the run's row (none when the same run is already stored) and, for its aches, opens an
+    injury (or re-describes the open one) and re-plans. No VDOT row: fitness is re-estimated by the
+    weekly job and the Garmin import, not by a run told by chat."""
     today = ctx.contact.local_today()
     try:
         run = validate_run(run_from_arguments(arguments, today), today)
     except (InvalidRun, ValueError) as problem:
         raise ActionRefused(f"No registré esa carrera: {problem}") from None
     connection = ctx.db.conn
-    store.save_run(connection, ctx.contact.id, run)
-    for area in run.aches:
-        store.report_injury(connection, ctx.contact.id, area, "ache", run.day)
+    undo = {"run_id": store.add_run(connection, ctx.contact.id, run), "ache": None}
     if run.aches:
+        undo["ache"] = note_aches(ctx, list(run.aches), "ache", run.day)
         coach.replan(connection, ctx.contact, today)
+    return undo
+
+
+def unlog_run(ctx: ActionContext, undo: dict) -> None:
+    connection = ctx.db.conn
+    if undo.get("run_id") is not None:
+        store.delete_run(connection, ctx.contact.id, undo["run_id"])
+    if undo.get("ache"):
+        take_back_ache(ctx, undo["ache"])
+        coach.replan(connection, ctx.contact, ctx.contact.local_today())
 
 
 def confirm_run(arguments: dict) -> str:
@@ -89,15 +112,6 @@ def confirm_run(arguments: dict) -> str:
     if arguments.get("molestias"):
         text += f" Anoté la molestia en {', '.join(arguments['molestias'])} y aliviaré tu plan."
     return text
-
-
-def run_is_in_message(message: str, arguments: dict) -> bool:
-    """The distance and the time the model gives are the ones the runner wrote."""
-    said = parse_run_message(message, date.today())
-    if said is None:
-        return False
-    return (abs(said.distance_km - arguments["distancia_km"]) <= TOLERANCE * said.distance_km
-            and abs(said.duration_s - arguments["duracion_min"] * 60) <= TOLERANCE * said.duration_s)
 
 
 def run_arguments(run: RunRecord) -> dict:
@@ -114,13 +128,41 @@ def run_arguments(run: RunRecord) -> dict:
 
 # --- cambiar_objetivo -------------------------------------------------------------------------------
 
-def change_goal(ctx: ActionContext, arguments: dict) -> None:
+GOAL_FIELDS = ("objetivo", "fecha_carrera")
+
+
+def check_goal(ctx: ActionContext, arguments: dict) -> dict:
+    """Refuses a race date that is past or too far ahead, before the runner is asked about it."""
     today = ctx.contact.local_today()
     race_date = arguments.get("fecha")
     if race_date and not today < date.fromisoformat(race_date) <= date(today.year + 2, 12, 31):
         raise ActionRefused("No cambié tu objetivo: la fecha de la carrera debe estar en los próximos dos años.")
-    save_profile(ctx.db, ctx.contact, {"objetivo": arguments["objetivo"], "fecha_carrera": race_date})
-    coach.replan(ctx.db.conn, ctx.contact, today)
+    return arguments
+
+
+def change_goal(ctx: ActionContext, arguments: dict) -> dict:
+    """Returns the goal it replaced (a field the profile did not have is left out)."""
+    check_goal(ctx, arguments)
+    before = {name: ctx.contact.profile[name] for name in GOAL_FIELDS if name in ctx.contact.profile}
+    save_profile(ctx.db, ctx.contact, {"objetivo": arguments["objetivo"], "fecha_carrera": arguments.get("fecha")})
+    coach.replan(ctx.db.conn, ctx.contact, ctx.contact.local_today())
+    return {"before": before}
+
+
+def restore_goal(ctx: ActionContext, undo: dict) -> None:
+    before = undo["before"]
+    # a field the profile did not have goes away again; the others get their old values, in place
+    ctx.contact.profile = {name: value for name, value in ctx.contact.profile.items()
+                           if name not in GOAL_FIELDS or name in before}
+    save_profile(ctx.db, ctx.contact, before)
+    coach.replan(ctx.db.conn, ctx.contact, ctx.contact.local_today())
+
+
+def ask_goal(arguments: dict) -> str:
+    text = f"¿Cambio tu objetivo a {GOAL_NAMES_ES[arguments['objetivo']]}"
+    if arguments.get("fecha"):
+        text += f" el {long_date(date.fromisoformat(arguments['fecha']))}"
+    return text + "?"
 
 
 def confirm_goal(arguments: dict) -> str:
@@ -128,10 +170,6 @@ def confirm_goal(arguments: dict) -> str:
     if arguments.get("fecha"):
         text += f" el {long_date(date.fromisoformat(arguments['fecha']))}"
     return text + ". Ajusté tu plan."
-
-
-def goal_is_in_message(message: str, arguments: dict) -> bool:
-    return find_goal(message) == arguments["objetivo"]
 
 
 def goal_arguments(message: str, today: date) -> dict | None:
@@ -148,21 +186,56 @@ def goal_arguments(message: str, today: date) -> dict | None:
 
 # --- reportar_molestia / molestia_superada ---------------------------------------------------------
 
-def report_ache(ctx: ActionContext, arguments: dict) -> None:
+def in_area(area: str) -> str:
+    """'rodilla' -> 'en la rodilla' (an area the coach does not know keeps no article)."""
+    words = fold(area).split()
+    if not words or words[0] in ("el", "la", "los", "las", "mi", "mis", "tu", "tus"):
+        return f"en {area}"
+    article = ARTICLES.get(words[0])
+    return f"en {article} {area}" if article else f"en {area}"
+
+
+def note_aches(ctx: ActionContext, areas: list[str], severity: str, since: date) -> dict:
+    """Reports aches (one open injury: each re-describes it) and returns how to take them back: the
+    row they opened, or the description they replaced on the injury already open."""
+    connection = ctx.db.conn
+    before = store.open_injury_row(connection, ctx.contact.id)
+    for area in areas:
+        injury_id = store.report_injury(connection, ctx.contact.id, area, severity, since)
+    if before is None:
+        return {"injury_id": injury_id, "opened": True}
+    return {"injury_id": injury_id, "opened": False, "area": before["area"], "severity": before["severity"]}
+
+
+def take_back_ache(ctx: ActionContext, change: dict) -> None:
+    connection = ctx.db.conn
+    if change["opened"]:
+        store.delete_injury(connection, ctx.contact.id, change["injury_id"])
+    else:
+        store.describe_injury(connection, ctx.contact.id, change["injury_id"], change["area"], change["severity"])
+
+
+def report_ache(ctx: ActionContext, arguments: dict) -> dict:
     today = ctx.contact.local_today()
-    severity = "injury" if arguments["gravedad"] == "lesion" else "ache"
-    store.report_injury(ctx.db.conn, ctx.contact.id, arguments["zona"], severity, today)
+    undo = note_aches(ctx, [arguments["zona"]], SEVERITY_WORDS[arguments["gravedad"]], today)
     coach.replan(ctx.db.conn, ctx.contact, today)
+    return undo
+
+
+def unreport_ache(ctx: ActionContext, undo: dict) -> None:
+    take_back_ache(ctx, undo)
+    coach.replan(ctx.db.conn, ctx.contact, ctx.contact.local_today())
+
+
+def ask_ache(arguments: dict) -> str:
+    what = "lesión" if arguments["gravedad"] == "lesion" else "molestia"
+    return f"¿Anoto una {what} {in_area(arguments['zona'])} y alivio tu plan?"
 
 
 def confirm_ache(arguments: dict) -> str:
     what = "lesión" if arguments["gravedad"] == "lesion" else "molestia"
     return (f"Anoté tu {what} en {arguments['zona']}: bajé la intensidad y el volumen de tu plan hasta que me "
             "digas que ya pasó.")
-
-
-def ache_is_in_message(message: str, arguments: dict) -> bool:
-    return fold(arguments["zona"]) in [fold(area) for area in find_aches(fold(message))]
 
 
 def ache_arguments(message: str) -> dict | None:
@@ -173,21 +246,42 @@ def ache_arguments(message: str) -> dict | None:
     return {"zona": areas[0], "gravedad": "lesion" if INJURY_WORDS.search(folded) else "molestia"}
 
 
-def recover(ctx: ActionContext, arguments: dict) -> None:
+NO_INJURY = "¡Qué bueno que estés bien! No tenía ninguna molestia anotada."
+
+
+def check_recovery(ctx: ActionContext, arguments: dict) -> dict:
+    """Refuses when no injury is open; otherwise names its area, for the question."""
+    injury = store.open_injury_row(ctx.db.conn, ctx.contact.id)
+    if injury is None:
+        raise ActionRefused(NO_INJURY)
+    return {"zona": injury["area"]}
+
+
+def recover(ctx: ActionContext, arguments: dict) -> dict:
+    """Closes the open injury and returns its id."""
     today = ctx.contact.local_today()
-    if not store.resolve_injury(ctx.db.conn, ctx.contact.id, today):
-        raise ActionRefused("¡Qué bueno que estés bien! No tenía ninguna molestia anotada.")
+    resolved = store.resolve_injury(ctx.db.conn, ctx.contact.id, today)
+    if not resolved:
+        raise ActionRefused(NO_INJURY)
     coach.replan(ctx.db.conn, ctx.contact, today)
+    return {"injury_ids": resolved}
 
 
-def recovery_is_in_message(message: str, arguments: dict) -> bool:
-    return bool(RECOVERED.search(fold(message)))
+def unrecover(ctx: ActionContext, undo: dict) -> None:
+    store.reopen_injuries(ctx.db.conn, ctx.contact.id, undo["injury_ids"])
+    coach.replan(ctx.db.conn, ctx.contact, ctx.contact.local_today())
+
+
+def ask_recovery(arguments: dict) -> str:
+    where = f" {in_area(arguments['zona'])}" if arguments.get("zona") else ""
+    return f"¿Doy por superada tu molestia{where} y vuelvo a tu plan normal?"
 
 
 # --- detection --------------------------------------------------------------------------------------
 
-def detect(message: str, contact: Contact) -> dict[str, dict]:
-    """Actions the runner's words make certain, whatever the model asks for."""
+def detect(reading, contact: Contact) -> dict[str, dict]:
+    """The changes the runner's words ask for (a Reading: folded, number words as digits)."""
+    message = reading.normalized
     today = contact.local_today()
     run = parse_run_message(message, today)
     if run is not None:  # its aches travel with the run
@@ -204,12 +298,17 @@ def detect(message: str, contact: Contact) -> dict[str, dict]:
 
 ACTIONS = {
     "registrar_carrera": Action("registrar_carrera", "registra una carrera que el corredor hizo", LOG_RUN, log_run,
-                                confirm=confirm_run, grounded=run_is_in_message),
+                                confirm=confirm_run,
+                                asks_first=lambda arguments: False,  # its distance and time are required
+                                undo=unlog_run),
     "cambiar_objetivo": Action("cambiar_objetivo", "cambia la carrera objetivo y su fecha", NEW_GOAL, change_goal,
-                               confirm=confirm_goal, grounded=goal_is_in_message),
+                               confirm=confirm_goal, ask=ask_goal,
+                               prepare=check_goal, undo=restore_goal),
     "reportar_molestia": Action("reportar_molestia", "anota una molestia o lesión", ACHE, report_ache,
-                                confirm=confirm_ache, grounded=ache_is_in_message),
-    "molestia_superada": Action("molestia_superada", "la molestia o lesión ya pasó", NOTHING, recover,
+                                confirm=confirm_ache, ask=ask_ache,
+                                undo=unreport_ache),
+    "molestia_superada": Action("molestia_superada", "la molestia o lesión ya pasó", RECOVERY, recover,
                                 confirm=lambda arguments: "¡Qué bueno! Volvemos a tu plan normal.",
-                                grounded=recovery_is_in_message),
+                                ask=ask_recovery, prepare=check_recovery,
+                                undo=unrecover),
 }

@@ -1,9 +1,8 @@
 """Read a run out of a runner's WhatsApp message: "corrí 10 km en 55 min, me sentí cansado, me
 duele la rodilla" -> 10 km, 3300 s, ánimo 2, aches ("rodilla",).
 
-The model extracts runs too; this deterministic reader is the safety net when it does not, and the
-grounding check when it does (a distance or time the runner never wrote must not be stored). It is
-rules over accent-folded text, written for the Spanish runners actually type on phones: "10k",
+Only this reader decides that a run is logged (the model never proposes one): a distance or time
+the runner never wrote is never stored. It is rules over accent-folded text, written for the Spanish runners actually type on phones: "10k",
 "10,5 km", "5000 m", "55'", "1h05", "1:05:30", "ayer", "el martes".
 """
 from __future__ import annotations

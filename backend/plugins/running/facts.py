@@ -26,11 +26,17 @@ def running_facts(db: sqlite_utils.Database, contact: Contact, today: date | Non
     tomorrow = todays_run(plan, today + timedelta(days=1))
     facts["entrenamiento_manana"] = _session(tomorrow)
     facts["si_esta_cansado"] = _when_tired(tomorrow)
+    facts["plan_semana"] = _week(plan, today)
+    goal = coach.goal_of(contact)
+    if goal.race_date and goal.race_date >= today:
+        facts["semanas_para_carrera"] = (goal.race_date - today).days // 7
+        facts["dias_para_carrera"] = (goal.race_date - today).days
     vdot = coach.current_vdot(connection, contact)
     if vdot:
         facts["vdot"] = round(vdot, 1)
         facts["ritmos"] = _paces(fitness.training_paces(vdot))
-        facts["tiempos_posibles"] = {race: fitness.format_duration(seconds)
+        facts["tiempos_posibles"] = {race: f"{fitness.format_duration(seconds)} "
+                                           f"({fitness.format_pace(seconds * 1000 / fitness.RACES_M[race])})"
                                      for race, seconds in fitness.equivalent_races(vdot).items()}
     facts.update(_volume(connection, contact, today))
     injury = store.open_injury(connection, contact.id)
@@ -54,6 +60,13 @@ def _session(run) -> str:
     if run is None or run.kind == "rest":
         return "descanso"
     return run.description_es
+
+
+def _week(plan, today: date) -> list[str]:
+    """This week, Monday to Sunday: "lunes 30 de noviembre: descanso"."""
+    monday = coach.monday_of(today)
+    return [f"{day_name(day)}: {_session(todays_run(plan, day))}"
+            for day in (monday + timedelta(days=n) for n in range(7))]
 
 
 def _when_tired(tomorrow) -> str:

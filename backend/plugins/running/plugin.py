@@ -3,28 +3,19 @@ may do, the coach's weekly calendar, the Garmin import and the runner's own tabl
 from __future__ import annotations
 
 from backend.plugins.base import DomainPlugin, ProfileField, ScheduledJob
-from backend.plugins.running import jobs, profile
+from backend.plugins.running import intents, jobs, profile
 from backend.plugins.running.actions import ACTIONS, detect
 from backend.plugins.running.admin_view import GarminImportView
-from backend.plugins.running.answers import answer_from_facts
 from backend.plugins.running.facts import running_facts
+from backend.plugins.running.knowledge import sync_knowledge
 from backend.plugins.running.routes import create_running_blueprint
 from backend.plugins.running.store import MIGRATIONS
 
-SYSTEM_PROMPT = (
-    "Eres Chasqui, un entrenador de running por WhatsApp. Hablas español sencillo, cercano y breve "
-    "(una a tres frases).\n"
-    'Recibes un JSON con "usuario" (su perfil), "hechos" (datos calculados por el entrenador: siempre correctos), '
-    '"historial" y "mensaje".\n'
-    'Contesta solo al "mensaje". Toda cifra (ritmos, kilómetros, fechas, la sesión de hoy o de mañana) sale de '
-    '"hechos", copiada tal cual; nunca inventes una. Si preguntan qué toca hoy, usa "entrenamiento_hoy"; '
-    'por el ritmo del tempo, "ritmos"; si están cansados, "si_esta_cansado"; por lo corrido, "este_mes" o '
-    '"esta_semana".\n'
-    'Si cuentan una carrera que hicieron, pon en "acciones" {"registrar_carrera": {"distancia_km": …, '
-    '"duracion_min": …}}. Si cambian de objetivo: {"cambiar_objetivo": {"objetivo": "marathon", "fecha": '
-    '"AAAA-MM-DD"}}. Si les duele algo: {"reportar_molestia": {"zona": "rodilla", "gravedad": "molestia"}}. '
-    'Si ya se recuperaron: {"molestia_superada": {}}.\n'
-    'Responde con un objeto JSON con las claves "role", "respuesta_chat", "acciones" y "estado".'
+SYSTEM_PROMPT = (  # the answer call for open questions only: code answers paces, plans and logs runs
+    "Eres Chasqui, un entrenador de running por WhatsApp. Respondes en español sencillo y cercano, en una a "
+    "tres frases, solo a la «Pregunta». Usa lo que dice la «Guía» si trae algo; no inventes cifras: usa solo "
+    "las que aparecen en los datos o en la guía. Si es un tema de salud serio, recomienda ver a un médico.\n"
+    'Responde con JSON: {"respuesta_chat": "..."}'
 )
 
 PLUGIN = DomainPlugin(
@@ -46,12 +37,16 @@ PLUGIN = DomainPlugin(
                      profile.parse_recent_result),
     ],
     actions=ACTIONS,
+    intents=intents.INTENTS,
+    read_slots=intents.read_slots,
+    mark_entities=intents.mark_entities,
+    menu=intents.MENU,
     facts=running_facts,
     detect=detect,
-    answer_from_facts=answer_from_facts,
     jobs=[ScheduledJob("weekly_refresh", 600, jobs.weekly_refresh_all),
           ScheduledJob("progress_card", 600, jobs.progress_cards_all)],
     migrations=MIGRATIONS,
+    on_start=sync_knowledge,
     demo=["34", "maratón", "no", "4", "intermedio", "ninguna", "10K en 52:30",
           "Hoy corrí 10 km en 55 minutos, me sentí bien", "¿A qué ritmo hago el tempo?"],
     routes=create_running_blueprint,

@@ -62,12 +62,21 @@ CREATE TABLE running_job_marks (
 
 def save_run(connection: sqlite3.Connection, contact_id: int, run: RunRecord) -> bool:
     """False when the same run is already stored (a repeated message, a re-imported file)."""
+    return add_run(connection, contact_id, run) is not None
+
+
+def add_run(connection: sqlite3.Connection, contact_id: int, run: RunRecord) -> int | None:
+    """The new row's id, or None when the same run is already stored."""
     cursor = connection.execute(
         "INSERT OR IGNORE INTO running_runs (contact_id, day, distance_km, duration_s, rpe, mood, aches, notes, "
         "source, dedupe_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (contact_id, run.day.isoformat(), run.distance_km, run.duration_s, run.rpe, run.mood,
          json.dumps(list(run.aches), ensure_ascii=False), run.notes, run.source, dedupe_key(run), now()))
-    return cursor.rowcount == 1
+    return cursor.lastrowid if cursor.rowcount == 1 else None
+
+
+def delete_run(connection: sqlite3.Connection, contact_id: int, run_id: int) -> None:
+    connection.execute("DELETE FROM running_runs WHERE id = ? AND contact_id = ?", (run_id, contact_id))
 
 
 def runs_between(connection: sqlite3.Connection, contact_id: int, first: date, last: date) -> list[RunRecord]:
@@ -101,22 +110,49 @@ def open_injury(connection: sqlite3.Connection, contact_id: int) -> tuple[str, s
     return (row[0], row[1], date.fromisoformat(row[2])) if row else None
 
 
-def report_injury(connection: sqlite3.Connection, contact_id: int, area: str, severity: str, since: date) -> None:
-    """One open injury at a time: a new report replaces the description and keeps the worse severity."""
-    current = open_injury(connection, contact_id)
+def open_injury_row(connection: sqlite3.Connection, contact_id: int) -> dict | None:
+    """The open injury with its row id and what a new report may change (area, severity)."""
+    row = connection.execute("SELECT id, area, severity FROM running_injuries WHERE contact_id = ? AND "
+                             "resolved_on IS NULL ORDER BY id DESC LIMIT 1", (contact_id,)).fetchone()
+    return {"id": row[0], "area": row[1], "severity": row[2]} if row else None
+
+
+def report_injury(connection: sqlite3.Connection, contact_id: int, area: str, severity: str, since: date) -> int:
+    """One open injury at a time: a new report replaces the description and keeps the worse severity.
+    The id of the open injury's row."""
+    current = open_injury_row(connection, contact_id)
     if current is not None:
-        worse = "injury" if "injury" in (current[1], severity) else "ache"
+        worse = "injury" if "injury" in (current["severity"], severity) else "ache"
         connection.execute("UPDATE running_injuries SET area = ?, severity = ? WHERE contact_id = ? AND "
                            "resolved_on IS NULL", (area, worse, contact_id))
-        return
-    connection.execute("INSERT INTO running_injuries (contact_id, area, severity, since) VALUES (?, ?, ?, ?)",
-                       (contact_id, area, severity, since.isoformat()))
+        return current["id"]
+    cursor = connection.execute("INSERT INTO running_injuries (contact_id, area, severity, since) VALUES (?, ?, ?, ?)",
+                                (contact_id, area, severity, since.isoformat()))
+    return cursor.lastrowid
 
 
-def resolve_injury(connection: sqlite3.Connection, contact_id: int, day: date) -> bool:
-    cursor = connection.execute("UPDATE running_injuries SET resolved_on = ? WHERE contact_id = ? AND "
-                                "resolved_on IS NULL", (day.isoformat(), contact_id))
-    return cursor.rowcount > 0
+def describe_injury(connection: sqlite3.Connection, contact_id: int, injury_id: int, area: str, severity: str) -> None:
+    """Puts back the area and severity a report replaced."""
+    connection.execute("UPDATE running_injuries SET area = ?, severity = ? WHERE id = ? AND contact_id = ?",
+                       (area, severity, injury_id, contact_id))
+
+
+def delete_injury(connection: sqlite3.Connection, contact_id: int, injury_id: int) -> None:
+    connection.execute("DELETE FROM running_injuries WHERE id = ? AND contact_id = ?", (injury_id, contact_id))
+
+
+def resolve_injury(connection: sqlite3.Connection, contact_id: int, day: date) -> list[int]:
+    """The ids of the injuries it closed (none when nothing was open)."""
+    ids = [row[0] for row in connection.execute(
+        "SELECT id FROM running_injuries WHERE contact_id = ? AND resolved_on IS NULL ORDER BY id", (contact_id,))]
+    connection.execute("UPDATE running_injuries SET resolved_on = ? WHERE contact_id = ? AND resolved_on IS NULL",
+                       (day.isoformat(), contact_id))
+    return ids
+
+
+def reopen_injuries(connection: sqlite3.Connection, contact_id: int, injury_ids: list[int]) -> None:
+    connection.executemany("UPDATE running_injuries SET resolved_on = NULL WHERE id = ? AND contact_id = ?",
+                           [(injury_id, contact_id) for injury_id in injury_ids])
 
 
 def save_plan(connection: sqlite3.Connection, contact_id: int, plan_json: str, day: date) -> None:

@@ -1,0 +1,89 @@
+"""The understanding layer: a message read once (folding, WhatsApp abbreviations, number words,
+typos), placed by the matcher or, only when it scores low, by a classification call; and the
+labelled set's figures held above a floor on the part nobody tunes on."""
+from __future__ import annotations
+
+import pytest
+
+from backend.plugins.registry import load_plugins
+from backend.understanding.reading import read
+from backend.understanding.understand import Understanding
+from tests.understanding.labelled import load, score_matcher
+
+
+@pytest.fixture(scope="module")
+def plugins():
+    return load_plugins(("agro", "running"))
+
+
+@pytest.fixture(scope="module")
+def understanding(plugins):
+    return Understanding(plugins)
+
+
+@pytest.mark.parametrize("text, normalized", [
+    ("Corrí DIEZ kilómetros en cincuenta y cinco minutos", "corri 10 km en 55 min"),
+    ("q ritmo xfa", "que ritmo porfavor"),
+    ("regué media hora", "regue 30 min"),
+    ("una hora y media", "1.5 horas"),
+    ("hoy 15 kms en una hora y cuarto", "hoy 15 km en 75 min"),
+    ("sali 10km", "sali 10 km"),
+    ("quiero un 10 k", "quiero un 10k"),
+])
+def test_number_words_and_abbreviations_are_read_as_digits_and_words(text, normalized):
+    assert read(text).normalized == normalized
+
+
+def test_typos_are_corrected_against_the_examples_vocabulary(understanding):
+    reading = understanding.read("cuamdo rieggo mi maiz", "agro")
+    assert reading.words == ("cuando", "riego", "mi", "maiz")
+    assert understanding.read("me duele la rodia", "running").corrected.endswith("rodilla")
+
+
+def test_a_greeting_before_a_question_is_noted_and_left_out_of_the_match(understanding):
+    reading = understanding.read("Hola buenas tardes, cuando riego?", "agro")
+    assert reading.greeted and reading.is_question and "hola" not in reading.words
+
+
+def test_entity_names_become_placeholders_for_the_matcher_only(understanding):
+    reading = understanding.read("como controlo la rancha en mi papa", "agro")
+    assert {"zplag", "zcultiv"} <= set(reading.stems)
+    assert "rancha" in reading.normalized  # the slot readers still see the name
+
+
+def test_the_model_is_asked_only_when_the_matcher_has_no_guess(understanding, plugins):
+    calls = []
+
+    def ask(system, context, schema, max_tokens):
+        calls.append(schema["properties"]["intencion"]["enum"])
+        return {"intencion": calls[-1][0]}
+    confident = understanding.read("a que ritmo hago el tempo", "running")
+    understanding.place(confident, plugins["running"], None, ask)
+    assert (confident.intent, confident.via, calls) == ("ritmo_umbral", "matcher", [])
+    unknown = understanding.read("zzz xyz", "running")  # no candidate at all: an open question, no call
+    placed = understanding.place(unknown, plugins["running"], None, ask)
+    assert (unknown.via, placed.intent.name, calls) == ("fallback", "pregunta_abierta", [])
+    weak = understanding.read("ayer no pude salir, el trabajo me mato", "running")
+    understanding.place(weak, plugins["running"], None, ask)
+    assert weak.via == "model" and calls[-1][-1] == "pregunta_abierta" and len(calls[-1]) == 3
+
+
+def test_a_question_with_figures_is_not_taken_for_a_run_to_log(understanding, plugins):
+    from tests.understanding.labelled import ANYONE
+    reading = understanding.read("¿a cuánto hago el km en el tempo de 20 min?", "running")
+    understanding.place(reading, plugins["running"], None, None, plugins["running"].detect(reading, ANYONE))
+    assert reading.via != "detector"  # at most the matcher's guess: then the orchestrator asks first
+    statement = understanding.read("ya llegue, fueron 9 km en 50:15", "running")
+    understanding.place(statement, plugins["running"], None, None, plugins["running"].detect(statement, ANYONE))
+    assert (statement.intent, statement.via) == ("registrar_carrera", "detector")
+
+
+def test_the_held_out_part_stays_above_its_floor(understanding, plugins):
+    """Code alone on the test part (never tuned on). The figures at the time of writing were 86.6 %
+    intent, 98.1 % on confident placements, 93.6 % slots (README); a change that loses more than a
+    few points fails here."""
+    everything, confident = score_matcher(understanding, plugins, load("test"))
+    assert everything.intents >= 380 and everything.slots >= 100
+    assert everything.intent_accuracy >= 0.84
+    assert confident.intent_accuracy >= 0.95 and confident.intents >= 0.75 * everything.intents
+    assert everything.slot_accuracy >= 0.9

@@ -57,7 +57,8 @@ def vdot(facts: dict, reading) -> str:
         return NO_FITNESS
     times = facts["tiempos_posibles"]
     return (f"Tu VDOT es {decimal(facts['vdot'])}. Es tu nivel de forma en el sistema de Jack Daniels, calculado "
-            f"de tus carreras: de él salen tus ritmos y tus tiempos posibles (10K en {times['10K']}). "
+            f"de tus carreras: de él salen tus ritmos y tus tiempos posibles (un 10K en "
+            f"{times['10K'].split(' (')[0]}). "
             "Sube cuando corres más rápido con el mismo esfuerzo.")
 
 

@@ -27,6 +27,7 @@ SCHEMA = {"type": "object", "properties": {"respuesta_chat": {"type": "string", 
           "required": ["respuesta_chat"], "additionalProperties": False}
 MIN_SHARED_STEMS = 2
 SUPPORTED_SHARE = 0.5
+ECHO_NEW_STEMS = 0  # an answer that adds no word of its own to the question is the question
 FUNCTION_WORDS = frozenset("""como cuando cuanto cuanta cuantos cuantas cual cuales donde cada puedo debo tengo hago
 para pero porque esta este esto estos estas eso esos tiene tienen hacer sobre entre desde hasta mucho mucha muy
 bien algo alguna alguno otra otro chacra cultivo campo correr corro corri carrera""".split())
@@ -106,8 +107,11 @@ def grounded(answer: str, context: str) -> str:
     return " ".join(kept).strip()
 
 
-def usable(answer: str) -> bool:
-    return len(answer) >= 12 and not NOT_AN_ANSWER.search(answer)
+def usable(answer: str, question: str) -> bool:
+    """Not an apology, and not the question said back ("El maíz está medio amarillo y chiquito.")."""
+    said = content_stems(answer)
+    echoed = len(said - content_stems(question)) <= ECHO_NEW_STEMS
+    return len(answer) >= 12 and not NOT_AN_ANSWER.search(answer) and not echoed
 
 
 def from_passage(passage: dict) -> str:

@@ -244,7 +244,7 @@ class Orchestrator:
                 output, source = self.model.ask(plugin.system_prompt, context, answering.SCHEMA, endpoints,
                                                 max_tokens=answering.MAX_TOKENS, check=ANSWER_CHECK)
                 text = answering.grounded(output["respuesta_chat"], context)
-                if not answering.usable(text) or (passage and not answering.supported(text, passage, reading.text)):
+                if not answering.usable(text, reading.text) or (passage and not answering.supported(text, passage, reading.text)):
                     text, source = fallback, "knowledge" if passage else "apology"
             except ModelUnavailable as problem:
                 log.warning("model unavailable; falling back", extra={"error": str(problem)})

@@ -103,6 +103,13 @@ def test_a_passage_sharing_one_generic_word_is_not_quoted(backend, model):
     assert "Guía" not in model.requests[-1]["context"]
 
 
+def test_an_answer_that_only_repeats_the_question_is_not_passed_on(backend, model):
+    backend.onboard(PHONE)
+    model.answer("El maíz está medio amarillo y chiquito.")
+    reply = backend.say(PHONE, "el maiz esta medio amarillo y chiquito, que opinas")
+    assert reply["source"] == "apology" and reply["model_output"]["respuesta_chat"].startswith("Eso no lo sé")
+
+
 def test_a_figure_the_model_invents_is_dropped(backend, model):
     backend.onboard(PHONE)
     model.answer("Tienes 0 notas. Mañana lloverá 35 mm.")  # 0 is in the facts; 35 is nowhere

@@ -191,8 +191,8 @@ class Orchestrator:
         if not turn.detected:
             return turn.intent.missing or core_replies.help_text(plugin), "code", {}
         # A report with its own figures runs at once, unless it came as a question ("¿corrí 10 km…?").
-        certain = {} if turn.reading.is_question else {n: a for n, a in turn.detected.items()
-                                                        if not plugin.actions[n].asks_first(a)}
+        asked = turn.reading.is_question and turn.reading.trailing_question is None
+        certain = {} if asked else {n: a for n, a in turn.detected.items() if not plugin.actions[n].asks_first(a)}
         to_ask = {n: a for n, a in turn.detected.items() if n not in certain}
         executed, refusals = changes.run(db, contact, plugin, certain)
         prepared, refused = changes.prepare(db, contact, plugin, to_ask)
@@ -201,6 +201,11 @@ class Orchestrator:
             question = changes.question(plugin, prepared)
             changes.propose(db, contact, plugin, prepared, question)
             parts.append(question)
+        elif turn.reading.trailing_question and (asked_fact := self.understanding.fact_question(
+                turn.reading.trailing_question, plugin.name)):
+            intent, reading = asked_fact  # "…, ¿qué toca mañana?": answered after the report, from fresh facts
+            reading.slots, reading.turn = plugin.read_slots(reading, intent.name), turn.inbound_id
+            parts.append(intent.answer(plugin.facts(db, contact), reading) or "")
         return " ".join(p.strip() for p in parts if p.strip()), "action", executed
 
     @staticmethod

@@ -57,6 +57,8 @@ class Reading:
     stems: tuple[str, ...]  # what the matcher compares (stopwords dropped, numbers as "#")
     is_question: bool
     greeted: bool  # opened with "hola", "buenas tardes"…: the reply may greet back
+    # "corrí 10 km en 55 min, ¿qué toca mañana?": a statement, then this question (as written)
+    trailing_question: str | None = None
     intent: str | None = None
     confidence: float = 0.0
     via: str = ""  # who placed the intent: matcher, model, fallback
@@ -140,4 +142,20 @@ def read(text: str, lexicon: Lexicon | None = None, mark=None) -> Reading:
     stems = tuple(stem(w) for w in re.findall(r"[a-z]+|\d+(?:[.,]\d+)?", marked) if w not in STOPWORDS)
     is_question = "?" in text or "¿" in text or body.lstrip().startswith(QUESTION_WORDS)
     return Reading(text=text, normalized=normalized, words=words, stems=stems, is_question=is_question,
-                   greeted=greeted)
+                   greeted=greeted, trailing_question=trailing_question(text))
+
+
+def trailing_question(text: str) -> str | None:
+    """The question that follows a statement in one message, or None: "regué 2 horas. ¿cuándo
+    riego otra vez?" -> "¿cuándo riego otra vez?". The statement must have words of its own and no
+    question mark."""
+    if "¿" in text:
+        start = text.index("¿")
+    elif text.rstrip().endswith("?") and (cut := max(text.rfind(","), text.rfind("."), text.rfind(";"))) > 0:
+        start = cut + 1
+    else:
+        return None
+    statement, question = text[:start].strip(" ,.;:"), text[start:].strip()
+    if "?" in statement or len(re.findall(r"\w+", statement)) < 2 or len(re.findall(r"\w+", question)) < 2:
+        return None
+    return question

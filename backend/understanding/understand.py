@@ -43,6 +43,16 @@ class Understanding:
     def read(self, text: str, domain: str | None = None) -> Reading:
         return read(text, self.lexicon, self.marks.get(domain))
 
+    def fact_question(self, text: str, domain: str) -> tuple[Intent, Reading] | None:
+        """The fact question `text` asks, when the matcher is sure of it (a second question in a
+        message that reported something)."""
+        reading = self.read(text, domain)
+        match = self.match(reading, domain)
+        if match is None or not match.confident:
+            return None
+        intent = next(i for i in self.intents[domain] if i.name == match.intent)
+        return (intent, reading) if intent.kind == "fact" else None
+
     def open_intent(self, domain: str) -> Intent:
         return next(intent for intent in self.intents[domain] if intent.name == OPEN_QUESTION)
 
@@ -61,8 +71,10 @@ class Understanding:
         name, via, asked = OPEN_QUESTION, "fallback", False
         detected_intents = [action for action in (detected or {}) if action in by_name]
         # A statement the detectors read is that change; a question only when the matcher agrees
-        # it asks for a change ("¿a cuánto el km en el tempo de 20 min?" is not a run to log).
-        if detected_intents and (not reading.is_question or (match is not None and match.intent in detected_intents)):
+        # it asks for a change ("¿a cuánto el km en el tempo de 20 min?" is not a run to log). A
+        # statement followed by a question ("corrí 8 km en 45 min, ¿qué toca mañana?") is a statement.
+        statement = not reading.is_question or reading.trailing_question is not None
+        if detected_intents and (statement or (match is not None and match.intent in detected_intents)):
             name, via = detected_intents[0], "detector"
         elif reading.greeted and (match is None or match.score < GUESS_SCORE):
             name, via = "saludo", "matcher"  # "saludos desde Huancayo": a greeting with words around it

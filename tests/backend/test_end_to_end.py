@@ -45,7 +45,7 @@ def test_new_user_onboards_saves_a_note_by_code_and_gets_an_open_answer_from_the
 
 def test_an_unclear_message_is_classified_by_the_real_model(stack):
     backend, _ = stack
-    reply = agent(backend, "y las notitas esas q")
+    reply = agent(backend, "brr notitas xyz qwe")
     state = reply["model_output"]["estado"]
     assert state["via"] == "model" and reply["timings"]["classify_ms"] > 0
     assert state["intencion"] in {"guardar_nota", "contar_notas", "pregunta_abierta"}  # the candidates

@@ -62,6 +62,13 @@ def test_a_question_about_a_race_pace_changes_nothing(coach, model):
     assert coach.count("pending_actions") == 0
 
 
+def test_a_run_and_a_question_in_one_message_are_both_handled(coach, model):
+    onboard(coach)
+    text = coach.say(PHONE, "hoy corri 8 km en 45 min, ¿que toca mañana?")["model_output"]["respuesta_chat"]
+    assert text.startswith("Registré tu carrera: 8 km en 45:00") and "Mañana" in text
+    assert runs(coach)[0][:2] == (8.0, 2700.0)
+
+
 def test_a_question_carrying_figures_logs_nothing_without_a_yes(coach, model):
     onboard(coach)
     reply = coach.say(PHONE, "¿a cuánto hago el km en el tempo de 20 min?")

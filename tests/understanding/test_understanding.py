@@ -79,11 +79,11 @@ def test_a_question_with_figures_is_not_taken_for_a_run_to_log(understanding, pl
 
 
 def test_the_held_out_part_stays_above_its_floor(understanding, plugins):
-    """Code alone on the test part (never tuned on). The figures at the time of writing were 86.6 %
-    intent, 98.1 % on confident placements, 93.6 % slots (README); a change that loses more than a
+    """Code alone on the test part (never tuned on). The figures at the time of writing were 89.5 %
+    intent, 98.5 % on confident placements, 93.6 % slots (README); a change that loses more than a
     few points fails here."""
     everything, confident = score_matcher(understanding, plugins, load("test"))
     assert everything.intents >= 380 and everything.slots >= 100
-    assert everything.intent_accuracy >= 0.84
+    assert everything.intent_accuracy >= 0.86
     assert confident.intent_accuracy >= 0.95 and confident.intents >= 0.75 * everything.intents
     assert everything.slot_accuracy >= 0.9

@@ -259,3 +259,14 @@ def test_yes_and_no_are_no_longer_the_plug_ins_to_recognize(producer):
     contact = find_contact(producer.db, PHONE)
     assert detect(read("sí"), contact) == {} and detect(read("no, me equivoqué"), contact) == {}
     assert "reporte_pendiente" not in contact.profile
+
+
+def test_the_old_pending_report_in_profiles_is_removed_by_the_plug_ins_migration(producer):
+    from backend.plugins.agro.store import MIGRATIONS
+    from backend.store.migrations import migrate
+    db = producer.db
+    db.execute("UPDATE profiles SET data = json_set(data, '$.reporte_pendiente', json('{\"accion\": \"riego\"}'))")
+    db.execute("DELETE FROM plugin_migrations WHERE plugin = 'agro' AND version = 2")  # as before this change
+    assert migrate(db, MIGRATIONS, plugin="agro") == [2]
+    profile = json.loads(db.execute("SELECT data FROM profiles").fetchone()[0])
+    assert "reporte_pendiente" not in profile and profile["cultivo"]

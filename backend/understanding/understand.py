@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from backend.plugins.base import DomainPlugin
 from backend.understanding import classifier
-from backend.understanding.intents import CORE, CORE_INTENTS, OPEN_QUESTION, Intent
+from backend.understanding.intents import CORE, CORE_INTENTS, FACT, OPEN_QUESTION, Intent
 from backend.understanding.matcher import IntentMatcher, Match
 from backend.understanding.reading import Lexicon, Reading, normalize, read
 
@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 # Below the matcher's confidence its best guess is still right about 3 times in 4 from this score
 # up (development part of the labelled set), more often than the 0.5B model picking among the
-# same candidates (45-52 %, bench/understanding.py): the model classifies only what scores lower.
+# same candidates (42-52 %, bench/understanding.py): the model classifies only what scores lower.
 GUESS_SCORE = 0.35
 ACTS_ON_DATA = ("deshacer", "confirmar", "negar")
 
@@ -51,7 +51,7 @@ class Understanding:
         if match is None or not match.confident:
             return None
         intent = next(i for i in self.intents[domain] if i.name == match.intent)
-        return (intent, reading) if intent.kind == "fact" else None
+        return (intent, reading) if intent.kind == FACT else None
 
     def open_intent(self, domain: str) -> Intent:
         return next(intent for intent in self.intents[domain] if intent.name == OPEN_QUESTION)

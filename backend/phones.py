@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 _WHATSAPP_WEB_SUFFIXES = ("@c.us", "@s.whatsapp.net")
-_E164 = re.compile(r"^\+[1-9]\d{7,14}$")
+_E164 = re.compile(r"^\+[1-9]\d{7,14}$", re.ASCII)  # "５１…" or "٥١…" would be contacts nobody can message
 
 
 class InvalidPhone(ValueError):

@@ -1,14 +1,88 @@
-"""Reading a request's JSON body by hand, whatever its Content-Type says, so malformed JSON is a
-clear 400 that quotes the parser's complaint."""
+"""Reading a request's JSON body by hand, whatever its Content-Type says, with one strict parser
+for the three services: malformed JSON, and JSON that Python parses but nothing after it can use,
+are a clear 400 that says what is wrong.
+
+The standard library's json accepts NaN and Infinity (jsonschema's range checks are all false for
+NaN, so a NaN passed every bound), turns 1e999 into inf, builds an int of thousands of digits
+(then refuses to print it: ValueError), recurses until RecursionError on ~1,000 nested arrays, and
+keeps lone surrogates ("\\ud800") that SQLite and UTF-8 cannot store. `loads_strict` refuses each
+of them at parse time."""
 from __future__ import annotations
 
 import json
+import math
 
 from flask import request
 
 from chasqui.http_errors import bad_request
 
 EMPTY = object()
+MAX_NUMBER_DIGITS = 30  # far past any id (SQLite's integers have 19 digits) or measurement
+MAX_DEPTH = 32  # the deepest body any route takes (a WhatsApp webhook) nests 8 levels
+
+
+class InvalidJson(ValueError):
+    """The body is not JSON, or is JSON no route can use; the message says which."""
+
+
+def _integer(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_NUMBER_DIGITS:
+        raise InvalidJson(f"a number with {len(text)} digits; numbers may have at most {MAX_NUMBER_DIGITS}")
+    return int(text)
+
+
+def _float(text: str) -> float:
+    if len(text) > MAX_NUMBER_DIGITS + 10:
+        raise InvalidJson(f"a number written with {len(text)} characters is too long")
+    value = float(text)
+    if not math.isfinite(value):
+        raise InvalidJson(f"the number {text[:20]} is too large")
+    return value
+
+
+def _constant(name: str) -> float:
+    raise InvalidJson(f"{name} is not a JSON number")
+
+
+def is_text(value: str) -> bool:
+    """Encodes as UTF-8: no lone surrogates."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check(value: object, depth: int = 0) -> None:
+    """Depth and text that encodes as UTF-8, everywhere in the parsed body."""
+    if depth > MAX_DEPTH:
+        raise InvalidJson(f"the JSON is nested more than {MAX_DEPTH} levels deep")
+    if isinstance(value, str):
+        if not is_text(value):
+            raise InvalidJson("a string holds a lone UTF-16 surrogate (\\ud800-\\udfff), which is not text")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check(key, depth + 1)
+            _check(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check(item, depth + 1)
+
+
+def loads_strict(raw: bytes | str, check_text: bool = True) -> object:
+    """`check_text=False` leaves lone surrogates for the caller to skip part by part (a webhook
+    acknowledges what it can read)."""
+    try:
+        value = json.loads(raw, parse_int=_integer, parse_float=_float, parse_constant=_constant)
+    except InvalidJson:
+        raise
+    except RecursionError:
+        raise InvalidJson(f"the JSON is nested more than {MAX_DEPTH} levels deep") from None
+    except (UnicodeDecodeError, ValueError) as problem:  # json.JSONDecodeError is a ValueError
+        raise InvalidJson(f"malformed JSON: {problem}") from None
+    if check_text:
+        _check(value)
+    return value
 
 
 def parse_json_body(required: bool = True) -> object:
@@ -19,6 +93,6 @@ def parse_json_body(required: bool = True) -> object:
             raise bad_request("the body is empty; send a JSON object", code="invalid_json")
         return EMPTY
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as problem:
-        raise bad_request(f"malformed JSON: {problem}", code="invalid_json") from None
+        return loads_strict(raw)
+    except InvalidJson as problem:
+        raise bad_request(str(problem), code="invalid_json") from None

@@ -41,7 +41,7 @@ def start(db: sqlite_utils.Database, contact: Contact, plugins: dict[str, Domain
 def _pick_domain(answer: str, plugins: dict[str, DomainPlugin]) -> DomainPlugin | None:
     folded = fold(answer).strip()
     choices = list(plugins.values())
-    if folded.isdigit() and 1 <= int(folded) <= len(choices):
+    if folded.isascii() and folded.isdigit() and 1 <= int(folded) <= len(choices):  # not "፩"
         return choices[int(folded) - 1]
     for plugin in choices:
         if fold(plugin.label) in folded or plugin.name in folded:

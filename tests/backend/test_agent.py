@@ -264,6 +264,8 @@ def test_opt_out_and_back_in(backend, model):
 @pytest.mark.parametrize("body, status, code", [
     ({"phone": "abc", "message": "hola"}, 400, "invalid_phone"),
     ({"phone": "+12", "message": "hola"}, 400, "invalid_phone"),
+    ({"phone": "+５１９８７６５４３２１", "message": "hola"}, 400, "invalid_phone"),  # full-width digits
+    ({"phone": "+٥١٩٨٧٦٥٤٣٢١", "message": "hola"}, 400, "invalid_phone"),  # Arabic-Indic digits
     ({"message": "hola"}, 400, "invalid_phone"),
     ({"phone": PHONE, "message": ""}, 400, "invalid_request"),
     ({"phone": PHONE, "message": 5}, 400, "invalid_request"),
@@ -276,12 +278,32 @@ def test_bad_input_is_refused_and_nothing_is_written(backend, body, status, code
     assert backend.count("contacts") == 0 and backend.count("messages") == 0
 
 
+@pytest.mark.parametrize("raw, mentions", [
+    (b'{"phone": "+51987654321", "message": "hola", "n": 1' + b"0" * 5000 + b"}", "digits"),
+    (b'{"phone": "+51987654321", "message": ' + b"[" * 1500 + b"]" * 1500 + b"}", "nested"),
+    (b'{"phone": "+51987654321", "message": "hola", "n": NaN}', "NaN"),
+    (b'{"phone": "+51987654321", "message": "\\ud800 hola"}', "surrogate"),
+])
+def test_json_nothing_can_use_is_a_400_that_says_why_and_writes_nothing(backend, raw, mentions):
+    response = backend.client.post("/agent", data=raw, headers={**AUTH, "Content-Type": "application/json"})
+    assert response.status_code == 400 and response.json["error"]["code"] == "invalid_json"
+    assert mentions in response.json["error"]["message"]
+    assert backend.count("contacts") == 0 and backend.count("messages") == 0
+
+
 def test_malformed_json_and_missing_token(backend):
     bad = backend.client.post("/agent", data=b'{"phone": ', headers=AUTH)
     assert bad.status_code == 400 and bad.json["error"]["code"] == "invalid_json"
     unauthorized = backend.client.post("/agent", json={"phone": PHONE, "message": "hola"})
     assert unauthorized.status_code == 401
     assert backend.count("messages") == 0
+
+
+def test_an_onboarding_answer_in_other_scripts_digits_is_asked_again(make_backend, model):
+    backend = make_backend(plugins=("example", "agro"))
+    backend.say(PHONE, "hola")
+    reply = backend.say(PHONE, "፩")  # str.isdigit() says yes, int() says no
+    assert "Responde con el número" in reply["model_output"]["respuesta_chat"]
 
 
 def test_contact_whose_plugin_was_switched_off_is_onboarded_again(backend, model):

@@ -22,6 +22,16 @@ def test_malformed_json(small_api):
     assert_error(post(small_api, "/v1/chat/completions", data=b"[1, 2"), 400, "invalid_json")
 
 
+def test_json_that_python_parses_but_nothing_can_use_is_400(small_api):
+    for body, mentions in [(b'{"system": "x", "context": "c", "max_tokens": 1' + b"0" * 5000 + b"}", "digits"),
+                           (b"[" * 1500 + b"]" * 1500, "nested"),
+                           (b'{"system": "x", "context": "c", "temperature": NaN}', "NaN"),
+                           (b'{"system": "x", "context": "c", "temperature": 1e999}', "too large"),
+                           (b'{"system": "x", "context": "\\ud800"}', "surrogate")]:
+        assert_error(post(small_api, "/chat", data=body), 400, "invalid_json", mentions)
+        assert_error(post(small_api, "/v1/chat/completions", data=body), 400, "invalid_json", mentions)
+
+
 def test_missing_and_wrong_typed_fields(small_api):
     assert_error(post(small_api, "/chat", json_body=[1, 2]), 400, "invalid_request", "JSON object")
     assert_error(post(small_api, "/chat", json_body={"context": {}}), 400, "invalid_request", "'system'")

@@ -3,6 +3,7 @@ format), the bridge, the real backend, and the local fake Graph API checking eve
 sends against Meta's documented format."""
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -80,14 +81,37 @@ def test_unsigned_or_wrongly_signed_webhooks_are_refused_and_nothing_is_processe
     assert cloud_bridge.bridge.inbox.counts() == {} and graph.accepted == []
 
 
-@pytest.mark.parametrize("raw", [b"{not json", b'{"object": "page", "entry": []}', b'{"object": '
-                                 b'"whatsapp_business_account", "entry": [{"changes": [{"field": "messages", '
-                                 b'"value": {"messages": [{"type": "text"}]}}]}]}'])
+@pytest.mark.parametrize("raw", [b"{not json", b'{"object": "page", "entry": []}', b'[' * 2000 + b']' * 2000,
+                                 b'{"object": "whatsapp_business_account", "entry": [{"id": 1' + b'0' * 5000 + b'}]}',
+                                 b'{"object": "whatsapp_business_account", "entry": NaN}'])
 def test_malformed_payloads_are_400_and_store_nothing(cloud_bridge, raw):
     headers = {"Content-Type": "application/json", "X-Hub-Signature-256": meta.sign(raw, APP_SECRET)}
     response = requests.post(f"{cloud_bridge.url}/webhook", data=raw, headers=headers, timeout=5)
     assert response.status_code == 400 and "malformed" in response.json()["error"]["message"]
     assert cloud_bridge.bridge.inbox.counts() == {}
+
+
+@pytest.mark.parametrize("broken", [
+    {"type": "text"},  # no from, no id
+    {"from": "51987654321", "id": "wamid.A", "type": "text", "text": {"body": "\ud800"}},  # a lone surrogate
+    {"from": ["51987654321"], "id": "wamid.B", "type": "text", "text": {"body": "Hola"}},
+    {"from": "51987654321", "id": "wamid.C", "type": "interactive", "interactive": {"button_reply": "sí"},
+     "timestamp": "9" * 400},
+    {"from": "５１９８７６５４３２１", "id": "wamid.D", "type": "text", "text": {"body": "Hola"}},  # full-width digits
+])
+def test_a_signed_webhook_with_a_broken_part_acknowledges_the_rest(cloud_bridge, graph, broken):
+    good = meta.text_message(PHONE, "Hola")
+    good["entry"][0]["changes"][0]["value"]["messages"].insert(0, broken)
+    good["entry"][0]["changes"][0]["value"]["contacts"].append({"wa_id": ["x"], "profile": "Rosa"})
+    raw = json.dumps(good).encode()
+    headers = {"Content-Type": "application/json", "X-Hub-Signature-256": meta.sign(raw, APP_SECRET)}
+    response = requests.post(f"{cloud_bridge.url}/webhook", data=raw, headers=headers, timeout=5)
+    assert response.status_code == 200, response.text
+    assert response.json()["received"] >= 1  # the good message is read
+    deadline = time.time() + 10
+    while time.time() < deadline and cloud_bridge.bridge.inbox.counts().get("answered", 0) < 1:
+        time.sleep(0.1)
+    assert cloud_bridge.bridge.inbox.counts().get("answered", 0) >= 1
 
 
 def test_a_retried_webhook_is_answered_once(cloud_bridge, graph):

@@ -7,12 +7,12 @@ alert bookkeeping.
 """
 from __future__ import annotations
 
-import json
 import logging
 
 from flask import Blueprint, Response, jsonify, request
 
 from chasqui.http_errors import ApiError, bad_request
+from chasqui.http_input import InvalidJson, loads_strict
 from whatsapp_bridge.messages import Outbound
 from whatsapp_bridge.settings import BridgeSettings
 from whatsapp_bridge.transports.base import OnMessage, OnStatus
@@ -67,14 +67,17 @@ class CloudTransport:
                 log.warning("webhook refused: bad or missing signature", extra={"remote": request.remote_addr})
                 raise ApiError(403, "invalid_signature", "X-Hub-Signature-256 is missing or does not match")
             try:
-                messages, statuses = parse_payload(json.loads(raw))
-            except (ValueError, MalformedPayload) as problem:
+                payload = parse_payload(loads_strict(raw, check_text=False))
+            except (InvalidJson, MalformedPayload) as problem:
                 log.warning("malformed webhook payload", extra={"error": str(problem), "body": raw[:500].decode(errors="replace")})
                 raise bad_request(f"malformed webhook payload: {problem}") from None
-            for message in messages:
+            for problem in payload.problems:  # acknowledged: Meta would send a refused body again and again
+                log.warning("webhook part ignored", extra={"error": problem, "body": raw[:500].decode(errors="replace")})
+            for message in payload.messages:
                 self._on_message(message)
-            for status in statuses:
+            for status in payload.statuses:
                 self._on_status(status.provider_message_id, status.status, status.error)
-            return jsonify({"received": len(messages), "statuses": len(statuses)})
+            return jsonify({"received": len(payload.messages), "statuses": len(payload.statuses),
+                            "ignored": len(payload.problems)})
 
         return webhook

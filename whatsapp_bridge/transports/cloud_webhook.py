@@ -11,6 +11,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
+from chasqui.http_input import is_text
 from whatsapp_bridge.messages import AUDIO, BUTTON_REPLY, IMAGE, LOCATION, TEXT, UNSUPPORTED, Inbound
 
 
@@ -33,52 +34,87 @@ def signature_matches(raw_body: bytes, header: str | None, app_secret: str) -> b
     return hmac.compare_digest(header[len("sha256="):].strip().lower(), expected)
 
 
-def parse_payload(payload: object) -> tuple[list[Inbound], list[StatusUpdate]]:
+@dataclass
+class Payload:
+    messages: list[Inbound]
+    statuses: list[StatusUpdate]
+    problems: list[str]  # the parts that could not be read, each said once: acknowledged, not retried
+
+
+def parse_payload(payload: object) -> Payload:
+    """A body that is no WhatsApp webhook at all raises MalformedPayload. Inside one, a broken
+    part (a message without its id, a `profile` that is a string) is skipped and named in
+    `problems`: the rest is read, so Meta, which retries any failed webhook, does not send the
+    whole body again forever."""
     if not isinstance(payload, dict) or payload.get("object") != "whatsapp_business_account":
         raise MalformedPayload("not a WhatsApp Business Account webhook ('object' must be 'whatsapp_business_account')")
-    messages, statuses = [], []
+    read = Payload([], [], [])
     for entry in _list(payload, "entry"):
         for change in _list(entry, "changes"):
             if not isinstance(change, dict) or change.get("field") != "messages":
                 continue  # other fields (account updates, templates) are not the bridge's business
             value = change.get("value")
             if not isinstance(value, dict):
-                raise MalformedPayload("a 'messages' change without a 'value' object")
-            names = {c.get("wa_id"): (c.get("profile") or {}).get("name")
-                     for c in _list(value, "contacts") if isinstance(c, dict)}
-            messages += [_message(m, names) for m in _list(value, "messages")]
-            statuses += [_status(s) for s in _list(value, "statuses")]
-    return messages, statuses
+                read.problems.append("a 'messages' change without a 'value' object")
+                continue
+            names = {c["wa_id"]: _dict(c.get("profile")).get("name") for c in _list(value, "contacts")
+                     if isinstance(c, dict) and isinstance(c.get("wa_id"), str)}
+            for part in _list(value, "messages"):
+                _read_part(lambda: read.messages.append(_message(part, names)), read.problems)
+            for part in _list(value, "statuses"):
+                _read_part(lambda: read.statuses.append(_status(part)), read.problems)
+    return read
+
+
+def _read_part(read, problems: list[str]) -> None:
+    try:
+        read()
+    except MalformedPayload as problem:
+        problems.append(str(problem))
+
+
+def _dict(value: object) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) and is_text(value) else ""
 
 
 def _message(raw: object, names: dict) -> Inbound:
     if not isinstance(raw, dict) or not isinstance(raw.get("from"), str) or not isinstance(raw.get("id"), str):
         raise MalformedPayload("a message without 'from' and 'id'")
+    if not raw["from"].lstrip("+").isascii() or not raw["from"].lstrip("+").isdigit():
+        raise MalformedPayload("a message whose 'from' is not a phone number")
+    if not is_text(raw["id"]) or not raw["id"].strip():
+        raise MalformedPayload("a message whose 'id' is not text")
     kind = raw.get("type")
     text, details, inbound_kind = "", {}, UNSUPPORTED
     body = raw.get(kind) if isinstance(kind, str) and isinstance(raw.get(kind), dict) else {}
     if kind == "text":
-        inbound_kind, text = TEXT, str(body.get("body", ""))
+        inbound_kind, text = TEXT, _text(body.get("body"))
     elif kind == "interactive":  # a tap on one of our reply buttons or list rows
-        reply = body.get("button_reply") or body.get("list_reply") or {}
-        inbound_kind, text, details = BUTTON_REPLY, str(reply.get("title", "")), {"button_id": reply.get("id")}
+        reply = _dict(body.get("button_reply")) or _dict(body.get("list_reply"))
+        inbound_kind, text, details = BUTTON_REPLY, _text(reply.get("title")), {"button_id": _text(reply.get("id"))}
     elif kind == "button":  # a tap on a template's quick-reply button
-        inbound_kind, text, details = BUTTON_REPLY, str(body.get("text", "")), {"button_id": body.get("payload")}
+        inbound_kind, text, details = BUTTON_REPLY, _text(body.get("text")), {"button_id": _text(body.get("payload"))}
     elif kind == "location":
         inbound_kind = LOCATION
         details = {key: body.get(key) for key in ("latitude", "longitude", "name", "address")}
         text = _location_text(details)
     elif kind in ("audio", "voice"):
-        inbound_kind, details = AUDIO, {"media_id": body.get("id"), "mime_type": body.get("mime_type")}
+        inbound_kind, details = AUDIO, {"media_id": _text(body.get("id")), "mime_type": _text(body.get("mime_type"))}
     elif kind == "image":
         inbound_kind = IMAGE
-        details = {"media_id": body.get("id"), "mime_type": body.get("mime_type")}
-        text = str(body.get("caption") or "")  # a caption is still words the backend can read
+        details = {"media_id": _text(body.get("id")), "mime_type": _text(body.get("mime_type"))}
+        text = _text(body.get("caption"))  # a caption is still words the backend can read
     else:
-        details = {"type": kind}
+        details = {"type": _text(kind)}
     timestamp = raw.get("timestamp")
     return Inbound(phone="+" + raw["from"].lstrip("+"), message_id=raw["id"], kind=inbound_kind, text=text.strip(),
-                   name=names.get(raw["from"]), timestamp=float(timestamp) if str(timestamp or "").isdigit() else None,
+                   name=_text(names.get(raw["from"])) or None,
+                   timestamp=float(timestamp) if isinstance(timestamp, str | int) and str(timestamp).isascii()
+                   and str(timestamp).isdigit() and len(str(timestamp)) <= 12 else None,
                    details=details)
 
 
@@ -91,10 +127,10 @@ def _location_text(details: dict) -> str:
 
 
 def _status(raw: object) -> StatusUpdate:
-    if not isinstance(raw, dict) or not isinstance(raw.get("id"), str) or not isinstance(raw.get("status"), str):
+    if not isinstance(raw, dict) or not _text(raw.get("id")) or not _text(raw.get("status")):
         raise MalformedPayload("a status without 'id' and 'status'")
     errors = raw.get("errors") if isinstance(raw.get("errors"), list) else []
-    error = "; ".join(f"{e.get('code')} {e.get('title') or e.get('message') or ''}".strip()
+    error = "; ".join(f"{e.get('code')} {_text(e.get('title')) or _text(e.get('message'))}".strip()
                       for e in errors if isinstance(e, dict)) or None
     return StatusUpdate(raw["id"], raw["status"], "+" + str(raw.get("recipient_id", "")).lstrip("+"), error)
 

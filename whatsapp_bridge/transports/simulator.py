@@ -18,6 +18,7 @@ from collections import defaultdict
 from flask import Blueprint, jsonify, render_template, request
 
 from chasqui.http_errors import bad_request
+from chasqui.http_input import parse_json_body
 from whatsapp_bridge.messages import BUTTON_REPLY, TEXT, Inbound, Outbound
 from whatsapp_bridge.transports.base import OnMessage, OnStatus
 
@@ -73,7 +74,7 @@ class SimulatorTransport:
 
         @simulator.post("/api/messages")
         def send_from_phone():
-            body = request.get_json(silent=True)
+            body = parse_json_body()
             if not isinstance(body, dict):
                 raise bad_request("send a JSON object: {\"phone\": \"+51987654321\", \"text\": \"Hola\"}")
             phone = _phone(body.get("phone"))
@@ -131,7 +132,7 @@ class SimulatorTransport:
 
 
 def _phone(raw: object) -> str:
-    digits = "".join(ch for ch in str(raw or "") if ch.isdigit())
+    digits = "".join(ch for ch in str(raw or "") if ch.isascii() and ch.isdigit())
     if not 8 <= len(digits) <= 15 or digits.startswith("0"):
         raise bad_request("'phone' must be a number in international form, e.g. +51987654321", "phone")
     return "+" + digits

@@ -178,7 +178,7 @@ def enum_name(message, field: str) -> str | None:
 def match_button(text: str, buttons: tuple[Button, ...]) -> Button | None:
     """The button a typed answer picks from our numbered list: '2', '2.' or the title itself."""
     typed = text.strip().rstrip(".)").strip()
-    if typed.isdigit() and 1 <= int(typed) <= len(buttons):
+    if typed.isascii() and typed.isdigit() and 1 <= int(typed) <= len(buttons):
         return buttons[int(typed) - 1]
     return next((button for button in buttons if button.title.strip().casefold() == typed.casefold()), None)
 

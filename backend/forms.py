@@ -32,7 +32,7 @@ def create_forms_blueprint(store: Store) -> Blueprint:
         if row is None:
             raise ApiError(404, "unknown_form", f"no form named {form_name!r}")
         try:
-            jsonschema.validate(data, json.loads(row[1]))
+            jsonschema.validate(data, json.loads(row[1]), format_checker=jsonschema.FormatChecker())
         except jsonschema.ValidationError as problem:
             where = "/".join(str(p) for p in problem.absolute_path) or "data"
             raise bad_request(f"'data' does not fit form {form_name!r} at {where}: {problem.message}",

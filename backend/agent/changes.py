@@ -39,7 +39,7 @@ def checked(plugin: DomainPlugin, requested: dict) -> tuple[dict, list[str]]:
         try:
             if action is None:
                 raise jsonschema.ValidationError("not registered")
-            jsonschema.validate(arguments, action.schema)
+            jsonschema.validate(arguments, action.schema, format_checker=jsonschema.FormatChecker())
         except jsonschema.ValidationError as problem:
             log.warning("refused action", extra={"action": name, "error": problem.message})
             refused.append(name)

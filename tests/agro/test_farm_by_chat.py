@@ -133,3 +133,17 @@ def test_a_report_beyond_its_forms_bounds_is_refused_even_though_the_model_was_n
     assert not reply.startswith(("¿Anoto", "Guardé"))
     assert farm.say(PHONE, "sí")["model_output"]["respuesta_chat"] != "Guardé tu riego de 100 horas."
     assert farm.count("form_submissions") == 0
+
+
+def test_impossible_dates_and_absurd_ages_are_refused_not_crashes(farm):
+    replies = onboard(farm, answers=["Hola", "Rosa", "maíz", "no sé", "hace 99999999 años"])
+    assert replies[-1].startswith("Escribe la fecha de siembra")  # asked again
+    onboard(farm, answers=["hace 2 meses", "1 ha", "Huaral", "franco", "goteo 4 mm/h", "canal"])
+    bad = farm.client.post("/form/update", headers=AUTH, json={
+        "phone": PHONE, "form": "plaga", "data": {"fecha": "2026-13-45", "plaga": "rancha"}})
+    assert bad.status_code == 400 and bad.json["error"]["code"] == "invalid_form_data"
+    assert farm.say(PHONE, "hace 99999999 años regué 2 horas")["model_output"]["respuesta_chat"]
+    added = farm.client.post(f"/agro/plots?phone={PHONE}", headers=AUTH,
+                             json={"lote": "lote 2", "cultivo": "papa", "fecha_siembra": "hace 99999999 años"})
+    assert added.status_code == 400
+    assert farm.count("form_submissions") <= 1  # at most the irrigation, dated today

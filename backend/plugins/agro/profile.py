@@ -48,6 +48,9 @@ def parse_planting_date(answer: str, today: date | None = None) -> str:
     return day.isoformat()
 
 
+OLDEST_DAYS = 100 * 365  # "hace N años" past a century is read as no date, not an overflow
+
+
 def find_past_date(folded: str, today: date) -> date | None:
     if re.search(r"\bhoy\b", folded):
         return today
@@ -57,9 +60,9 @@ def find_past_date(folded: str, today: date) -> date | None:
         return today - timedelta(days=1)
     if match := re.search(r"hace\s+(\d+|un|una|dos|tres|cuatro|cinco|seis)\s+(dia|semana|mes|ano)", folded):
         count = {"un": 1, "una": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6}.get(match[1])
-        count = count or int(match[1])
+        count = count or int(match[1][:6])  # "hace 99999999 años" is no date anyone sowed on
         days = {"dia": 1, "semana": 7, "mes": 30, "ano": 365}[match[2]] * count
-        return today - timedelta(days=days)
+        return today - timedelta(days=days) if days <= OLDEST_DAYS else None
     return find_calendar_date(folded, today, ahead=False)
 
 

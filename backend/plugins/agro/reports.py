@@ -8,7 +8,9 @@ import sqlite3
 from datetime import date
 
 
-DATE = {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
+# "format": a real calendar day (2026-13-45 fits the pattern; one such report made the pest signal
+# fail on every run): checked by jsonschema's FormatChecker wherever a submission is validated.
+DATE = {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "format": "date"}
 PLOT = {"type": "string", "minLength": 1, "maxLength": 40}
 FORMS = {
     "riego": {"type": "object", "properties": {"lote": PLOT, "fecha": DATE,

@@ -35,7 +35,7 @@ LOG_RUN = {
         "esfuerzo": {"type": "integer", "enum": list(range(1, 11))},
         "animo": {"type": "integer", "enum": [1, 2, 3, 4, 5]},
         "molestias": {"type": "array", "items": {"type": "string", "maxLength": 40}, "maxItems": 5},
-        "dia": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
+        "dia": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "format": "date"},
     },
     "required": ["distancia_km", "duracion_min"],
     "additionalProperties": False,
@@ -43,7 +43,7 @@ LOG_RUN = {
 NEW_GOAL = {
     "type": "object",
     "properties": {"objetivo": {"type": "string", "enum": GOALS},
-                   "fecha": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}},
+                   "fecha": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "format": "date"}},
     "required": ["objetivo"],
     "additionalProperties": False,
 }

@@ -5,6 +5,7 @@ and adds the lease token and attempts; `POST /alerts/<id>/sent` still works with
 """
 from __future__ import annotations
 
+import sqlite3
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -135,6 +136,13 @@ def _report_errors() -> Iterator[None]:
         raise ApiError(409, "lease_mismatch", str(problem), "lease_token") from None
     except AlertAlreadySent as problem:
         raise ApiError(409, "alert_already_sent", str(problem)) from None
+    except OverflowError:  # /alerts/99999999999999999999/sent: no SQLite id is that large
+        raise ApiError(404, "alert_not_found", "no alert has that id (alert ids fit in 64 bits)") from None
+    except sqlite3.IntegrityError as problem:
+        if "provider_message_id" not in str(problem):
+            raise
+        raise ApiError(409, "provider_message_id_taken", "another alert was already sent as that provider message",
+                       "provider_message_id") from None
 
 
 def _failure_reason(body: dict) -> str:

@@ -218,6 +218,17 @@ def test_http_one_contact_from_creation_to_sent(client, db):
     assert client.post("/alerts/1/failed", json={"error": "late"}).json["error"]["code"] == "alert_already_sent"
 
 
+def test_a_provider_message_id_already_used_is_a_409_with_a_reason(client, db):
+    add_contact(db, "+51987654321")
+    for _ in range(2):
+        client.post("/alert", json={"phone": "+51987654321", "message": "Helada"})
+    first, second = client.get("/alerts/pending").json["alerts"]
+    assert client.post(f"/alerts/{first['id']}/sent", json={"provider_message_id": "wamid.SAME"}).status_code == 200
+    again = client.post(f"/alerts/{second['id']}/sent", json={"provider_message_id": "wamid.SAME"})
+    assert again.status_code == 409 and again.json["error"]["code"] == "provider_message_id_taken"
+    assert db.execute("SELECT status FROM alerts WHERE id = ?", [second["id"]]).fetchone()[0] == "claimed"
+
+
 def test_http_broadcast_and_failure_reports(client, db):
     add_contact(db, "+51900000001", "agro", {"crop": "maíz", "region": "Cajamarca"})
     add_contact(db, "+51900000002", "agro", {"crop": "Maíz", "region": "Cajamarca"})
@@ -297,6 +308,10 @@ def test_delivery_reports_follow_an_alert_forward_only(client, db):
      "alert_not_found", None),
     ("post", "/alerts/1/sent", "[1]", 400, "invalid_json", None),
     ("post", "/alerts/1/failed", {"error": 5}, 400, "invalid_request", "error"),
+    ("post", f"/alerts/{2 ** 63}/sent", None, 404, "alert_not_found", None),  # past SQLite's integers
+    ("post", f"/alerts/{10 ** 30}/failed", {"error": "x"}, 404, "alert_not_found", None),
+    ("get", f"/alerts/{2 ** 64}/image", None, 404, "alert_not_found", None),
+    ("post", f"/alerts/{2 ** 63}/release", None, 404, "alert_not_found", None),
 ])
 def test_http_bad_input_is_a_clear_json_error(client, db, method, path, body, status, code, param):
     add_contact(db, "+51987654321")

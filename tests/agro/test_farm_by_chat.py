@@ -147,3 +147,17 @@ def test_impossible_dates_and_absurd_ages_are_refused_not_crashes(farm):
                              json={"lote": "lote 2", "cultivo": "papa", "fecha_siembra": "hace 99999999 años"})
     assert added.status_code == 400
     assert farm.count("form_submissions") <= 1  # at most the irrigation, dated today
+
+
+def test_a_stored_report_that_no_longer_fits_its_form_is_skipped_not_fatal(farm):
+    onboard(farm)
+    contact_id = farm.db.execute("SELECT id FROM contacts").fetchone()[0]
+    for form, data in [("lluvia", '{"fecha": "2026-13-45", "mm": 10}'), ("riego", '{"fecha": "2026-01-01"}'),
+                       ("lluvia", "not json")]:  # written before the checks, or by hand
+        form_id = farm.db.execute("SELECT id FROM form_definitions WHERE name = ?", [form]).fetchone()[0]
+        farm.db.execute("INSERT INTO form_submissions (form_id, contact_id, data, source, created_at) "
+                        "VALUES (?, ?, ?, 'api', 0)", [form_id, contact_id, data])
+    reply = farm.say(PHONE, "¿Cuándo riego?")
+    assert reply["source"] == "code" and " mm" in reply["model_output"]["respuesta_chat"]
+    assert "No tengo ninguna lluvia anotada" in farm.say(PHONE, "cuando fue la ultima lluvia?")["model_output"][
+        "respuesta_chat"]

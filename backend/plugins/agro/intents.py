@@ -101,7 +101,7 @@ def last_report(key: str, what: str, how: str):
     def answer(facts: dict, reading) -> str:
         found = facts.get(key)
         if not found:
-            return f"No tengo {what} anotado. Cuando pase, cuéntame: «{how}»."
+            return f"No tengo {what}. Cuando pase, cuéntame: «{how}»."
         return f"Lo último anotado: {found}."
     return answer
 
@@ -145,9 +145,9 @@ FACTS = {
     "etapa_cultivo": ("en qué etapa está el cultivo", crop_stage),
     "dias_siembra": ("cuántos días tiene el cultivo desde la siembra", days_since_sowing),
     "ultimo_riego": ("cuándo fue su último riego anotado",
-                     last_report("ultimo_riego", "ningún riego", "ayer regué 2 horas")),
+                     last_report("ultimo_riego", "ningún riego anotado", "ayer regué 2 horas")),
     "ultima_lluvia": ("cuándo fue la última lluvia anotada",
-                      last_report("ultima_lluvia", "ninguna lluvia", "llovió 15 mm")),
+                      last_report("ultima_lluvia", "ninguna lluvia anotada", "llovió 15 mm")),
     "plaga_info": ("qué es una plaga o cómo controlarla", pest_info),
 }
 ACTIONS = {

@@ -4,8 +4,13 @@ submissions (the core's form_submissions table), so a report made by chat and on
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from datetime import date
+
+import jsonschema
+
+log = logging.getLogger(__name__)
 
 
 # "format": a real calendar day (2026-13-45 fits the pattern; one such report made the pest signal
@@ -33,14 +38,26 @@ FORMS = {
 
 def reports(connection: sqlite3.Connection, form: str, contact_id: int | None = None,
             since: date | None = None) -> list[tuple[int, dict]]:
-    """(contact id, data) of one form's submissions, oldest first; by report date when `since`."""
-    sql = ("SELECT s.contact_id, s.data FROM form_submissions s JOIN form_definitions d ON d.id = s.form_id "
+    """(contact id, data) of one form's submissions, oldest first; by report date when `since`.
+    A stored row that no longer fits its form (written before a check existed, or by hand) is
+    skipped with a warning that names it: one bad report must not stop a producer's advice or the
+    pest signal for everyone."""
+    sql = ("SELECT s.id, s.contact_id, s.data FROM form_submissions s JOIN form_definitions d ON d.id = s.form_id "
            "WHERE d.name = ?")
     params: list = [form]
     if contact_id is not None:
         sql += " AND s.contact_id = ?"
         params.append(contact_id)
-    rows = [(contact, json.loads(data)) for contact, data in connection.execute(sql + " ORDER BY s.id", params)]
+    rows = []
+    for submission_id, contact, data in connection.execute(sql + " ORDER BY s.id", params):
+        try:
+            parsed = json.loads(data)
+            jsonschema.validate(parsed, FORMS[form], format_checker=jsonschema.FormatChecker())
+        except (ValueError, jsonschema.ValidationError) as problem:
+            log.warning("report skipped: it does not fit its form",
+                        extra={"submission_id": submission_id, "form": form, "error": str(problem)[:200]})
+            continue
+        rows.append((contact, parsed))
     if since is not None:
         rows = [(contact, data) for contact, data in rows if data.get("fecha", "") >= since.isoformat()]
     return rows

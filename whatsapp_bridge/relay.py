@@ -28,6 +28,7 @@ BACKEND_DOWN_REPLY = ("Recibí tu mensaje, pero el servicio está con problemas 
 REFUSED_REPLIES = {
     "message_too_long": "Tu mensaje es muy largo. ¿Me lo puedes enviar en partes más cortas?",
 }
+SERVER_ERRORS_BEFORE_REFUSING = 3  # tries of one message that end in an HTTP 500 while /health is fine
 REFUSED_REPLY = "No pude procesar ese mensaje. ¿Me lo puedes escribir de otra forma?"
 LONGEST_RETRY_S = 300.0
 
@@ -98,6 +99,11 @@ class Relay:
                 answer = self.backend.agent(entry.phone, entry.text, entry.message_id)
                 pieces = split_message(answer["model_output"]["respuesta_chat"], self.max_chars) or [REFUSED_REPLY]
             except BackendUnavailable as problem:
+                if self._poisoned(entry, problem):
+                    log.error("the backend fails on this message every time; answered as refused",
+                              extra={"entry": entry_id, "error": str(problem)})
+                    self.inbox.answer_known(entry_id, [REFUSED_REPLY])
+                    return [REFUSED_REPLY]
                 log.warning("backend unavailable; message kept", extra={"entry": entry_id, "error": str(problem)})
                 self._send_holding(entry_id, BACKEND_DOWN_REPLY)
                 self.inbox.retry_later(entry_id, self._retry_delay(entry_id), str(problem))
@@ -114,6 +120,12 @@ class Relay:
                     holding.cancel()
         self.inbox.answer_known(entry_id, pieces)
         return pieces
+
+    def _poisoned(self, entry, problem: BackendUnavailable) -> bool:
+        """A 500 for this message, again, while the backend answers its health check: the message
+        is the problem, not an outage; retrying it for 24 hours would help nobody."""
+        return ("HTTP 500" in str(problem) and entry.attempts + 1 >= SERVER_ERRORS_BEFORE_REFUSING
+                and self.backend.health())
 
     def _deliver(self, entry_id: int) -> None:
         entry = self.inbox.get(entry_id)

@@ -12,7 +12,7 @@ from tests.servers import free_port, start_backend
 from tests.whatsapp_bridge.conftest import TOKEN, onboard, say, wait_for_replies
 from whatsapp_bridge.inbox import Inbox
 from whatsapp_bridge.messages import TEXT, UNSUPPORTED, UNSUPPORTED_REPLY, Inbound, SendFailed
-from whatsapp_bridge.relay import BACKEND_DOWN_REPLY, HOLDING_REPLY
+from whatsapp_bridge.relay import BACKEND_DOWN_REPLY, HOLDING_REPLY, REFUSED_REPLY, SERVER_ERRORS_BEFORE_REFUSING
 from whatsapp_bridge.transports.simulator import SimulatorTransport
 
 PHONE = "+51987654321"
@@ -148,3 +148,42 @@ def test_a_wrong_backend_token_keeps_the_message_instead_of_answering_it(make_br
     assert wait_for_replies(bridge.transport, PHONE, 1, kind="holding") == [BACKEND_DOWN_REPLY]
     time.sleep(0.5)
     assert bridge.bridge.inbox.counts() == {"queued": 1}  # kept for when the operator fixes the token
+
+
+def test_a_message_the_backend_fails_on_every_time_is_answered_as_refused_not_retried_for_a_day(make_bridge):
+    """A backend that is up (its /health answers) but fails on this one message with a 500: the
+    message is the problem, not an outage. A stand-in backend: the real one has no such bug left."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    tries = []
+
+    class FailingBackend(BaseHTTPRequestHandler):
+        def do_GET(self):  # /health
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def do_POST(self):  # /agent
+            self.rfile.read(int(self.headers["Content-Length"]))
+            tries.append(self.path)
+            body = b'{"error": {"code": "internal_error", "message": "boom"}}'
+            self.send_response(500)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FailingBackend)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        bridge = make_bridge(backend_url=f"http://127.0.0.1:{server.server_port}")
+        say(bridge, PHONE, "un mensaje que rompe algo")
+        replies = wait_for_replies(bridge.transport, PHONE, 1, timeout_s=20)
+        assert replies == [REFUSED_REPLY] and len(tries) == SERVER_ERRORS_BEFORE_REFUSING
+        assert bridge.bridge.inbox.counts() == {"answered": 1}
+    finally:
+        server.shutdown()

@@ -31,9 +31,9 @@ PENDING_FOR_S = 6 * 3600  # a «sí» hours later still counts; the next day it 
 UNDO_FOR_S = 24 * 3600  # «deshacer» takes back the last change of the past day
 
 
-def checked(plugin: DomainPlugin, requested: dict) -> tuple[dict, list[str]]:
-    """The registered actions whose arguments fit their schema; the names of the others."""
-    valid, refused = {}, []
+def checked(plugin: DomainPlugin, requested: dict) -> dict:
+    """The registered actions whose arguments fit their schema (the others are logged)."""
+    valid = {}
     for name, arguments in requested.items():
         action = plugin.actions.get(name)
         try:
@@ -42,10 +42,9 @@ def checked(plugin: DomainPlugin, requested: dict) -> tuple[dict, list[str]]:
             jsonschema.validate(arguments, action.schema, format_checker=jsonschema.FormatChecker())
         except jsonschema.ValidationError as problem:
             log.warning("refused action", extra={"action": name, "error": problem.message})
-            refused.append(name)
             continue
         valid[name] = arguments
-    return valid, refused
+    return valid
 
 
 def prepare(db: sqlite_utils.Database, contact: Contact, plugin: DomainPlugin,
@@ -70,11 +69,11 @@ def _ask(action: Action, arguments: dict) -> str:
     return action.ask(arguments) if action.ask else f"¿Hago esto: {action.description}?"
 
 
-def propose(db: sqlite_utils.Database, contact: Contact, plugin: DomainPlugin, actions: dict, text: str) -> None:
-    db.execute("INSERT INTO pending_actions (contact_id, domain, actions, question, created_at) VALUES (?, ?, ?, ?, ?) "
+def propose(db: sqlite_utils.Database, contact: Contact, plugin: DomainPlugin, actions: dict) -> None:
+    db.execute("INSERT INTO pending_actions (contact_id, domain, actions, created_at) VALUES (?, ?, ?, ?) "
                "ON CONFLICT(contact_id) DO UPDATE SET domain = excluded.domain, actions = excluded.actions, "
-               "question = excluded.question, created_at = excluded.created_at",
-               [contact.id, plugin.name, json.dumps(actions, ensure_ascii=False), text, now()])
+               "created_at = excluded.created_at",
+               [contact.id, plugin.name, json.dumps(actions, ensure_ascii=False), now()])
 
 
 def pending(db: sqlite_utils.Database, contact: Contact, domain: str) -> dict | None:

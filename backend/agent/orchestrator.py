@@ -136,7 +136,7 @@ class Orchestrator:
         plugin = self.plugins[contact.domain]
         history = conversation.recent_messages(db, contact.id, before_id=inbound_id)
         last_reply = next((m["texto"] for m in reversed(history) if m["de"] == "chasqui"), None)
-        detected, _ = changes.checked(plugin, plugin.detect(reading, contact))
+        detected = changes.checked(plugin, plugin.detect(reading, contact))
         endpoints = self._endpoints_within_quota(db, contact)
         placed = self.understanding.place(reading, plugin, last_reply, self._classifier(endpoints), detected)
         intent = placed.intent
@@ -199,7 +199,7 @@ class Orchestrator:
         parts = [changes.read_back(plugin, executed) + (UNDO_HINT if executed else ""), *refusals, *refused]
         if prepared:
             question = changes.question(plugin, prepared)
-            changes.propose(db, contact, plugin, prepared, question)
+            changes.propose(db, contact, plugin, prepared)
             parts.append(question)
         elif turn.reading.trailing_question and (asked_fact := self.understanding.fact_question(
                 turn.reading.trailing_question, plugin.name)):

@@ -187,7 +187,6 @@ CREATE TABLE pending_actions (
     contact_id INTEGER PRIMARY KEY REFERENCES contacts(id) ON DELETE CASCADE,
     domain TEXT NOT NULL,
     actions TEXT NOT NULL,                   -- JSON {action: arguments}, as they will run
-    question TEXT NOT NULL,                  -- what the user was asked
     created_at REAL NOT NULL
 );
 CREATE TABLE action_log (

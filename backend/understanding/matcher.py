@@ -77,8 +77,12 @@ class IntentMatcher:
         return best
 
     def match(self, reading: Reading) -> Match | None:
-        ranked = self.scores(reading).most_common(2)
-        if not ranked:
-            return None
-        (intent, score), runner_up = ranked[0], (ranked[1] if len(ranked) > 1 else (None, 0.0))
-        return Match(intent, score, runner_up[0], runner_up[1])
+        return best_of(self.scores(reading).most_common())
+
+
+def best_of(ranked: list[tuple[str, float]]) -> Match | None:
+    """The best intent of a ranking (intent, score), best first, with its runner-up."""
+    if not ranked:
+        return None
+    (intent, score), runner_up = ranked[0], (ranked[1] if len(ranked) > 1 else (None, 0.0))
+    return Match(intent, score, runner_up[0], runner_up[1])

@@ -60,7 +60,6 @@ class Reading:
     # "corrí 10 km en 55 min, ¿qué toca mañana?": a statement, then this question (as written)
     trailing_question: str | None = None
     intent: str | None = None
-    confidence: float = 0.0
     via: str = ""  # who placed the intent: matcher, model, fallback
     slots: dict = field(default_factory=dict)
     turn: int = 0  # the inbound message's id: varies the wording of answers from code
@@ -68,10 +67,6 @@ class Reading:
     @property
     def corrected(self) -> str:
         return " ".join(self.words)
-
-    @property
-    def numbers(self) -> tuple[float, ...]:
-        return tuple(float(n.replace(",", ".")) for n in re.findall(r"\d+(?:[.,]\d+)?", self.normalized))
 
 
 class Lexicon:

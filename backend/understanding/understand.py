@@ -1,6 +1,6 @@
 """Understanding a message for one domain: read it once, place it with the matcher, and ask the
 model to classify only what the matcher is unsure of. Every decision is recorded on the Reading
-(intent, confidence, via), so quality can be measured per path."""
+(intent, via, slots), so quality can be measured per path."""
 from __future__ import annotations
 
 import logging
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from backend.plugins.base import DomainPlugin
 from backend.understanding import classifier
 from backend.understanding.intents import CORE, CORE_INTENTS, FACT, OPEN_QUESTION, Intent
-from backend.understanding.matcher import IntentMatcher, Match
+from backend.understanding.matcher import IntentMatcher, Match, best_of
 from backend.understanding.reading import Lexicon, Reading, normalize, read
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,7 @@ class Placed:
 class Understanding:
     def __init__(self, plugins: dict[str, DomainPlugin]):
         self.intents = {name: list(CORE_INTENTS) + list(plugin.intents) for name, plugin in plugins.items()}
+        self.by_name = {domain: {intent.name: intent for intent in intents} for domain, intents in self.intents.items()}
         self.marks = {name: plugin.mark_entities for name, plugin in plugins.items()}
         vocabulary = {word for name, intents in self.intents.items() for intent in intents
                       for example in intent.examples for word in _words(example, self.marks[name])}
@@ -50,23 +51,24 @@ class Understanding:
         match = self.match(reading, domain)
         if match is None or not match.confident:
             return None
-        intent = next(i for i in self.intents[domain] if i.name == match.intent)
+        intent = self.by_name[domain][match.intent]
         return (intent, reading) if intent.kind == FACT else None
 
     def open_intent(self, domain: str) -> Intent:
-        return next(intent for intent in self.intents[domain] if intent.name == OPEN_QUESTION)
+        return self.by_name[domain][OPEN_QUESTION]
 
     def match(self, reading: Reading, domain: str) -> Match | None:
         return self.matchers[domain].match(reading)
 
     def place(self, reading: Reading, plugin: DomainPlugin, last_reply: str | None, ask_model,
               detected: dict | None = None) -> Placed:
-        """Sets reading.intent/confidence/via/slots. `detected` is what the plug-in's detectors
+        """Sets reading.intent/via/slots. `detected` is what the plug-in's detectors
         found in the message ({action: arguments}): a statement they read is that action.
         `ask_model(system, context, schema, max_tokens)` returns the model's JSON or raises; None
         means no model call may be made (down, over quota)."""
-        by_name = {intent.name: intent for intent in self.intents[plugin.name]}
-        match = self.match(reading, plugin.name)
+        by_name = self.by_name[plugin.name]
+        ranked = self.matchers[plugin.name].scores(reading).most_common()  # scored once, read three ways
+        match = best_of(ranked)
         started = time.perf_counter()
         name, via, asked = OPEN_QUESTION, "fallback", False
         detected_intents = [action for action in (detected or {}) if action in by_name]
@@ -80,9 +82,9 @@ class Understanding:
             name, via = "saludo", "matcher"  # "saludos desde Huancayo": a greeting with words around it
         elif match is not None and match.confident:
             name, via = match.intent, "matcher"
-        elif (guess := self._guess(reading, plugin.name)) is not None:
+        elif (guess := _guess(ranked)) is not None:
             name, via = guess, "guess"
-        elif ask_model is not None and len(options := self._candidates(reading, plugin.name)) > 1:
+        elif ask_model is not None and len(options := _candidates(ranked, by_name)) > 1:
             asked = True
             try:
                 answer = ask_model(self.prompts[plugin.name],
@@ -92,28 +94,28 @@ class Understanding:
             except Exception as problem:  # the model down is not the user's problem: fall back
                 log.warning("classification call failed", extra={"error": str(problem)[:200]})
         reading.intent, reading.via = name, via
-        reading.confidence = match.score if match is not None else 0.0
         reading.slots = plugin.read_slots(reading, name)
         classify_s = time.perf_counter() - started if asked else 0.0  # a failed call took time too
         return Placed(by_name.get(name, by_name[OPEN_QUESTION]), classify_s)
 
-    def _guess(self, reading: Reading, domain: str) -> str | None:
-        """The best intent scoring GUESS_SCORE or more, but never «deshacer», «sí» or «no»: those
-        act on the user's data, and are only ever placed with confidence."""
-        for name, score in self.matchers[domain].scores(reading).most_common():
-            if score < GUESS_SCORE:
-                return None
-            if name not in ACTS_ON_DATA:
-                return name
-        return None
 
-    def _candidates(self, reading: Reading, domain: str) -> list[str]:
-        """The domain's best-scoring intents: a message the matcher could not place is never a bare
-        «hola», «gracias» or «sí» (those it places), so core intents are left out."""
-        kinds = {intent.name: intent.kind for intent in self.intents[domain]}
-        ranked = [name for name, _ in self.matchers[domain].scores(reading).most_common()
-                  if kinds[name] != CORE and name != OPEN_QUESTION][:classifier.CANDIDATES - 1]
-        return ranked + [OPEN_QUESTION]
+
+def _guess(ranked: list[tuple[str, float]]) -> str | None:
+    """The best intent scoring GUESS_SCORE or more, but never «deshacer», «sí» or «no»: those act
+    on the user's data, and are only ever placed with confidence."""
+    for name, score in ranked:
+        if score < GUESS_SCORE:
+            return None
+        if name not in ACTS_ON_DATA:
+            return name
+    return None
+
+
+def _candidates(ranked: list[tuple[str, float]], by_name: dict[str, Intent]) -> list[str]:
+    """The domain's best-scoring intents: a message the matcher could not place is never a bare
+    «hola», «gracias» or «sí» (those it places), so core intents are left out."""
+    chosen = [name for name, _ in ranked if by_name[name].kind != CORE and name != OPEN_QUESTION]
+    return chosen[:classifier.CANDIDATES - 1] + [OPEN_QUESTION]
 
 
 def _words(text: str, mark) -> list[str]:

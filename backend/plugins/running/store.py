@@ -105,16 +105,15 @@ def latest_vdot(connection: sqlite3.Connection, contact_id: int) -> float | None
 
 
 def open_injury(connection: sqlite3.Connection, contact_id: int) -> tuple[str, str, date] | None:
-    row = connection.execute("SELECT area, severity, since FROM running_injuries WHERE contact_id = ? AND "
-                             "resolved_on IS NULL ORDER BY id DESC LIMIT 1", (contact_id,)).fetchone()
-    return (row[0], row[1], date.fromisoformat(row[2])) if row else None
+    row = open_injury_row(connection, contact_id)
+    return (row["area"], row["severity"], row["since"]) if row else None
 
 
 def open_injury_row(connection: sqlite3.Connection, contact_id: int) -> dict | None:
-    """The open injury with its row id and what a new report may change (area, severity)."""
-    row = connection.execute("SELECT id, area, severity FROM running_injuries WHERE contact_id = ? AND "
+    """The open injury with its row id: {"id", "area", "severity", "since"}."""
+    row = connection.execute("SELECT id, area, severity, since FROM running_injuries WHERE contact_id = ? AND "
                              "resolved_on IS NULL ORDER BY id DESC LIMIT 1", (contact_id,)).fetchone()
-    return {"id": row[0], "area": row[1], "severity": row[2]} if row else None
+    return {"id": row[0], "area": row[1], "severity": row[2], "since": date.fromisoformat(row[3])} if row else None
 
 
 def report_injury(connection: sqlite3.Connection, contact_id: int, area: str, severity: str, since: date) -> int:

@@ -111,7 +111,7 @@ def usable(answer: str, question: str) -> bool:
     """Not an apology, and not the question said back ("El maíz está medio amarillo y chiquito.")."""
     said = content_stems(answer)
     echoed = len(said - content_stems(question)) <= ECHO_NEW_STEMS
-    return len(answer) >= 12 and not NOT_AN_ANSWER.search(answer) and not echoed
+    return len(answer) >= 12 and not NOT_AN_ANSWER.search(fold(answer)) and not echoed  # the pattern is folded
 
 
 def from_passage(passage: dict) -> str:

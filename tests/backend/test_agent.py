@@ -103,6 +103,13 @@ def test_a_passage_sharing_one_generic_word_is_not_quoted(backend, model):
     assert "Guía" not in model.requests[-1]["context"]
 
 
+def test_an_answer_that_says_it_does_not_know_is_not_passed_on(backend, model):
+    backend.onboard(PHONE)
+    model.answer("No sé qué decirte sobre eso, la verdad.")
+    reply = backend.say(PHONE, "que opinas de la vida")
+    assert reply["source"] == "apology" and reply["model_output"]["respuesta_chat"].startswith("Eso no lo sé")
+
+
 def test_an_answer_that_only_repeats_the_question_is_not_passed_on(backend, model):
     backend.onboard(PHONE)
     model.answer("El maíz está medio amarillo y chiquito.")

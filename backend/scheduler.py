@@ -1,11 +1,13 @@
 """Runs the domain plug-ins' scheduled jobs. Every backend process runs this loop; a job's row in
 `job_runs` is advanced in the same transaction that decides to run it, so across gunicorn workers
-each job runs once per period. A failing job is logged and tried again next period."""
+each job runs once per period. A failing job is logged, recorded for the admin (backend/failures.py)
+and tried again next period; inside a job, one contact's failure is contained the same way."""
 from __future__ import annotations
 
 import logging
 import threading
 
+from backend import failures
 from backend.plugins.base import DomainPlugin, ScheduledJob
 from backend.store.database import Store, now, transaction
 
@@ -56,7 +58,8 @@ class Scheduler:
         try:
             job.run(self.store.db)
         except Exception as problem:  # one failing job must not stop the others
-            error = f"{type(problem).__name__}: {problem}"[:500]
+            error = failures.describe(problem)
             log.error("scheduled job failed", extra={"job": name, "error": error})
+            failures.record(self.store.db, "job", name, error)
         self.store.db.execute("UPDATE job_runs SET last_finished_at = ?, last_error = ? WHERE name = ?",
                               [now(), error, name])

@@ -2,11 +2,13 @@
 
 One thread claims alerts (a batch at a time, each under a lease), sends each through the
 transport and reports `sent` only once the provider has accepted it, or `failed` with the
-provider's reason. The fast path is long-polling: `GET /alerts/pending?wait=N` returns as soon as
+provider's reason. What it holds is also written to its own file (alert_claims.py): the provider's
+id the moment the provider accepts, so a restarted bridge reports what the phone already has and
+hands back the rest at once, instead of waiting for the leases to run out. The fast path is long-polling: `GET /alerts/pending?wait=N` returns as soon as
 an alert is due, so an urgent one reaches the phone in about a second; when long-polling is off
 (ALERT_LONG_POLL_SECONDS=0) or the backend does not offer it, the seed's plain polling every
-`poll_s` takes over. A bridge killed between claim and report loses nothing: the lease expires
-and the backend hands the alert out again.
+`poll_s` takes over. Nothing is lost either way: an alert whose bridge never comes back is handed
+out again when its lease expires.
 
 Outside WhatsApp's 24-hour window a user can only be reached with an approved template, so
 such alerts go out as WHATSAPP_ALERT_TEMPLATE with the alert's text as its parameter.
@@ -15,8 +17,8 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 
+from whatsapp_bridge.alert_claims import AlertClaims
 from whatsapp_bridge.backend_client import BackendClient, BackendRefused, BackendUnavailable
 from whatsapp_bridge.inbox import Inbox
 from whatsapp_bridge.messages import Outbound, SendFailed, Template
@@ -33,7 +35,10 @@ class AlertSender:
         self.backend, self.transport, self.inbox = backend, transport, inbox
         self.batch, self.poll_s, self.long_poll_s = batch, poll_s, long_poll_s
         self.template = _parse_template(template)
-        self.sent = self.failed = self.released = 0
+        self.sent = self.failed = self.released = self.recovered = 0
+        self.claims = AlertClaims(inbox)
+        # What the last run of this bridge left claimed and never sent: handed back first thing.
+        self._left_behind = dict(self.claims.never_accepted())
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="alerts", daemon=True)
 
@@ -45,8 +50,13 @@ class AlertSender:
         self._thread.join(timeout=2)  # a long-poll in flight is abandoned: its alerts stay leased, then return
 
     def deliver_due(self, wait_s: float = 0.0) -> int:
-        """Claim one batch and deliver it; the number claimed."""
+        """Settle what an earlier run or a failed report left, then claim one batch and deliver
+        it; the number claimed."""
+        self.settle_left_behind()
         alerts = self.backend.claim_alerts(self.batch, wait_s)
+        self.claims.held(alerts)
+        for alert in alerts:  # handed out again meanwhile: this run holds it now
+            self._left_behind.pop(alert["id"], None)
         for index, alert in enumerate(alerts):
             if self._stop.is_set():  # stopping: hand the rest back rather than leave them leased
                 for unsent in alerts[index:]:
@@ -55,6 +65,17 @@ class AlertSender:
                 break
             self._deliver(alert)
         return len(alerts)
+
+    def settle_left_behind(self) -> None:
+        """Alerts the provider accepted whose report never reached the backend are reported sent;
+        alerts a killed run claimed and never sent are handed back, due again at once."""
+        for alert_id, lease_token, provider_id in self.claims.unreported():
+            if self._report(self.backend.alert_sent, alert_id, lease_token, provider_id):
+                self.recovered += 1
+        for alert_id, lease_token in list(self._left_behind.items()):
+            if self._report(self.backend.alert_release, alert_id, lease_token):
+                del self._left_behind[alert_id]
+                self.released += 1
 
     def _run(self) -> None:
         long_poll_s = self.long_poll_s
@@ -91,6 +112,7 @@ class AlertSender:
             log.warning("alert not sent", extra={"alert": alert["id"], "error": reason})
             self._report(self.backend.alert_failed, alert["id"], alert.get("lease_token"), reason)
             return
+        self.claims.accepted(alert["id"], provider_id)  # first, before anything else can fail
         self.sent += 1
         self._report(self.backend.alert_sent, alert["id"], alert.get("lease_token"), provider_id)
 
@@ -108,19 +130,22 @@ class AlertSender:
         except BackendUnavailable as problem:  # reported failed: the backend retries it with backoff
             raise SendFailed(f"the alert's image could not be fetched: {problem}", retry_after=5.0) from None
 
-    def _report(self, call, alert_id: int, lease_token: str | None, *detail: str) -> None:
-        """A report lost to a backend hiccup is tried again; if it never gets through, the lease
-        runs out and the alert is sent again: at least once, never lost."""
+    def _report(self, call, alert_id: int, lease_token: str | None, *detail: str) -> bool:
+        """True once the backend has the report (or refused it: nothing left to fix here). A
+        report lost to a backend hiccup is tried again, and later again by settle_left_behind."""
         for attempt in range(REPORT_TRIES):
             try:
                 call(alert_id, lease_token, *detail)
-                return
-            except BackendRefused as problem:  # e.g. the lease expired meanwhile: nothing to fix here
+            except BackendRefused as problem:  # e.g. the lease expired meanwhile and it was handed on
                 log.warning("alert report refused", extra={"alert": alert_id, "error": str(problem)})
-                return
             except BackendUnavailable as problem:
                 log.warning("alert report failed", extra={"alert": alert_id, "error": str(problem)})
-                time.sleep(0.5 * 2 ** attempt)
+                if self._stop.wait(0.5 * 2 ** attempt):
+                    return False
+                continue
+            self.claims.settled(alert_id)
+            return True
+        return False
 
 
 def _parse_template(setting: str) -> tuple[str, str] | None:

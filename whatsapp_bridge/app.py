@@ -94,7 +94,8 @@ def create_app(settings: BridgeSettings | None = None, transport: Transport | No
                         "backend": "ready" if backend_ok else "unreachable",
                         "inbox": bridge.inbox.counts(),
                         "alerts": {"sent": bridge.alerts.sent, "failed": bridge.alerts.failed,
-                                   "handed_back": bridge.alerts.released}})
+                                   "handed_back": bridge.alerts.released,
+                                   "reported_after_restart": bridge.alerts.recovered}})
 
     if start:
         bridge.start()

@@ -34,7 +34,8 @@ CREATE TABLE IF NOT EXISTS inbox (
     pieces_sent INTEGER NOT NULL DEFAULT 0,
     holding_sent INTEGER NOT NULL DEFAULT 0,
     last_error TEXT,
-    answered_at REAL
+    answered_at REAL,
+    refusal TEXT                             -- why the backend would not answer it (answered politely)
 );
 CREATE INDEX IF NOT EXISTS inbox_waiting ON inbox(next_attempt_at) WHERE status IN ('queued', 'replying');
 CREATE INDEX IF NOT EXISTS inbox_by_phone ON inbox(phone, received_at);
@@ -64,22 +65,24 @@ class Inbox:
         self.connection.execute("PRAGMA journal_mode = WAL")
         self.connection.execute("PRAGMA synchronous = NORMAL")
         self.connection.executescript(_SCHEMA)
+        if "refusal" not in {row[1] for row in self.connection.execute("PRAGMA table_info(inbox)")}:
+            self.connection.execute("ALTER TABLE inbox ADD COLUMN refusal TEXT")  # a file from before it existed
         self._lock = threading.Lock()  # one connection, shared by the relay's threads
         # Rows a killed bridge left mid-question are asked again (the backend answers a repeated
         # message_id from its store instead of asking the model twice).
-        self._execute("UPDATE inbox SET status = 'queued' WHERE status = 'asking'")
-        self._execute("UPDATE inbox SET next_attempt_at = ? WHERE status IN ('queued', 'replying')", (time.time(),))
+        self.execute("UPDATE inbox SET status = 'queued' WHERE status = 'asking'")
+        self.execute("UPDATE inbox SET next_attempt_at = ? WHERE status IN ('queued', 'replying')", (time.time(),))
 
     def add(self, message: Inbound) -> int | None:
         """The row id, or None when this message id was already received (a retried webhook)."""
         at = time.time()
-        cursor = self._execute(
+        cursor = self.execute(
             "INSERT OR IGNORE INTO inbox (message_id, phone, kind, text, received_at, next_attempt_at) "
             "VALUES (?, ?, ?, ?, ?, ?)", (message.message_id, message.phone, message.kind, message.text, at, at))
         return cursor.lastrowid if cursor.rowcount else None
 
     def get(self, entry_id: int) -> Entry:
-        row = self._execute("SELECT id, message_id, phone, kind, text, status, attempts, reply_pieces, pieces_sent, "
+        row = self.execute("SELECT id, message_id, phone, kind, text, status, attempts, reply_pieces, pieces_sent, "
                             "holding_sent, received_at FROM inbox WHERE id = ?", (entry_id,)).fetchone()
         pieces = json.loads(row[7]) if row[7] else None
         return Entry(*row[:7], pieces, row[8], bool(row[9]), row[10])
@@ -97,42 +100,49 @@ class Inbox:
 
     def take_due_one(self, entry_id: int) -> None:
         """A fresh message handed straight to a worker: the retry loop must not take it too."""
-        self._execute("UPDATE inbox SET next_attempt_at = ? WHERE id = ?", (time.time() + 3600, entry_id))
+        self.execute("UPDATE inbox SET next_attempt_at = ? WHERE id = ?", (time.time() + 3600, entry_id))
 
     def asking(self, entry_id: int) -> None:
-        self._execute("UPDATE inbox SET status = 'asking' WHERE id = ?", (entry_id,))
+        self.execute("UPDATE inbox SET status = 'asking' WHERE id = ?", (entry_id,))
 
     def answer_known(self, entry_id: int, pieces: list[str]) -> None:
-        self._execute("UPDATE inbox SET status = 'replying', reply_pieces = ?, pieces_sent = 0 WHERE id = ?",
+        self.execute("UPDATE inbox SET status = 'replying', reply_pieces = ?, pieces_sent = 0 WHERE id = ?",
                       (json.dumps(pieces, ensure_ascii=False), entry_id))
 
+    def refused(self, entry_id: int, reason: str) -> None:
+        """The backend will not answer this message (a 4xx, or a 500 every time): the user gets a
+        polite reply, and the row says why (the backend's «Failures» page has it too)."""
+        self.execute("UPDATE inbox SET refusal = ? WHERE id = ?", (reason[:500], entry_id))
+
     def piece_sent(self, entry_id: int, pieces_sent: int) -> None:
-        self._execute("UPDATE inbox SET pieces_sent = ? WHERE id = ?", (pieces_sent, entry_id))
+        self.execute("UPDATE inbox SET pieces_sent = ? WHERE id = ?", (pieces_sent, entry_id))
 
     def holding_sent(self, entry_id: int) -> None:
-        self._execute("UPDATE inbox SET holding_sent = 1 WHERE id = ?", (entry_id,))
+        self.execute("UPDATE inbox SET holding_sent = 1 WHERE id = ?", (entry_id,))
 
     def answered(self, entry_id: int) -> None:
-        self._execute("UPDATE inbox SET status = 'answered', answered_at = ?, last_error = NULL WHERE id = ?",
+        self.execute("UPDATE inbox SET status = 'answered', answered_at = ?, last_error = NULL WHERE id = ?",
                       (time.time(), entry_id))
 
     def retry_later(self, entry_id: int, delay_s: float, error: str) -> None:
         """Back to waiting: 'queued' if the backend has not answered yet, else still 'replying'."""
-        self._execute("UPDATE inbox SET status = CASE WHEN reply_pieces IS NULL THEN 'queued' ELSE 'replying' END, "
+        self.execute("UPDATE inbox SET status = CASE WHEN reply_pieces IS NULL THEN 'queued' ELSE 'replying' END, "
                       "attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?",
                       (time.time() + delay_s, error[:500], entry_id))
 
     def failed(self, entry_id: int, error: str) -> None:
-        self._execute("UPDATE inbox SET status = 'failed', last_error = ? WHERE id = ?", (error[:500], entry_id))
+        self.execute("UPDATE inbox SET status = 'failed', last_error = ? WHERE id = ?", (error[:500], entry_id))
 
     def window_open(self, phone: str) -> bool:
         """Has this user written in the past 24 hours? Outside that, WhatsApp takes only templates."""
-        row = self._execute("SELECT MAX(received_at) FROM inbox WHERE phone = ?", (phone,)).fetchone()
+        row = self.execute("SELECT MAX(received_at) FROM inbox WHERE phone = ?", (phone,)).fetchone()
         return row[0] is not None and row[0] > time.time() - WINDOW_S
 
     def counts(self) -> dict[str, int]:
-        return dict(self._execute("SELECT status, COUNT(*) FROM inbox GROUP BY status").fetchall())
+        counts = dict(self.execute("SELECT status, COUNT(*) FROM inbox GROUP BY status").fetchall())
+        refused = self.execute("SELECT COUNT(*) FROM inbox WHERE refusal IS NOT NULL").fetchone()[0]
+        return {**counts, "refused": refused} if refused else counts  # answered politely, counted apart
 
-    def _execute(self, sql: str, params: tuple = ()):
+    def execute(self, sql: str, params: tuple = ()):
         with self._lock:
             return self.connection.execute(sql, params)

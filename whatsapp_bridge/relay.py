@@ -102,6 +102,7 @@ class Relay:
                 if self._poisoned(entry, problem):
                     log.error("the backend fails on this message every time; answered as refused",
                               extra={"entry": entry_id, "error": str(problem)})
+                    self.inbox.refused(entry_id, str(problem))
                     self.inbox.answer_known(entry_id, [REFUSED_REPLY])
                     return [REFUSED_REPLY]
                 log.warning("backend unavailable; message kept", extra={"entry": entry_id, "error": str(problem)})
@@ -110,6 +111,7 @@ class Relay:
                 return None
             except BackendRefused as problem:
                 log.warning("backend refused the message", extra={"entry": entry_id, "error": str(problem)})
+                self.inbox.refused(entry_id, str(problem))
                 pieces = [next((text for code, text in REFUSED_REPLIES.items() if code in str(problem)),
                                REFUSED_REPLY)]
             except (KeyError, TypeError) as problem:

@@ -1,11 +1,16 @@
-"""POST /agent: the bridge's entry point (seed contract, extended with an optional message_id)."""
+"""POST /agent: the bridge's entry point (seed contract, extended with an optional message_id).
+A message it refuses or fails on is recorded for the admin (backend/failures.py) before the
+error goes back to the bridge."""
 from __future__ import annotations
 
 from flask import Blueprint, jsonify
+from werkzeug.exceptions import HTTPException
 
+from backend import failures
 from backend.agent.orchestrator import Orchestrator
 from backend.http_input import json_object, optional_string, required_phone, required_string
-from chasqui.http_errors import bad_request
+from backend.phones import normalize_phone
+from chasqui.http_errors import ApiError, bad_request
 
 MAX_MESSAGE_CHARS = 4096  # WhatsApp's own limit for a text message
 
@@ -15,7 +20,18 @@ def create_agent_blueprint(orchestrator: Orchestrator, metrics) -> Blueprint:
 
     @blueprint.post("/agent")
     def agent():
-        body = json_object()
+        body: dict = {}
+        try:
+            body = json_object()
+            return answer(body)
+        except (ApiError, HTTPException) as refusal:
+            _record_failure(orchestrator, body, getattr(refusal, "message", None) or str(refusal))
+            raise
+        except Exception as problem:
+            _record_failure(orchestrator, body, failures.describe(problem))
+            raise
+
+    def answer(body: dict):
         phone = required_phone(body)
         message = required_string(body, "message")
         if len(message) > MAX_MESSAGE_CHARS:
@@ -30,3 +46,23 @@ def create_agent_blueprint(orchestrator: Orchestrator, metrics) -> Blueprint:
                         "timings": {"orchestration_ms": round(reply.orchestration_s * 1000, 2), **reply.timings}})
 
     return blueprint
+
+
+def _record_failure(orchestrator: Orchestrator, body: dict, error: str) -> None:
+    """Keyed by the provider's message id when there is one, so three tries are one row."""
+    def text(name: str) -> str:
+        value = body.get(name)
+        return value.encode("utf-8", "replace").decode() if isinstance(value, str) else ""
+    phone = text("phone")
+    subject = text("message_id") or f"{phone} · {text('message')[:60]}"
+    failures.record(orchestrator.store.db, "message", "/agent", error, subject, detail=text("message") or None,
+                    contact_id=_contact_id(orchestrator, phone))
+
+
+def _contact_id(orchestrator: Orchestrator, phone: str) -> int | None:
+    try:
+        row = orchestrator.store.db.execute("SELECT id FROM contacts WHERE phone = ?",
+                                            [normalize_phone(phone)]).fetchone()
+    except Exception:  # an unreadable phone belongs to no contact
+        return None
+    return row[0] if row else None

@@ -201,6 +201,25 @@ CREATE TABLE action_log (
 );
 CREATE INDEX action_log_by_contact ON action_log(contact_id, id);
 """),
+    # What could not be done, for the admin: a message /agent refused or failed on, a scheduled
+    # job that failed for one contact (and went on with the others). One row per source and
+    # subject, counted, so a message retried three times or a job failing every run is one row.
+    (9, "failures", """
+CREATE TABLE failures (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('message', 'job')),
+    source TEXT NOT NULL,                    -- '/agent', or the job: 'running.weekly_refresh'
+    subject TEXT NOT NULL,                   -- the message id or phone; 'contact 12'; '' for a whole job
+    contact_id INTEGER REFERENCES contacts(id) ON DELETE CASCADE,
+    detail TEXT,                             -- the message's start, what the job was doing
+    error TEXT NOT NULL,
+    times INTEGER NOT NULL DEFAULT 1,
+    first_at REAL NOT NULL,
+    last_at REAL NOT NULL,
+    UNIQUE (source, subject)
+);
+CREATE INDEX failures_newest ON failures(last_at);
+"""),
 ]
 
 

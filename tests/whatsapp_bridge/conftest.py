@@ -29,12 +29,17 @@ def model():
     scripted.stop()
 
 
-@pytest.fixture
-def backend(tmp_path, model):
-    service = start_backend(tmp_path, model.url, BACKEND_TOKEN=TOKEN, ALERT_LEASE_SECONDS="2",
+def backend_with_lease(tmp_path, model, lease_s: float):
+    """The real backend subprocess, its alert leases `lease_s` long; stopped when the test ends."""
+    service = start_backend(tmp_path, model.url, BACKEND_TOKEN=TOKEN, ALERT_LEASE_SECONDS=f"{lease_s:g}",
                             CHASQUI_LOG_LEVEL="WARNING")
     yield service
     service.stop()
+
+
+@pytest.fixture
+def backend(tmp_path, model):
+    yield from backend_with_lease(tmp_path, model, 2)  # short, so a dead bridge's claim returns quickly
 
 
 class RunningBridge:

@@ -4,7 +4,10 @@ ignored, nothing lost or sent twice across a failed send or a restart."""
 from __future__ import annotations
 
 import json
+import threading
 import time
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
 
@@ -12,7 +15,8 @@ from tests.servers import free_port, start_backend
 from tests.whatsapp_bridge.conftest import TOKEN, onboard, say, wait_for_replies
 from whatsapp_bridge.inbox import Inbox
 from whatsapp_bridge.messages import TEXT, UNSUPPORTED, UNSUPPORTED_REPLY, Inbound, SendFailed
-from whatsapp_bridge.relay import BACKEND_DOWN_REPLY, HOLDING_REPLY, REFUSED_REPLY, SERVER_ERRORS_BEFORE_REFUSING
+from whatsapp_bridge.relay import (BACKEND_DOWN_REPLY, HOLDING_REPLY, REFUSED_REPLIES, REFUSED_REPLY,
+                                   SERVER_ERRORS_BEFORE_REFUSING)
 from whatsapp_bridge.transports.simulator import SimulatorTransport
 
 PHONE = "+51987654321"
@@ -150,15 +154,13 @@ def test_a_wrong_backend_token_keeps_the_message_instead_of_answering_it(make_br
     assert bridge.bridge.inbox.counts() == {"queued": 1}  # kept for when the operator fixes the token
 
 
-def test_a_message_the_backend_fails_on_every_time_is_answered_as_refused_not_retried_for_a_day(make_bridge):
-    """A backend that is up (its /health answers) but fails on this one message with a 500: the
-    message is the problem, not an outage. A stand-in backend: the real one has no such bug left."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
+@contextmanager
+def stand_in_backend(status: int, error: dict):
+    """A backend that is up (its /health answers) and answers every /agent with `status`; yields
+    (its URL, the paths it was asked). The real backend has no such bug left to show it."""
     tries = []
 
-    class FailingBackend(BaseHTTPRequestHandler):
+    class Answering(BaseHTTPRequestHandler):
         def do_GET(self):  # /health
             self.send_response(200)
             self.send_header("Content-Length", "2")
@@ -168,8 +170,8 @@ def test_a_message_the_backend_fails_on_every_time_is_answered_as_refused_not_re
         def do_POST(self):  # /agent
             self.rfile.read(int(self.headers["Content-Length"]))
             tries.append(self.path)
-            body = b'{"error": {"code": "internal_error", "message": "boom"}}'
-            self.send_response(500)
+            body = json.dumps({"error": error}).encode()
+            self.send_response(status)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -177,13 +179,30 @@ def test_a_message_the_backend_fails_on_every_time_is_answered_as_refused_not_re
         def log_message(self, *args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FailingBackend)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Answering)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        bridge = make_bridge(backend_url=f"http://127.0.0.1:{server.server_port}")
+        yield f"http://127.0.0.1:{server.server_port}", tries
+    finally:
+        server.shutdown()
+
+
+def test_a_message_the_backend_fails_on_every_time_is_answered_as_refused_not_retried_for_a_day(make_bridge):
+    """A 500 for this one message while /health is fine: the message is the problem, not an outage."""
+    with stand_in_backend(500, {"code": "internal_error", "message": "boom"}) as (url, tries):
+        bridge = make_bridge(backend_url=url)
         say(bridge, PHONE, "un mensaje que rompe algo")
         replies = wait_for_replies(bridge.transport, PHONE, 1, timeout_s=20)
         assert replies == [REFUSED_REPLY] and len(tries) == SERVER_ERRORS_BEFORE_REFUSING
-        assert bridge.bridge.inbox.counts() == {"answered": 1}
-    finally:
-        server.shutdown()
+        assert bridge.bridge.inbox.counts() == {"answered": 1, "refused": 1}
+
+
+def test_a_message_the_backend_refuses_is_answered_politely_once_and_marked_refused(make_bridge):
+    with stand_in_backend(400, {"code": "message_too_long", "message": "'message' has 5000 characters"}) as (url, tries):
+        bridge = make_bridge(backend_url=url)
+        say(bridge, PHONE, "un mensaje larguísimo")
+        assert wait_for_replies(bridge.transport, PHONE, 1) == [REFUSED_REPLIES["message_too_long"]]
+        time.sleep(0.5)  # retry rounds (every 0.2 s) pass: it is not asked again
+        assert len(tries) == 1 and bridge.bridge.inbox.counts() == {"answered": 1, "refused": 1}
+        refusal = bridge.bridge.inbox.execute("SELECT refusal FROM inbox").fetchone()[0]
+        assert "HTTP 400" in refusal and "message_too_long" in refusal

@@ -13,6 +13,7 @@ import sqlite_utils
 
 from backend.alerts.repository import add_alert
 from backend.contacts import find_contact
+from backend.failures import contained
 from backend.plugins.agro import reports, store
 from backend.plugins.agro.advice import locate, weather_client
 from backend.plugins.agro.facts import db_path, producer_plots
@@ -23,6 +24,7 @@ from backend.store.database import transaction
 from chasqui.env import env_float, env_int
 
 log = logging.getLogger(__name__)
+JOB = "agro.pest_signal"  # as the scheduler names it: plug-in and job
 
 
 def signal_settings() -> SignalSettings:
@@ -46,10 +48,11 @@ def pest_signal(db: sqlite_utils.Database, today: date | None = None) -> int:
             pest = find_pest(outbreak.pest)
             text = alert_text(outbreak, pest.name_es if pest else outbreak.pest)
             for producer in producers_to_alert(outbreak, producers, alerted, settings):
-                if store.record_alerted(connection, outbreak.key, producer.id):
-                    add_alert(connection, producer.id, text, "alta")
-                    alerted.add((outbreak.key, producer.id))
-                    created += 1
+                with contained(db, JOB, producer.id, f"alert on {outbreak.key}", connection):
+                    if store.record_alerted(connection, outbreak.key, producer.id):
+                        add_alert(connection, producer.id, text, "alta")
+                        alerted.add((outbreak.key, producer.id))
+                        created += 1
     if created:
         log.info("pest outbreak alerts", extra={"alerts": created})
     return created
@@ -62,8 +65,9 @@ def place_plots(db: sqlite_utils.Database) -> None:
     for phone in [row[0] for row in db.execute("SELECT phone FROM contacts WHERE domain = 'agro' AND "
                                                "onboarding_step IS NULL")]:
         contact = find_contact(db, phone)
-        for plot in producer_plots(db, contact):
-            locate(db.conn, plot, client)
+        with contained(db, JOB, contact.id, "placing the plots on the map"):
+            for plot in producer_plots(db, contact):
+                locate(db.conn, plot, client)
 
 
 def _pest_reports(connection, plots: list[store.Plot], since: date) -> list[PestReport]:

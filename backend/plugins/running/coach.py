@@ -4,6 +4,7 @@ the facts (what the model is told) and the weekly job."""
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from dataclasses import asdict
 from datetime import date, timedelta
@@ -11,8 +12,10 @@ from datetime import date, timedelta
 from backend.contacts import Contact
 from backend.plugins.running import fitness, store
 from backend.plugins.running.chat_log import find_aches
-from backend.plugins.running.plans import Injury, Plan, PlannedRun, RunnerGoal, Week, build_plan
+from backend.plugins.running.plans import LEVELS, RACES, Injury, Plan, PlannedRun, RunnerGoal, Week, build_plan
 from backend.text import fold
+
+log = logging.getLogger(__name__)
 
 RECENT_WEEKS = 4  # the volume a new plan starts from
 FITNESS_WINDOW_DAYS = 42  # runs that say how fit the runner is now
@@ -23,12 +26,23 @@ def monday_of(day: date) -> date:
 
 
 def goal_of(contact: Contact) -> RunnerGoal:
+    """The runner's goal from the profile; a stored value that cannot be used (written by hand or
+    before a check existed) falls back to the default with a warning instead of failing the turn."""
     profile = contact.profile
-    race_date = profile.get("fecha_carrera")
-    return RunnerGoal(race=profile.get("objetivo", "fitness"),
-                      race_date=date.fromisoformat(race_date) if race_date else None,
-                      runs_per_week=int(profile.get("carreras_por_semana", 3)),
-                      level=profile.get("nivel", "beginner"))
+    try:
+        race_date = date.fromisoformat(profile["fecha_carrera"]) if profile.get("fecha_carrera") else None
+    except (TypeError, ValueError):
+        log.warning("profile race date skipped", extra={"contact": contact.id})
+        race_date = None
+    runs_per_week = profile.get("carreras_por_semana", 3)
+    if isinstance(runs_per_week, bool) or not isinstance(runs_per_week, int) or not 1 <= runs_per_week <= 7:
+        log.warning("profile runs per week skipped", extra={"contact": contact.id})
+        runs_per_week = 3
+    race, level = profile.get("objetivo", "fitness"), profile.get("nivel", "beginner")
+    if race not in RACES or level not in LEVELS:
+        log.warning("profile goal or level skipped", extra={"contact": contact.id})
+        race, level = (race if race in RACES else "fitness"), (level if level in LEVELS else "beginner")
+    return RunnerGoal(race=race, race_date=race_date, runs_per_week=runs_per_week, level=level)
 
 
 def current_vdot(connection: sqlite3.Connection, contact: Contact) -> float | None:
@@ -72,7 +86,7 @@ def current_plan(connection: sqlite3.Connection, contact: Contact, today: date) 
     stored = store.load_plan(connection, contact.id)
     if stored is None:
         start_from_profile(connection, contact, today)
-    plan = plan_from_json(stored) if stored else None
+    plan = stored_plan(connection, contact.id)
     if plan is None or not plan.weeks or plan.weeks[-1].start + timedelta(days=6) < today:
         plan = replan(connection, contact, today)
     return plan
@@ -98,6 +112,19 @@ def planned_between(plan: Plan, first: date, last: date) -> list[PlannedRun]:
 
 def plan_to_json(plan: Plan) -> str:
     return json.dumps(asdict(plan), default=lambda value: value.isoformat(), ensure_ascii=False)
+
+
+def stored_plan(connection: sqlite3.Connection, contact_id: int) -> Plan | None:
+    """The runner's stored plan; None when there is none or it cannot be read (then a new one
+    is made: an unreadable plan must not fail the runner's every message)."""
+    stored = store.load_plan(connection, contact_id)
+    if stored is None:
+        return None
+    try:
+        return plan_from_json(stored)
+    except (ValueError, KeyError, TypeError, AttributeError) as problem:
+        log.warning("stored plan skipped: it cannot be read", extra={"contact": contact_id, "error": str(problem)[:200]})
+        return None
 
 
 def plan_from_json(text: str) -> Plan:

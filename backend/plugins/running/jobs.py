@@ -18,6 +18,7 @@ import sqlite_utils
 
 from backend.alerts.repository import add_alert
 from backend.contacts import Contact, find_contact
+from backend.failures import contained
 from backend.plugins.running import coach, store
 from backend.plugins.running.progress_card import CardData, render_card
 from backend.plugins.running.run_record import RunRecord
@@ -43,10 +44,8 @@ def runners(db: sqlite_utils.Database) -> list[Contact]:
 
 def weekly_refresh_all(db: sqlite_utils.Database) -> None:
     for contact in runners(db):
-        try:
+        with contained(db, "running.weekly_refresh", contact.id):  # one runner's bad data stops nobody else's week
             weekly_refresh(db, contact, contact.local_now())
-        except Exception:  # one runner's bad data must not stop everyone else's week
-            log.exception("weekly refresh failed", extra={"contact": contact.id})
 
 
 def refresh_due(moment: datetime) -> date | None:
@@ -78,13 +77,13 @@ def weekly_refresh(db: sqlite_utils.Database, contact: Contact, moment: datetime
 def _assume_planned_runs_done(connection, contact: Contact, sunday: date) -> int:
     """Planned runs of the week with nothing logged that day count as done, at the planned
     distance (marked 'assumed', so fitness estimates ignore them)."""
-    stored = store.load_plan(connection, contact.id)
-    if stored is None:
+    plan = coach.stored_plan(connection, contact.id)
+    if plan is None:
         return 0
     monday = sunday - timedelta(days=6)
     logged_days = {r.day for r in store.runs_between(connection, contact.id, monday, sunday)}
     assumed = 0
-    for run in coach.planned_between(coach.plan_from_json(stored), monday, sunday):
+    for run in coach.planned_between(plan, monday, sunday):
         if run.day in logged_days or not run.distance_km:
             continue
         duration_s = (run.duration_min or run.distance_km * 6) * 60
@@ -111,21 +110,29 @@ def _week_message(contact: Contact, week, assumed: int, vdot: float | None) -> s
 
 def progress_cards_all(db: sqlite_utils.Database) -> None:
     for contact in runners(db):
-        try:
+        with contained(db, "running.progress_card", contact.id):
             progress_card(db, contact, contact.local_now())
-        except Exception:
-            log.exception("progress card failed", extra={"contact": contact.id})
+
+
+def _first_run_day(connection, contact_id: int) -> date | None:
+    """The first day with a run whose day can be read (a bad one is skipped, not fatal)."""
+    for (day,) in connection.execute("SELECT DISTINCT day FROM running_runs WHERE contact_id = ? ORDER BY day",
+                                     (contact_id,)):
+        try:
+            return date.fromisoformat(day)
+        except (TypeError, ValueError):
+            log.warning("stored run day skipped", extra={"contact": contact_id, "day": str(day)[:20]})
+    return None
 
 
 def card_due(connection, contact: Contact, today: date) -> date | None:
     """The end of the fortnight whose card is due, counted from the first run or the last card."""
     last = store.last_mark(connection, contact.id, "progress_card")
     if last is None:
-        first = connection.execute("SELECT MIN(day) FROM running_runs WHERE contact_id = ?",
-                                   (contact.id,)).fetchone()[0]
+        first = _first_run_day(connection, contact.id)
         if first is None:
             return None
-        last = date.fromisoformat(first) - timedelta(days=1)
+        last = first - timedelta(days=1)
     due = last + timedelta(days=CARD_EVERY_DAYS)
     return due if due <= today else None
 
@@ -152,8 +159,8 @@ def card_data(connection, contact: Contact, period_end: date) -> CardData:
         monday = coach.monday_of(period_end) - timedelta(weeks=index)
         week_runs = store.runs_between(connection, contact.id, monday, monday + timedelta(days=6))
         weeks.append((f"{monday.day} {day_name(monday).split(' ')[-1][:3]}", sum(r.distance_km for r in week_runs)))
-    stored = store.load_plan(connection, contact.id)
-    planned = len(coach.planned_between(coach.plan_from_json(stored), start, period_end)) if stored else 0
+    plan = coach.stored_plan(connection, contact.id)
+    planned = len(coach.planned_between(plan, start, period_end)) if plan else 0
     done = len([r for r in runs if r.source != "assumed"])
     return CardData(name=contact.name or "", period_start=start, period_end=period_end, weekly_km=weeks,
                     vdot_trend=store.vdot_history(connection, contact.id)[-12:],

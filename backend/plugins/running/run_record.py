@@ -84,6 +84,18 @@ def validate_run(record: RunRecord, today: date) -> RunRecord:
     return record
 
 
+def check_stored(record: RunRecord) -> None:
+    """The checks a run read back from the database must pass before any computation uses it
+    (a row written before a check existed, or by hand): InvalidRun otherwise. Pace and date ranges
+    are left out: they depend on the day the run was logged."""
+    _check_distance(record.distance_km)
+    _check_duration(record.duration_s)
+    _check_scale(record.rpe, 1, 10, "RPE fuera de 1..10")
+    _check_scale(record.mood, 1, 5, "ánimo fuera de 1..5")
+    if not all(isinstance(area, str) for area in record.aches):
+        raise InvalidRun("molestias que no son texto")
+
+
 def _check_distance(distance_km: float) -> None:
     # NaN compares false with everything, so "not > 0" (not "<= 0") also refuses it.
     if not (isinstance(distance_km, (int, float)) and distance_km > 0 and math.isfinite(distance_km)):

@@ -4,11 +4,15 @@ about them are saved together or not at all."""
 from __future__ import annotations
 
 import json
+import logging
+import math
 import sqlite3
 from datetime import date
 
-from backend.plugins.running.run_record import RunRecord, dedupe_key
+from backend.plugins.running.run_record import InvalidRun, RunRecord, check_stored, dedupe_key
 from backend.store.database import now
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS = [
     (1, "runs, fitness, injuries, plans", """
@@ -81,11 +85,24 @@ def delete_run(connection: sqlite3.Connection, contact_id: int, run_id: int) -> 
 
 def runs_between(connection: sqlite3.Connection, contact_id: int, first: date, last: date) -> list[RunRecord]:
     rows = connection.execute(
-        "SELECT day, distance_km, duration_s, rpe, mood, aches, notes, source FROM running_runs "
+        "SELECT id, day, distance_km, duration_s, rpe, mood, aches, notes, source FROM running_runs "
         "WHERE contact_id = ? AND day BETWEEN ? AND ? ORDER BY day, id",
         (contact_id, first.isoformat(), last.isoformat())).fetchall()
-    return [RunRecord(date.fromisoformat(r[0]), r[1], r[2], r[3], r[4], tuple(json.loads(r[5])), r[6], r[7])
-            for r in rows]
+    return [run for row in rows if (run := _stored_run(row)) is not None]
+
+
+def _stored_run(row: tuple) -> RunRecord | None:
+    """A stored run, or None (with a warning naming the row) when no computation could use it:
+    one bad row must not make a runner's every message fail."""
+    run_id, day, distance_km, duration_s, rpe, mood, aches, notes, source = row
+    try:
+        run = RunRecord(date.fromisoformat(day), distance_km, duration_s, rpe, mood, tuple(json.loads(aches)),
+                        notes if isinstance(notes, str) else "", source)
+        check_stored(run)
+    except (InvalidRun, ValueError, TypeError) as problem:
+        log.warning("stored run skipped: it cannot be used", extra={"run_id": run_id, "error": str(problem)[:200]})
+        return None
+    return run
 
 
 def save_vdot(connection: sqlite3.Connection, contact_id: int, day: date, vdot: float, source: str) -> None:
@@ -96,7 +113,16 @@ def save_vdot(connection: sqlite3.Connection, contact_id: int, day: date, vdot: 
 def vdot_history(connection: sqlite3.Connection, contact_id: int) -> list[tuple[date, float]]:
     rows = connection.execute("SELECT day, vdot FROM running_fitness WHERE contact_id = ? ORDER BY day",
                               (contact_id,)).fetchall()
-    return [(date.fromisoformat(day), vdot) for day, vdot in rows]
+    history = []
+    for day, vdot in rows:
+        try:
+            if isinstance(vdot, bool) or not isinstance(vdot, (int, float)) or not math.isfinite(vdot) or vdot <= 0:
+                raise ValueError(f"VDOT {vdot!r}")
+            history.append((date.fromisoformat(day), vdot))
+        except (ValueError, TypeError) as problem:
+            log.warning("stored fitness reading skipped", extra={"contact": contact_id, "day": str(day)[:20],
+                                                                 "error": str(problem)[:200]})
+    return history
 
 
 def latest_vdot(connection: sqlite3.Connection, contact_id: int) -> float | None:
@@ -113,7 +139,14 @@ def open_injury_row(connection: sqlite3.Connection, contact_id: int) -> dict | N
     """The open injury with its row id: {"id", "area", "severity", "since"}."""
     row = connection.execute("SELECT id, area, severity, since FROM running_injuries WHERE contact_id = ? AND "
                              "resolved_on IS NULL ORDER BY id DESC LIMIT 1", (contact_id,)).fetchone()
-    return {"id": row[0], "area": row[1], "severity": row[2], "since": date.fromisoformat(row[3])} if row else None
+    if row is None:
+        return None
+    try:
+        since = date.fromisoformat(row[3])
+    except (ValueError, TypeError):  # still an injury the plan must respect: from today, say
+        log.warning("stored injury without a readable date", extra={"injury_id": row[0]})
+        since = date.today()
+    return {"id": row[0], "area": str(row[1]), "severity": row[2], "since": since}
 
 
 def report_injury(connection: sqlite3.Connection, contact_id: int, area: str, severity: str, since: date) -> int:

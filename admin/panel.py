@@ -1,6 +1,8 @@
 """Mounting the admin panel on the backend's Flask app at /admin."""
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
 import os
 import secrets
@@ -16,15 +18,29 @@ from admin.formatting import FILTERS
 from admin.views.alerts import AlertsView
 from admin.views.contacts import ContactsView
 from admin.views.conversations import ConversationsView
+from admin.views.failures import FailuresView
 from admin.views.form_definitions import FormDefinitionsView
 from admin.views.knowledge import KnowledgeView
 from backend.store.database import Store
 from chasqui.env import env_str
+from chasqui.security_headers import NONCE, add_nosniff, add_page_headers, csp_nonce, page_policy
 
 log = logging.getLogger("admin")
 
 ADMIN_URL = "/admin"
 SESSION_HOURS = 8
+# The one inline event handler of the panel's templates (knowledge.html's delete button). CSP can
+# allow exactly this code by its hash ('unsafe-hashes' permits hashed handlers, nothing else).
+INLINE_HANDLERS = ("return confirm('Delete this entry?');",)
+
+
+def _csp_hash(code: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(code.encode()).digest()).decode() + "'"
+
+
+# flask-admin puts this response's nonce on its scripts and styles (csp_nonce_generator below) and
+# so does layout.html on its <style>; Bootstrap draws some icons with data: SVGs.
+ADMIN_POLICY = page_policy(script_src=(NONCE, "'unsafe-hashes'", *map(_csp_hash, INLINE_HANDLERS)))
 
 
 def admin_secret_key(key_file: Path) -> str:
@@ -49,16 +65,19 @@ def admin_secret_key(key_file: Path) -> str:
     return key_file.read_text().strip()
 
 
-def init_admin(app: Flask, store: Store, secret_key: str | None = None, extra_views=()) -> Admin:
+def init_admin(app: Flask, store: Store, secret_key: str | None = None, extra_views=(),
+               secure_cookies: bool = False) -> Admin:
     """The panel on `app` at /admin, signed in through /admin/login. `secret_key` defaults to
     ADMIN_SECRET_KEY, else to a key kept next to the database. `extra_views` are the domain
-    plug-ins' own pages (made with the store)."""
+    plug-ins' own pages (made with the store). `secure_cookies` (ADMIN_SECURE_COOKIES, for a
+    panel behind TLS) keeps the session cookie off plain http."""
     app.secret_key = secret_key or admin_secret_key(Path(store.path).parent / "admin_secret_key")
     app.config.update(
         SESSION_COOKIE_NAME="chasqui_admin",
         SESSION_COOKIE_PATH=ADMIN_URL,  # the API routes never see the admin's cookie
         SESSION_COOKIE_HTTPONLY=True,  # no script can read it
         SESSION_COOKIE_SAMESITE="Lax",  # not sent on other sites' posts: a second guard beside CSRF tokens
+        SESSION_COOKIE_SECURE=secure_cookies,  # the panel's only cookie (CSRF tokens live in the session)
         PERMANENT_SESSION_LIFETIME=timedelta(hours=SESSION_HOURS),
     )
     # Our templates (admin/templates/chasqui/...) next to flask-admin's, found through a route-less blueprint.
@@ -68,7 +87,7 @@ def init_admin(app: Flask, store: Store, secret_key: str | None = None, extra_vi
     app.after_request(_harden_admin_pages)
 
     panel = Admin(app, name="Chasqui", url=ADMIN_URL, index_view=HomeView(store, url=ADMIN_URL),
-                  theme=Bootstrap4Theme(fluid=True))
+                  theme=Bootstrap4Theme(fluid=True), csp_nonce_generator=csp_nonce)
     # Endpoints are prefixed: the backend already has blueprints named "alerts" and "forms".
     panel.add_views(
         ContactsView(store, name="Contacts", endpoint="admin_contacts", url="contacts"),
@@ -76,6 +95,7 @@ def init_admin(app: Flask, store: Store, secret_key: str | None = None, extra_vi
         AlertsView(store, name="Alerts", endpoint="admin_alerts", url="alerts"),
         FormDefinitionsView(store, name="Forms", endpoint="admin_forms", url="forms"),
         KnowledgeView(store, name="Knowledge", endpoint="admin_knowledge", url="knowledge"),
+        FailuresView(store, name="Failures", endpoint="admin_failures", url="failures"),
     )
     for make_view in extra_views:
         panel.add_view(make_view(store))
@@ -83,9 +103,11 @@ def init_admin(app: Flask, store: Store, secret_key: str | None = None, extra_vi
 
 
 def _harden_admin_pages(response: Response) -> Response:
+    """CSP, no framing, nosniff and a referrer policy on the panel's pages (chasqui/security_headers.py);
+    nosniff on its static files."""
     if request.path == ADMIN_URL or request.path.startswith(ADMIN_URL + "/"):
-        response.headers.setdefault("X-Frame-Options", "DENY")  # no clickjacking through a frame
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        if not request.path.startswith(ADMIN_URL + "/static/"):
-            response.headers.setdefault("Cache-Control", "no-store")  # contacts' data stays out of caches
+        if request.path.startswith(ADMIN_URL + "/static/"):
+            return add_nosniff(response)
+        response.headers.setdefault("Cache-Control", "no-store")  # contacts' data stays out of caches
+        add_page_headers(response, ADMIN_POLICY)
     return response

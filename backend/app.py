@@ -102,7 +102,8 @@ def create_app(settings: BackendSettings | None = None) -> Flask:
     for plugin in plugins.values():
         if plugin.routes:
             app.register_blueprint(plugin.routes(store))
-    init_admin(app, store, extra_views=[view for p in plugins.values() for view in p.admin_views])  # at /admin
+    init_admin(app, store, extra_views=[view for p in plugins.values() for view in p.admin_views],  # at /admin
+               secure_cookies=settings.admin_secure_cookies)
     scheduler = Scheduler(store, plugins)
     app.extensions["chasqui_scheduler"] = scheduler
     scheduler.start()

@@ -4,7 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from chasqui.env import chasqui_home, env_float, env_int, env_str
+from chasqui.env import chasqui_home, env_bool, env_float, env_int, env_str
+from chasqui.network import require_token_off_loopback
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class BackendSettings:
     plugins: tuple[str, ...]
     max_body_bytes: int = 64_000
     warm_up: bool = True  # have the model evaluate the plug-ins' fixed prompts once at start
+    admin_secure_cookies: bool = False  # the admin's session cookie only over HTTPS (behind TLS)
 
     def with_overrides(self, **changes) -> "BackendSettings":
         return replace(self, **changes)
@@ -55,4 +57,10 @@ def load_settings() -> BackendSettings:
         alert_backoff_s=env_float("ALERT_BACKOFF_SECONDS", 30.0, minimum=0.0),
         plugins=tuple(p for p in env_str("BACKEND_PLUGINS", "example").split(",") if p.strip()),
         warm_up=env_str("BACKEND_WARM_UP", "1") != "0",
+        admin_secure_cookies=env_bool("ADMIN_SECURE_COOKIES", False),
     )
+
+
+def check_network_safety(settings: BackendSettings) -> None:
+    """A backend other machines can reach serves /agent and /alert only behind BACKEND_TOKEN."""
+    require_token_off_loopback("the backend", settings.host, settings.token, "BACKEND_TOKEN")

@@ -10,9 +10,13 @@ import sys
 
 
 def _model_api_settings(args):
-    from model_api.settings import load_settings
+    """The model API's settings with --host/--port applied, refused off loopback without its token
+    (checked before the model loads, which takes a while)."""
+    from model_api.settings import check_network_safety, load_settings
 
-    return _with_address(load_settings(), args)
+    settings = _with_address(load_settings(), args)
+    check_network_safety(settings)
+    return settings
 
 
 def _create_model_api(settings):
@@ -47,17 +51,19 @@ def cmd_model_api(args) -> int:
 
 def cmd_backend(args) -> int:
     from backend.app import create_app
-    from backend.settings import load_settings
+    from backend.settings import check_network_safety, load_settings
 
     settings = _with_address(load_settings(), args)
+    check_network_safety(settings)
     return _serve_until_stopped(create_app(settings), settings.host, settings.port)
 
 
 def cmd_bridge(args) -> int:
     from whatsapp_bridge.app import create_app
-    from whatsapp_bridge.settings import load_settings
+    from whatsapp_bridge.settings import check_network_safety, load_settings
 
     settings = _with_address(load_settings(), args)
+    check_network_safety(settings)
     app = create_app(settings)
     try:
         return _serve_until_stopped(app, settings.host, settings.port)
@@ -114,26 +120,31 @@ def cmd_admin(args) -> int:
 def cmd_up(args) -> int:
     """The whole stack in one process: each service on its own loopback port, talking HTTP."""
     from backend.app import create_app as create_backend
+    from backend.settings import check_network_safety as check_backend
     from backend.settings import load_settings as load_backend_settings
     from chasqui.logs import configure_logging
     from chasqui.serve import start_server, wait_for_stop_signal
     from backend.plugins.registry import load_plugins
     from chasqui.stack import sample_messages, sample_user_onboarded, show_sample_conversation, wait_until_ready
     from whatsapp_bridge.app import create_app as create_bridge
+    from whatsapp_bridge.settings import check_network_safety as check_bridge
     from whatsapp_bridge.settings import load_settings as load_bridge_settings
 
     configure_logging("chasqui-up")  # one process, three services: the logger name tells them apart
     settings = _model_api_settings(args)
+    # All three addresses are checked before anything starts (the model takes a while to load).
+    backend_base, bridge_base = load_backend_settings(), load_bridge_settings()
+    check_backend(backend_base)
+    check_bridge(bridge_base)
     print(f"Chasqui: starting the model API with {settings.model_name} ({settings.model_path})", flush=True)
     model_server, _ = start_server(_create_model_api(settings), settings.host, settings.port)
     model_url = f"http://{settings.host}:{model_server.server_port}"
-    backend_settings = load_backend_settings().with_overrides(model_api_url=model_url,
-                                                              model_api_token=settings.token)
+    backend_settings = backend_base.with_overrides(model_api_url=model_url, model_api_token=settings.token)
     backend_server, _ = start_server(create_backend(backend_settings), backend_settings.host,
                                      backend_settings.port)
     backend_url = f"http://{backend_settings.host}:{backend_server.server_port}"
     print(f"Chasqui: backend on {backend_url}, database {backend_settings.db_path}", flush=True)
-    bridge_settings = load_bridge_settings().with_overrides(backend_url=backend_url, backend_token=backend_settings.token)
+    bridge_settings = bridge_base.with_overrides(backend_url=backend_url, backend_token=backend_settings.token)
     bridge_app = create_bridge(bridge_settings)
     bridge_server, _ = start_server(bridge_app, bridge_settings.host, bridge_settings.port)
     bridge_url = f"http://{bridge_settings.host}:{bridge_server.server_port}"
@@ -244,10 +255,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from chasqui.env import SettingError
+    from chasqui.network import ExposedService
 
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
+    except ExposedService as problem:  # a refusal with its own explanation, not a mistyped value
+        print(f"chasqui: {problem}", file=sys.stderr)
+        return 2
     except SettingError as problem:
         print(f"chasqui: bad setting: {problem}", file=sys.stderr)
         return 2

@@ -37,6 +37,22 @@ def env_float(name: str, default: float, *, minimum: float | None = None) -> flo
     return _env_number(name, default, float, "a number", minimum)
 
 
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    """1/true/yes/on or 0/false/no/off; anything else is refused rather than read as "off", so a
+    typo in a safety switch never silently changes what the service does."""
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise SettingError(f"{name}={raw!r} must be 1 or 0")
+
+
 def chasqui_home() -> Path:
     """Where downloaded models and built wheels live: outside the checkout, so a fresh clone
     on the same machine reuses them instead of downloading 500 MB again."""

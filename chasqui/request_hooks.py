@@ -1,5 +1,6 @@
 """What every Chasqui service does around each request: time it, check the bearer token (probes
-excepted), log it as one JSON line, and hand endpoint, status and seconds to the metrics."""
+excepted), log it as one JSON line, hand endpoint, status and seconds to the metrics, and mark
+every response nosniff."""
 from __future__ import annotations
 
 import logging
@@ -10,6 +11,7 @@ from flask import Flask, Response, g, request
 
 from chasqui.auth import bearer_token_matches
 from chasqui.http_errors import ApiError
+from chasqui.security_headers import add_nosniff
 
 
 def install_request_hooks(app: Flask, token: str, token_setting: str, open_prefixes: tuple[str, ...],
@@ -30,4 +32,4 @@ def install_request_hooks(app: Flask, token: str, token_setting: str, open_prefi
         record(endpoint, response.status_code, elapsed)
         logger.info("request", extra={"method": request.method, "path": request.path,
                                       "status": response.status_code, "ms": round(elapsed * 1000, 1)})
-        return response
+        return add_nosniff(response)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from chasqui.env import chasqui_home, env_float, env_int, env_str
+from chasqui.network import require_token_off_loopback
 from model_api.catalog import DEFAULT_MODEL, lookup
 
 
@@ -67,3 +68,8 @@ def load_settings() -> ModelApiSettings:
         warm_up=env_str("MODEL_API_WARM_UP", "1") != "0",
         prefix_states=env_int("MODEL_API_PREFIX_STATES", 8, minimum=0),
     )
+
+
+def check_network_safety(settings: ModelApiSettings) -> None:
+    """A model API other machines can reach answers only with MODEL_API_TOKEN."""
+    require_token_off_loopback("the model API", settings.host, settings.token, "MODEL_API_TOKEN")

@@ -40,3 +40,16 @@ def chromium_page(profile_dir: Path, width: int, height: int) -> Iterator:
             yield tab
         finally:
             browser.close()
+
+
+def watch_csp_violations(tab) -> list[str]:
+    """Every Content-Security-Policy violation the browser reports from now on, on any page the
+    tab opens: the `securitypolicyviolation` events and the console's "Refused to ..." errors."""
+    violations: list[str] = []
+    tab.context.expose_function("chasquiCspViolation", lambda text: violations.append(text))
+    tab.context.add_init_script(
+        "document.addEventListener('securitypolicyviolation', (e) => window.chasquiCspViolation("
+        "`${e.violatedDirective} blocked ${e.blockedURI || 'inline code'} on ${document.location.pathname}`));")
+    tab.on("console", lambda message: violations.append(message.text)
+           if message.type == "error" and "Content Security Policy" in message.text else None)
+    return violations

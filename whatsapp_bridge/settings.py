@@ -4,7 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from chasqui.env import SettingError, chasqui_home, env_float, env_int, env_str
+from chasqui.env import SettingError, chasqui_home, env_bool, env_float, env_int, env_str
+from chasqui.network import require_loopback_unless_allowed
 
 TRANSPORTS = ("simulator", "cloud", "web")
 
@@ -36,6 +37,8 @@ class BridgeSettings:
     # web transport
     web_session_dir: Path
     max_body_bytes: int = 256_000
+    # simulator transport: listening off loopback lets anyone who reaches it speak as any phone
+    simulator_allow_network: bool = False
 
     def with_overrides(self, **changes) -> "BridgeSettings":
         return replace(self, **changes)
@@ -68,7 +71,24 @@ def load_settings() -> BridgeSettings:
         alert_template=env_str("WHATSAPP_ALERT_TEMPLATE"),
         sends_per_second=env_float("WHATSAPP_SENDS_PER_SECOND", 80.0, minimum=0.1),
         web_session_dir=Path(env_str("WHATSAPP_WEB_SESSION_DIR") or chasqui_home() / "whatsapp-web").expanduser(),
+        simulator_allow_network=env_bool("BRIDGE_SIMULATOR_ALLOW_NETWORK", False),
     )
+
+
+def check_network_safety(settings: BridgeSettings) -> None:
+    """The simulator and the WhatsApp Web pairing page have no login, so they stay on loopback
+    unless BRIDGE_SIMULATOR_ALLOW_NETWORK=1.
+    (The cloud transport's webhook is signature-checked: check_cloud_settings.)"""
+    if settings.transport == "simulator":
+        require_loopback_unless_allowed(
+            "the WhatsApp simulator (BRIDGE_TRANSPORT=simulator)", settings.host, settings.simulator_allow_network,
+            "BRIDGE_SIMULATOR_ALLOW_NETWORK", "it has no login: anyone who reaches it can write as any phone "
+            "number and read every simulated conversation")
+    elif settings.transport == "web":  # GET /web/qr shows the pairing code, also without a login
+        require_loopback_unless_allowed(
+            "the WhatsApp Web transport (BRIDGE_TRANSPORT=web)", settings.host, settings.simulator_allow_network,
+            "BRIDGE_SIMULATOR_ALLOW_NETWORK", "its pairing page /web/qr has no login: anyone who reaches it "
+            "can link their own WhatsApp account to this bridge")
 
 
 def check_cloud_settings(settings: BridgeSettings) -> None:

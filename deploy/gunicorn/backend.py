@@ -13,6 +13,9 @@ batches, which is twice as fast as any layout with one alert per poll.
 """
 import os
 
+from backend.settings import check_network_safety, load_settings
+from chasqui.network import gunicorn_when_ready
+
 bind = f"{os.environ.get('BACKEND_HOST', '127.0.0.1')}:{os.environ.get('BACKEND_PORT', '8002')}"
 workers = int(os.environ.get("BACKEND_WORKERS", str(2 * (os.cpu_count() or 1))))
 worker_class = "gthread"
@@ -23,3 +26,6 @@ graceful_timeout = 30
 keepalive = 5
 accesslog = None  # the app logs every request as JSON
 errorlog = "-"
+# Off loopback without BACKEND_TOKEN, the master stops (exit code 2) before any worker starts. It checks
+# the sockets really bound, so a --bind on the command line or a systemd socket is checked too.
+when_ready = gunicorn_when_ready(load_settings, check_network_safety)

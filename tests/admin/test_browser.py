@@ -2,10 +2,15 @@
 against the real backend served on a loopback port."""
 from __future__ import annotations
 
+from urllib.parse import urljoin, urlsplit
+
 import pytest
 
-from tests.admin.conftest import PASSWORD, USERNAME, admin_backend
-from tests.browser import chromium_page
+from admin.users import create_user
+from backend.app import create_app
+from backend.settings import load_settings
+from tests.admin.conftest import PASSWORD, USERNAME, admin_backend, seed
+from tests.browser import chromium_page, watch_csp_violations
 from tests.servers import served_in_thread
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -73,3 +78,73 @@ def test_an_admin_signs_in_reads_a_conversation_and_sends_an_alert(backend_url, 
     page.screenshot(path=str(screenshot), full_page=True)
     assert screenshot.stat().st_size > 20_000  # a rendered page, not a blank one
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture
+def every_plugin_backend_url(tmp_path):
+    """The backend with every plug-in's admin pages (agro's plots, running's Garmin import)."""
+    settings = load_settings().with_overrides(db_path=tmp_path / "chasqui.db", token="", warm_up=False,
+                                              plugins=("agro", "running", "example"),
+                                              model_api_url="http://127.0.0.1:9", secondary_model_api_url="")
+    app = create_app(settings)
+    db = app.extensions["chasqui_store"].db
+    create_user(db, USERNAME, PASSWORD)
+    seed(db)
+    with served_in_thread(app, "admin-csp-test-server") as url:
+        yield url
+
+
+def panel_links(page, base_url: str) -> set[str]:
+    """The panel pages this page links to (GET links only: every change is a POSTed form)."""
+    hrefs = page.locator("a[href]").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    links = set()
+    for href in hrefs:
+        url = urljoin(page.url, href).split("#")[0]
+        parts = urlsplit(url)
+        if url.startswith(base_url) and parts.path.startswith("/admin") and "/static/" not in parts.path:
+            links.add(url)
+    return links
+
+
+def test_every_panel_page_runs_under_its_content_security_policy(every_plugin_backend_url, page):
+    """The CSP has no 'unsafe-inline': flask-admin's scripts and styles, layout.html's <style> and the
+    knowledge page's confirm() handler must all be allowed by nonce or hash, or the panel breaks."""
+    base = every_plugin_backend_url
+    violations = watch_csp_violations(page)
+    page.goto(f"{base}/admin/login")
+    sign_in(page, PASSWORD)
+    sync_api.expect(page).to_have_url(f"{base}/admin/")
+    # Bootstrap's CSS is applied (a blocked stylesheet would leave the navbar unstyled).
+    assert page.locator("nav.navbar").evaluate("n => getComputedStyle(n).display") == "flex"
+
+    seen, queue = set(), [f"{base}/admin/"]
+    while queue and len(seen) < 60:
+        url = queue.pop()
+        if url in seen:
+            continue
+        seen.add(url)
+        response = page.goto(url)
+        assert response.status == 200, url
+        assert "nonce-" in response.headers["content-security-policy"]
+        queue.extend(panel_links(page, base) - seen)
+    visited = {urlsplit(u).path for u in seen}
+    for path in ("/admin/contacts/", "/admin/conversations/", "/admin/alerts/", "/admin/forms/",
+                 "/admin/knowledge/", "/admin/agro/plots/"):
+        assert path in visited, f"the crawl missed {path}: {sorted(visited)}"
+
+    # layout.html's nonce'd <style> applies: .chasqui-nowrap is one of its rules.
+    page.goto(f"{base}/admin/contacts/")
+    assert page.locator("td.chasqui-nowrap").first.evaluate("td => getComputedStyle(td).whiteSpace") == "nowrap"
+
+    # The delete button's inline confirm() runs (allowed by its hash); dismissed, nothing is deleted.
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(f"{base}/admin/knowledge/")
+    rows = page.locator("form[action*='/delete'] button[type=submit]")
+    count = rows.count()
+    assert count >= 1
+    rows.first.click()
+    page.wait_for_timeout(300)
+    assert dialogs == ["Delete this entry?"]
+    assert page.locator("form[action*='/delete'] button[type=submit]").count() == count
+    assert violations == []

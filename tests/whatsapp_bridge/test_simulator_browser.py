@@ -5,10 +5,14 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.browser import chromium_page
+from tests.browser import chromium_page, watch_csp_violations
 from tests.whatsapp_bridge.conftest import TOKEN
+from whatsapp_bridge.messages import Button, Outbound
 
 PHONE = "+51987654321"
+# A 1x1 PNG: shown inline as a data: URL, which the page's CSP allows for images.
+PIXEL = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                      "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201a0f1e2be0000000049454e44ae426082")
 
 pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.timeout(180)
@@ -27,7 +31,9 @@ def send(page, text: str) -> None:
 
 def test_a_newcomer_chats_in_the_simulator_and_sees_an_alert_arrive(make_bridge, backend, page):
     bridge = make_bridge(backend_url=backend.url)
-    page.goto(f"{bridge.url}/simulator/")
+    violations = watch_csp_violations(page)  # the page's nonce'd <style> and <script> must be allowed
+    response = page.goto(f"{bridge.url}/simulator/")
+    assert "nonce-" in response.headers["content-security-policy"]
     assert page.locator("#message").is_disabled()  # no chat until a number is chosen
     page.fill("#phone", PHONE)
     page.click("#open")
@@ -45,6 +51,16 @@ def test_a_newcomer_chats_in_the_simulator_and_sees_an_alert_arrive(make_bridge,
     assert created.status_code == 201
     alert = page.wait_for_selector(".bubble.alert")
     assert "Helada esta noche" in alert.inner_text()
+
+    # A picture (as a data: URL) with a reply button: shown, and the button sends its title.
+    bridge.transport.send(Outbound(PHONE, "Tu avance", buttons=(Button("ok", "Gracias"),), image=PIXEL))
+    picture = page.wait_for_selector(".bubble.chasqui img")
+    page.wait_for_function("img => img.complete && img.naturalWidth === 1", arg=picture)
+    page.click(".buttons button:has-text('Gracias')")
+    page.wait_for_selector(".bubble.user:has-text('Gracias')")
     # The number is remembered for next time.
     page.reload()
     assert PHONE in page.locator("#phones option").evaluate_all("options => options.map(o => o.value)")
+    # Styled by its own nonce'd <style> (the header's green), and nothing was refused along the way.
+    assert page.locator("header").evaluate("h => getComputedStyle(h).backgroundColor") == "rgb(0, 128, 105)"
+    assert violations == []

@@ -3,8 +3,9 @@ type a phone number, write, and see replies and alerts arrive as they would on a
 
 It is a transport like the others: what the page sends becomes an Inbound for the relay, and
 what the bridge sends lands in the page's conversation. Conversations live in memory (the
-backend keeps the real record). It has no login: it listens where the bridge listens, which is
-127.0.0.1 unless BRIDGE_HOST says otherwise, and it is not meant for a public address.
+backend keeps the real record). It has no login: it listens where the bridge listens, 127.0.0.1
+by default, and the bridge refuses any other address unless BRIDGE_SIMULATOR_ALLOW_NETWORK=1
+(whatsapp_bridge/settings.py). Its page sends a strict CSP (chasqui/security_headers.py).
 """
 from __future__ import annotations
 
@@ -15,14 +16,19 @@ import time
 import uuid
 from collections import defaultdict
 
-from flask import Blueprint, jsonify, render_template, request
+from flask import Blueprint, Response, jsonify, render_template, request
 
 from chasqui.http_errors import bad_request
 from chasqui.http_input import parse_json_body
+from chasqui.security_headers import NONCE, add_nosniff, add_page_headers, csp_nonce, page_policy
 from whatsapp_bridge.messages import BUTTON_REPLY, TEXT, Inbound, Outbound
 from whatsapp_bridge.transports.base import OnMessage, OnStatus
 
 MAX_TEXT_CHARS = 4096  # WhatsApp's own limit: the page cannot send more than a phone could
+# The page loads nothing but itself and its API: its inline style and script carry the nonce.
+# Pictures arrive as data: URLs (or, from a plug-in, an https link the phone would open too).
+PAGE_POLICY = page_policy(default_src=("'none'",), style_src=(NONCE,), img_src=("'self'", "data:", "https:"),
+                          connect_src=("'self'",), form_action=("'none'",))
 
 
 class SimulatorTransport:
@@ -70,7 +76,13 @@ class SimulatorTransport:
 
         @simulator.get("/")
         def page():
-            return render_template("simulator.html")
+            return render_template("simulator.html", csp_nonce=csp_nonce())
+
+        @simulator.after_request
+        def security_headers(response: Response) -> Response:
+            if response.mimetype == "text/html":
+                return add_page_headers(response, PAGE_POLICY)
+            return add_nosniff(response)
 
         @simulator.post("/api/messages")
         def send_from_phone():

@@ -22,6 +22,9 @@ class Contact:
     opted_out: bool
     onboarding_step: str | None
     profile: dict = field(default_factory=dict)
+    # field -> "answered" (the user said it) or "default" (stated by Chasqui, to be corrected any time)
+    sources: dict = field(default_factory=dict)
+    first_question: str | None = None  # asked during onboarding, answered once its facts are known
 
     @property
     def onboarded(self) -> bool:
@@ -37,12 +40,14 @@ class Contact:
 
 def find_contact(db: sqlite_utils.Database, phone: str) -> Contact | None:
     row = db.execute(
-        "SELECT c.id, c.phone, c.name, c.domain, c.language, c.timezone, c.opted_out, c.onboarding_step, p.data "
-        "FROM contacts c LEFT JOIN profiles p ON p.contact_id = c.id WHERE c.phone = ?", [phone]).fetchone()
+        "SELECT c.id, c.phone, c.name, c.domain, c.language, c.timezone, c.opted_out, c.onboarding_step, p.data, "
+        "p.sources, c.first_question FROM contacts c LEFT JOIN profiles p ON p.contact_id = c.id WHERE c.phone = ?",
+        [phone]).fetchone()
     if row is None:
         return None
     return Contact(id=row[0], phone=row[1], name=row[2], domain=row[3], language=row[4], timezone=row[5],
-                   opted_out=bool(row[6]), onboarding_step=row[7], profile=json.loads(row[8] or "{}"))
+                   opted_out=bool(row[6]), onboarding_step=row[7], profile=json.loads(row[8] or "{}"),
+                   sources=json.loads(row[9] or "{}"), first_question=row[10])
 
 
 def create_contact(db: sqlite_utils.Database, phone: str, onboarding_step: str | None) -> Contact:
@@ -55,7 +60,7 @@ def create_contact(db: sqlite_utils.Database, phone: str, onboarding_step: str |
 
 
 def update_contact(db: sqlite_utils.Database, contact: Contact, **columns) -> None:
-    allowed = {"name", "domain", "language", "timezone", "opted_out", "onboarding_step"}
+    allowed = {"name", "domain", "language", "timezone", "opted_out", "onboarding_step", "first_question"}
     unknown = set(columns) - allowed
     if unknown:
         raise ValueError(f"not contact columns: {sorted(unknown)}")
@@ -66,10 +71,13 @@ def update_contact(db: sqlite_utils.Database, contact: Contact, **columns) -> No
         setattr(contact, name, bool(value) if name == "opted_out" else value)
 
 
-def save_profile(db: sqlite_utils.Database, contact: Contact, updates: dict) -> None:
+def save_profile(db: sqlite_utils.Database, contact: Contact, updates: dict, source: str = "answered") -> None:
+    """`source` marks the updated fields: "answered" (the user's words) or "default" (stated by us)."""
     contact.profile = {**contact.profile, **updates}
+    contact.sources = {**contact.sources, **{name: source for name in updates}}
     db.execute(
-        "INSERT INTO profiles (contact_id, domain, data, updated_at) VALUES (?, ?, ?, ?) "
+        "INSERT INTO profiles (contact_id, domain, data, sources, updated_at) VALUES (?, ?, ?, ?, ?) "
         "ON CONFLICT(contact_id) DO UPDATE SET domain = excluded.domain, data = excluded.data, "
-        "updated_at = excluded.updated_at",
-        [contact.id, contact.domain or "", json.dumps(contact.profile, ensure_ascii=False), now()])
+        "sources = excluded.sources, updated_at = excluded.updated_at",
+        [contact.id, contact.domain or "", json.dumps(contact.profile, ensure_ascii=False),
+         json.dumps(contact.sources), now()])

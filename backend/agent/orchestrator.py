@@ -49,6 +49,7 @@ class AgentReply:
     source: str  # code, action, model, secondary, cache, apology, quota, onboarding, opt-out, duplicate
     orchestration_s: float = 0.0  # time spent here, the model calls excluded
     timings: dict = field(default_factory=dict)  # classify_ms, generate_ms when those calls were made
+    options: tuple[str, ...] = ()  # the choices a question offers (buttons or a list where the transport has them)
 
 
 @dataclass
@@ -63,6 +64,7 @@ class Turn:
     role: str
     model_s: float = 0.0
     timings: dict = field(default_factory=dict)
+    prefix: str = ""  # said before the answer (the end of onboarding: what was understood and assumed)
 
 
 class Orchestrator:
@@ -83,7 +85,9 @@ class Orchestrator:
             prompts.append((plugin.system_prompt, answering.SCHEMA))
         return prompts
 
-    def handle(self, phone: str, message: str, role: str, wa_message_id: str | None = None) -> AgentReply:
+    def handle(self, phone: str, message: str, role: str, wa_message_id: str | None = None,
+               name: str | None = None) -> AgentReply:
+        """`name` is the user's WhatsApp profile name when the bridge knows it (used, never asked)."""
         started = time.perf_counter()
         db = self.store.db
         with transaction(db):
@@ -101,9 +105,7 @@ class Orchestrator:
 
         # A contact whose domain plug-in was switched off is onboarded again (onboarding.advance).
         if is_new or not contact.onboarded or contact.domain not in self.plugins:
-            return self._reply_without_model(db, contact, inbound_id, role, "onboarding", started,
-                                             lambda: onboarding.start(db, contact, self.plugins) if is_new
-                                             else onboarding.advance(db, contact, message, self.plugins))
+            return self._onboard(db, contact, inbound_id, message, role, started, is_new, name)
         reading = self.understanding.read(message, contact.domain)
         keyword = reading.normalized.strip(" .!¡")
         if keyword in OPT_OUT_WORDS or keyword in OPT_IN_WORDS:
@@ -111,6 +113,21 @@ class Orchestrator:
                                              lambda: self._set_opt_out(db, contact, keyword in OPT_OUT_WORDS))
         reading.turn = inbound_id
         return self._answer(db, contact, inbound_id, reading, role, started)
+
+    def _onboard(self, db, contact: Contact, inbound_id: int, message: str, role: str, started: float,
+                 is_new: bool, name: str | None) -> AgentReply:
+        """Onboarding needs no model; on the turn it ends, the question it kept (or the plug-in's
+        first one) is answered at once, after what was understood and assumed."""
+        with transaction(db):
+            step = onboarding.start(db, contact, message, self.plugins, name) if is_new else \
+                onboarding.advance(db, contact, message, self.plugins)
+            if step.question is None:
+                conversation.store_reply(db, contact.id, step.text, "onboarding", inbound_id)
+                return AgentReply(self._output(role, step.text), "onboarding", time.perf_counter() - started,
+                                  options=step.options)
+        reading = self.understanding.read(step.question, contact.domain)
+        reading.turn = inbound_id
+        return self._answer(db, contact, inbound_id, reading, role, started, prefix=step.text)
 
     # -- replies that need no model ----------------------------------------------------------
     def _reply_without_model(self, db, contact, inbound_id, role, source, started, compose) -> AgentReply:
@@ -132,7 +149,7 @@ class Orchestrator:
 
     # -- understanding ---------------------------------------------------------------------------
     def _answer(self, db, contact: Contact, inbound_id: int, reading: Reading, role: str,
-                started: float) -> AgentReply:
+                started: float, prefix: str = "") -> AgentReply:
         plugin = self.plugins[contact.domain]
         history = conversation.recent_messages(db, contact.id, before_id=inbound_id)
         last_reply = next((m["texto"] for m in reversed(history) if m["de"] == "chasqui"), None)
@@ -144,7 +161,7 @@ class Orchestrator:
             # An unsure placement on a change the words do not carry ("el maíz está amarillo"):
             # an open question, not a request for figures the user never meant to give.
             intent = self.understanding.open_intent(plugin.name)
-        turn = Turn(contact, plugin, inbound_id, reading, intent, detected, role, placed.classify_s)
+        turn = Turn(contact, plugin, inbound_id, reading, intent, detected, role, placed.classify_s, prefix=prefix)
         if placed.classify_s:
             turn.timings["classify_ms"] = round(placed.classify_s * 1000, 1)
         if intent.kind in (ACTION, FACT, CORE):
@@ -279,6 +296,7 @@ class Orchestrator:
 
     def _store(self, db, turn: Turn, text: str, source: str, executed: dict, started: float) -> AgentReply:
         state = {"intencion": turn.intent.name, "via": turn.reading.via}
+        text = f"{turn.prefix}\n\n{text}" if turn.prefix else text
         conversation.store_reply(db, turn.contact.id, text, source, turn.inbound_id)
         output = self._output(turn.role, text, executed, state)
         return AgentReply(output, source, time.perf_counter() - started - turn.model_s, turn.timings)

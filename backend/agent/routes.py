@@ -39,11 +39,15 @@ def create_agent_blueprint(orchestrator: Orchestrator, metrics) -> Blueprint:
                               "message", code="message_too_long")
         role = optional_string(body, "role") or "consulta"
         message_id = optional_string(body, "message_id")
-        reply = orchestrator.handle(phone, message.strip(), role, message_id)
+        name = optional_string(body, "name")  # the WhatsApp profile name, when the bridge has it
+        reply = orchestrator.handle(phone, message.strip(), role, message_id, (name or "").strip()[:60] or None)
         metrics.agent_replies.labels(reply.source).inc()
         metrics.orchestration.observe(reply.orchestration_s)
-        return jsonify({"model_output": reply.model_output, "source": reply.source,
-                        "timings": {"orchestration_ms": round(reply.orchestration_s * 1000, 2), **reply.timings}})
+        answer = {"model_output": reply.model_output, "source": reply.source,
+                  "timings": {"orchestration_ms": round(reply.orchestration_s * 1000, 2), **reply.timings}}
+        if reply.options:
+            answer["opciones"] = list(reply.options)  # shown as buttons or a list, or numbered
+        return jsonify(answer)
 
     return blueprint
 

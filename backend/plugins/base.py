@@ -12,11 +12,30 @@ import sqlite_utils
 from backend.contacts import Contact
 
 
+def ALWAYS(profile: dict) -> bool:  # noqa: N802 — read as a constant in field declarations
+    return True
+
+
+def NEVER(profile: dict) -> bool:  # noqa: N802
+    return False
+
+
 @dataclass(frozen=True)
 class ProfileField:
     name: str
     question: str  # asked during onboarding, in the user's language
     parse: Callable[[str], Any]  # raises ValueError with a message for the user
+    # The value when a free-form message states it among other things ("papa en Huancayo, sembré
+    # hace 2 meses"), else None: every message of onboarding is read with every field's `find`.
+    find: Callable[[str], Any] | None = None
+    # Asked before the first useful answer when this says so for the profile so far; None: always
+    # (a plug-in that has not said what its first answer needs asks everything, as the seed did).
+    needed: Callable[[dict], bool] | None = None
+    # What a field that is not asked starts as, said to the user so they can correct it (soil
+    # «franco»): profile so far -> value, or None to leave the field out until it is given.
+    default: Callable[[dict], Any] | None = None
+    # The options offered as reply buttons or a list (a typed answer always works too).
+    options: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -104,3 +123,13 @@ class DomainPlugin:
     mark_entities: Callable[[str], str] = lambda normalized: normalized
     # What Chasqui can do here, for greetings, help and honest "I can't help with that" replies.
     menu: list[str] = field(default_factory=list)
+    # Onboarding. Words that say a first message is about this domain ("riego", "maratón"), as a
+    # pattern on the folded text; the question answered when onboarding ends if the user asked
+    # none ("¿Cuándo riego?"); whether the user's name is asked (WhatsApp's profile name is used
+    # when the bridge passes it).
+    signals: Any = None  # re.Pattern | None
+    first_question: str = ""
+    first_ask: str = ""  # the needed fields asked in one question when none is known yet
+    asks_name: bool = True
+    # How a profile value reads back to the user ("papa", "suelo franco"): (field, value) -> text.
+    describe: Callable[[str, Any], str] = lambda name, value: str(value)

@@ -220,6 +220,13 @@ CREATE TABLE failures (
 );
 CREATE INDEX failures_newest ON failures(last_at);
 """),
+    # Onboarding asks only what the first answer needs: the question a new user asked before the
+    # facts for it were known waits in contacts.first_question; profiles.sources says, per field,
+    # whether the user gave it or it is still the stated default (the admin shows which).
+    (10, "first question and profile sources", """
+ALTER TABLE contacts ADD COLUMN first_question TEXT;
+ALTER TABLE profiles ADD COLUMN sources TEXT NOT NULL DEFAULT '{}';
+"""),
 ]
 
 

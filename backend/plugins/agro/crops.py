@@ -132,6 +132,13 @@ def all_crops() -> tuple[Crop, ...]:
 
 
 @cache
+def crop_names() -> tuple[tuple[str, str], ...]:
+    """(folded name, crop key) for every name and alias, longest first: how a crop is found
+    inside a sentence («maíz amarillo duro» before «maíz»)."""
+    return tuple(sorted(((name, crop.key) for name, crop in _index().items()), key=lambda p: -len(p[0])))
+
+
+@cache
 def _index() -> dict[str, Crop]:
     index: dict[str, Crop] = {}
     for crop in all_crops():

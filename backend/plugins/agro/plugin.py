@@ -3,6 +3,8 @@ computed irrigation advice), the field reports it may record, the pest signal an
 knowledge base."""
 from __future__ import annotations
 
+import re
+
 from backend.plugins.agro import intents, profile
 from backend.plugins.agro.actions import ACTIONS, detect
 from backend.plugins.agro.admin_view import PlotsView
@@ -12,7 +14,7 @@ from backend.plugins.agro.knowledge import sync_knowledge
 from backend.plugins.agro.reports import FORMS
 from backend.plugins.agro.routes import create_agro_blueprint
 from backend.plugins.agro.store import MIGRATIONS
-from backend.plugins.base import DomainPlugin, ProfileField, ScheduledJob
+from backend.plugins.base import ALWAYS, NEVER, DomainPlugin, ProfileField, ScheduledJob
 
 SYSTEM_PROMPT = (  # the answer call for open questions only: code answers irrigation and records reports
     "Eres Chasqui, un asistente agrícola por WhatsApp para productores del Perú. Respondes en español sencillo "
@@ -26,21 +28,37 @@ PLUGIN = DomainPlugin(
     name="agro",
     label="agricultura",
     system_prompt=SYSTEM_PROMPT,
+    # The first answer («¿cuándo riego?») needs the crop and the place, and the sowing date when the
+    # crop's stage depends on it; the rest starts from a stated default (soil «franco», irrigation by
+    # gravity) that the producer can correct any time («mi suelo es arcilloso»).
     profile_fields=[
-        ProfileField("cultivo", "¿Qué cultivo tienes? (por ejemplo maíz, papa, quinua, café, palta)", profile.parse_crop),
-        ProfileField("variedad", "¿Qué variedad? Si no sabes, responde «no sé».", profile.parse_variety),
-        ProfileField("fecha_siembra", "¿Cuándo sembraste? Por ejemplo 15/08/2026 o «hace 2 meses».",
-                     profile.parse_planting_date),
-        ProfileField("area_ha", "¿Qué área tiene tu lote? Por ejemplo «2 ha» o «5000 m2».", profile.parse_area),
-        ProfileField("ubicacion", "¿Dónde está tu chacra? Tu distrito o provincia, o tus coordenadas (-7.16, -78.51).",
-                     profile.parse_location),
+        ProfileField("cultivo", "¿Qué cultivo tienes? Por ejemplo papa, maíz, quinua, café o palta.",
+                     profile.parse_crop, find=profile.find_crop, needed=ALWAYS,
+                     options=("papa", "maíz", "quinua", "arroz", "café", "palta", "frijol", "cebolla", "trigo", "alfalfa")),
+        ProfileField("ubicacion", "¿Dónde está tu chacra? Tu distrito o provincia (por ejemplo «Huancayo»), o envía "
+                                  "tu ubicación 📍.", profile.parse_location, find=profile.find_place, needed=ALWAYS),
+        ProfileField("fecha_siembra", "¿Cuándo sembraste? Por ejemplo «15/08/2026», «15 de agosto» o «hace 2 meses».",
+                     profile.parse_planting_date, find=profile.find_planting_date,
+                     needed=profile.needs_planting_date, default=profile.assumed_planting_date),
+        ProfileField("variedad", "¿Qué variedad? Si no sabes, responde «no sé».", profile.parse_variety,
+                     find=profile.find_variety, needed=NEVER),
+        ProfileField("area_ha", "¿Qué área tiene tu lote? Por ejemplo «2 ha» o «5000 m2».", profile.parse_area,
+                     find=profile.find_area, needed=NEVER),
         ProfileField("suelo", "¿Cómo es tu suelo: arenoso, franco, arcilloso, limoso…? Si no sabes, «no sé».",
-                     profile.parse_soil),
+                     profile.parse_soil, find=profile.find_soil, needed=NEVER, default=lambda answers: "franco"),
         ProfileField("riego", "¿Cómo riegas: goteo, aspersión, gravedad o secano? Si sabes cuántos mm por hora "
-                              "da, dímelo (por ejemplo «goteo 4 mm/h»).", profile.parse_irrigation),
+                              "da, dímelo (por ejemplo «goteo 4 mm/h»).", profile.parse_irrigation,
+                     find=profile.find_irrigation, needed=NEVER,
+                     default=lambda answers: {"method": "gravedad", "rate_mm_h": None}),
         ProfileField("fuente_agua", "¿De dónde viene el agua: río, canal, pozo, reservorio, lluvia?",
-                     profile.parse_water_source),
+                     profile.parse_water_source, find=profile.find_water_source, needed=NEVER),
     ],
+    signals=re.compile(r"\b(rieg\w*|regar|regu?e|chacra|cultiv\w*|sembr\w*|siembr\w*|cosech\w*|plaga\w*|"
+                       r"agricult\w*|agro|hectareas?|lote|parcela|helada|abono|fertiliz\w*|productor\w*)\b"),
+    first_question="¿Cuándo riego?",
+    first_ask="¿Qué cultivo tienes y dónde está tu chacra? Por ejemplo «papa en Huancayo» o «maíz, Huaral».",
+    asks_name=False,
+    describe=profile.describe,
     actions=ACTIONS,
     intents=intents.INTENTS,
     read_slots=intents.read_slots,

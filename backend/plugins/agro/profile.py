@@ -63,7 +63,15 @@ def find_past_date(folded: str, today: date) -> date | None:
         count = count or int(match[1][:6])  # "hace 99999999 años" is no date anyone sowed on
         days = {"dia": 1, "semana": 7, "mes": 30, "ano": 365}[match[2]] * count
         return today - timedelta(days=days) if days <= OLDEST_DAYS else None
-    return find_calendar_date(folded, today, ahead=False)
+    return find_calendar_date(folded, today, ahead=False) or _month_alone(folded, today)
+
+
+def _month_alone(folded: str, today: date) -> date | None:
+    """«en octubre», «sembré en agosto»: the 15th of the last such month up to today."""
+    from backend.spanish import MONTH_NUMBERS, MONTH_WORDS, nearest
+
+    match = re.search(rf"\b({MONTH_WORDS})\b", folded)
+    return nearest(today, MONTH_NUMBERS[match[1]], 15, None, ahead=False) if match else None
 
 
 def parse_area(answer: str) -> float:
@@ -90,9 +98,14 @@ def parse_location(answer: str) -> dict:
         if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
             raise ValueError("Esas coordenadas no existen: la latitud va de -90 a 90 y la longitud de -180 a 180.")
         return {"latitude": latitude, "longitude": longitude, "place": ""}
-    if not re.search(r"[^\W\d_]{3,}", text):
-        raise ValueError("Escribe el nombre de tu distrito o provincia, o tus coordenadas (-7.16, -78.51).")
+    if not re.search(r"[^\W\d_]{3,}", text) or VAGUE_PLACE.match(fold(text)):
+        raise ValueError("¿En qué distrito o provincia? Por ejemplo «Huancayo» o «Chancay»; también puedes "
+                         "enviarme tu ubicación 📍.")
     return {"latitude": None, "longitude": None, "place": text[:80]}
+
+
+VAGUE_PLACE = re.compile(r"^\W*(por |en )?(aca|aqui|alla|ahi|cerca|lejos|mi casa|mi chacra|el campo|la sierra|"
+                         r"la selva|la costa|mi pueblo|el pueblo)\W*$")
 
 
 def parse_soil(answer: str) -> str:
@@ -120,3 +133,178 @@ def parse_water_source(answer: str) -> str:
     if source is None and folded.strip(" .") in DONT_KNOW:
         return ""
     return source or answer.strip()[:40]
+
+
+# --- reading a free-form message for everything it states (onboarding's first messages) ----------
+# «tengo papa en Huancayo», «papa canchán, 2 ha, sembré el 15 de setiembre, riego por aspersión»
+
+def find_crop(text: str) -> str | None:
+    """The crop named anywhere in the message, longest name first («maíz amarillo» before «maíz»)."""
+    from backend.plugins.agro.crops import crop_names
+
+    folded = f" {' '.join(re.findall(r'[a-z0-9ñ]+', fold(text)))} "
+    for name, key in crop_names():
+        if f" {name} " in folded or f" {name}s " in folded or f" {name}es " in folded:
+            return key
+    return None
+
+
+def find_variety(text: str) -> str | None:
+    """The word after the crop when it names a variety: «papa canchán», «papa nativa»."""
+    from backend.plugins.agro.crops import crop_names
+
+    folded = fold(text)
+    for name, _ in crop_names():
+        if match := re.search(rf"\b{re.escape(name)}\s+([a-zñ]{{4,}})\b", folded):
+            word = match[1]
+            if word not in NOT_A_VARIETY and not re.match(r"(en|de|y|con|que|esta|tiene|por)$", word):
+                return text.strip()[match.start(1):match.end(1)] if len(text) == len(folded) else word
+    return None
+
+
+NOT_A_VARIETY = {"tiene", "tengo", "esta", "estan", "para", "pero", "cuando", "como", "necesita", "hectareas",
+                 "hectarea", "sembrada", "sembrado", "riego", "desde", "hace", "nomas", "tambien"}
+
+
+def find_planting_date(text: str, today: date | None = None) -> str | None:
+    """A sowing date the message tells («sembré el 15 de setiembre», «siembra hace 2 meses»);
+    a date without a sowing word is not taken for one."""
+    today = today or date.today()
+    folded = fold(text)
+    match = re.search(r"\b(sembr\w*|siembr\w*|plant\w*)\b(.*)", folded)
+    if match is None:
+        return None
+    day = find_past_date(match[2], today) or find_past_date(folded[:match.start()], today)
+    return day.isoformat() if day is not None and day <= today else None
+
+
+def find_area(text: str) -> float | None:
+    match = re.search(rf"({NUMBER})\s*(ha|hectareas?|has|m2|metros cuadrados|m²)\b", fold(text))
+    if match is None:
+        return None
+    try:
+        return parse_area(match[0])
+    except ValueError:
+        return None
+
+
+PLACE_AFTER = re.compile(r"\b(?:en|de|desde|por|toy en|vivo en|distrito de|provincia de|region)\s+"
+                         r"((?:la |el |los )?[a-zñ]{3,}(?: [a-zñ]{3,})?)")
+NOT_A_PLACE = {"mi", "mis", "su", "por", "con", "riego", "ha", "hectareas", "sembre", "tengo", "estoy", "soy", "la", "el", "riego", "goteo", "aspersion", "gravedad", "secano", "hace", "siembra",
+               "selva", "sierra", "costa", "chacra", "campo", "lote", "parcela", "cultivo", "cultivos", "agua", "canal",
+               "rio", "pozo", "lluvia", "suelo", "tierra", "variedad", "semana", "mes", "meses", "dias", "anos",
+               "hectareas", "hectarea", "maiz", "papa", "plaga", "plagas", "ayuda", "consejos", "peso", "acá", "aca",
+               "alla", "aqui", "mi chacra", "cuando", "como", "manera", "forma", "nada", "todo", "nuevo", "setiembre",
+               "septiembre", "octubre", "noviembre", "diciembre", "enero", "febrero", "marzo", "abril", "mayo", "junio",
+               "julio", "agosto", "ahi", "cerca", "zona", "aspersor", "aspersores", "surcos", "gota"}
+
+
+def find_place(text: str) -> dict | None:
+    """Coordinates (a WhatsApp location arrives as them), or the place after «en», «de», «por»…
+    («tengo papa en Huancayo», «mi café está en la selva de Satipo»)."""
+    if re.search(r"-?\d{1,2}[.,]\d+\s*[,;\s]\s*-?\d{1,3}[.,]\d+", text):
+        try:
+            return parse_location(text)
+        except ValueError:
+            return None
+    folded = fold(text)
+    if len(folded) != len(text):
+        return None  # the folded offsets would not fit the text as written; very rare (ligatures)
+    from backend.plugins.agro.crops import crop_names
+
+    crops = {name for name, _ in crop_names()}
+    for match in PLACE_AFTER.finditer(folded):
+        words = match[1].split()
+        if words[0] in ("la", "el", "los"):
+            words = words[1:]
+        words = words[:1] if len(words) > 1 and (words[1] in NOT_A_PLACE or words[1] in crops) else words
+        if not words or words[0] in NOT_A_PLACE or words[0] in crops or " ".join(words) in crops:
+            continue
+        start = match.start(1) + match[1].index(words[0])
+        return {"latitude": None, "longitude": None, "place": text[start:start + len(" ".join(words))].strip()}
+    return _place_beside_crop(text, folded, crops)
+
+
+def _place_beside_crop(text: str, folded: str, crops: set[str]) -> dict | None:
+    """«maíz, Huaral» or «tomate, 0.5 ha, riego por gravedad, Cañete»: a short list naming a crop,
+    and one item that is a bare name and nothing else Chasqui knows."""
+    parts = [part.strip() for part in re.split(r"[,;/]| - ", folded)]
+    if len(parts) < 2 or len(folded.split()) > 12 or not any(find_crop(part) for part in parts):
+        return None
+    names = [part for part in parts if re.fullmatch(r"[a-zñ]{3,}( [a-zñ]{3,})?", part) and not find_crop(part)
+             and not any(word in NOT_A_PLACE for word in part.split()) and not VAGUE_PLACE.match(part)]
+    if len(names) != 1:
+        return None
+    start = folded.index(names[0])
+    return {"latitude": None, "longitude": None, "place": text[start:start + len(names[0])]}
+
+
+def find_soil(text: str) -> str | None:
+    from backend.plugins.agro.soils import find_soil_in
+
+    soil = find_soil_in(text) if re.search(r"\b(suelo|tierra)\b", fold(text)) else None
+    return soil.key if soil else None
+
+
+def find_irrigation(text: str) -> dict | None:
+    folded = fold(text)
+    if not re.search(r"\b(riego|riegos|riegan?|regamos|por|con|de)\s+(goteo|aspersion|aspersores?|gravedad|surcos?|"
+                     r"inundacion|melgas?|secano)\b|\bsecano\b", folded):
+        return None
+    try:
+        return parse_irrigation(folded)
+    except ValueError:
+        return None
+
+
+def find_water_source(text: str) -> str | None:
+    match = re.search(r"\b(?:agua|riego|riego con agua)\s+(?:de|del)\s+(?:la |el )?([a-z]+)", fold(text))
+    return WATER_SOURCES.get(match[1]) if match else None
+
+
+def assumed_planting_date(profile: dict, today: date | None = None) -> str | None:
+    """Sowing date unknown: the crop is taken to be in mid-season (the middle of its "media"
+    stage), the stage most producers ask about; said to the producer, who can correct it."""
+    from backend.plugins.agro.crops import UnknownCrop, lookup_crop
+
+    if "cultivo" not in profile:
+        return None
+    try:
+        crop = lookup_crop(profile["cultivo"])
+    except UnknownCrop:
+        return None
+    today = today or date.today()
+    l_ini, l_dev, l_mid, _ = crop.lengths
+    return (today - timedelta(days=l_ini + l_dev + max(l_mid // 2, 30))).isoformat()
+
+
+def needs_planting_date(profile: dict) -> bool:
+    """Only an annual crop's stage depends on when it was sown; a perennial's is assumed."""
+    from backend.plugins.agro.crops import UnknownCrop, lookup_crop
+
+    try:
+        return "cultivo" in profile and lookup_crop(profile["cultivo"]).habit == "annual"
+    except UnknownCrop:
+        return True
+
+
+def describe(name: str, value) -> str:
+    """How onboarding reads a field back: «papa», «Huancayo», «sembrada el 2 de octubre»."""
+    from backend.plugins.agro.crops import lookup_crop
+    from backend.spanish import long_date
+
+    if name == "cultivo":
+        return lookup_crop(value).name_es
+    if name == "ubicacion":
+        return value.get("place") or f"{value.get('latitude')}, {value.get('longitude')}"
+    if name == "fecha_siembra":
+        return f"sembrado el {long_date(date.fromisoformat(value))}"
+    if name == "area_ha":
+        return f"{value:g} ha"
+    if name == "suelo":
+        return f"suelo {value}"
+    if name == "riego":
+        return f"riego por {METHOD_NAMES_ES.get(value.get('method'), value.get('method'))}"
+    if name == "fuente_agua":
+        return f"agua de {value}" if value else ""
+    return str(value)

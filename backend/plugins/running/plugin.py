@@ -2,7 +2,9 @@
 may do, the coach's weekly calendar, the Garmin import and the runner's own tables."""
 from __future__ import annotations
 
-from backend.plugins.base import DomainPlugin, ProfileField, ScheduledJob
+import re
+
+from backend.plugins.base import ALWAYS, NEVER, DomainPlugin, ProfileField, ScheduledJob
 from backend.plugins.running import intents, jobs, profile
 from backend.plugins.running.actions import ACTIONS, detect
 from backend.plugins.running.admin_view import GarminImportView
@@ -22,20 +24,35 @@ PLUGIN = DomainPlugin(
     name="running",
     label="running",
     system_prompt=SYSTEM_PROMPT,
+    # The first answer needs the goal and one recent result («no sé» is fine); the rest starts from
+    # a stated default (runs per week from the level, no injury) and can be changed any time.
     profile_fields=[
-        ProfileField("edad", "¿Cuántos años tienes?", profile.parse_age),
-        ProfileField("objetivo", "¿Cuál es tu objetivo? 5K, 10K, media maratón, maratón, ultra, velocidad o "
-                                 "salud.", profile.parse_goal),
+        ProfileField("objetivo", "¿Cuál es tu objetivo: 5K, 10K, media maratón, maratón, ultra, velocidad o "
+                                 "salud?", profile.parse_goal, find=profile.find_stated_goal, needed=ALWAYS,
+                     options=("5K", "10K", "media maratón", "maratón", "ultra", "velocidad", "salud")),
+        ProfileField("marca", "¿Tienes una marca reciente? Por ejemplo «10K en 52:30» o «5K en 28 min». Si no, "
+                              "responde «no sé».", profile.parse_recent_result, find=profile.find_recent_result,
+                     needed=ALWAYS),
         ProfileField("fecha_carrera", "¿Cuándo es tu carrera? Por ejemplo 15/03/2027 o «abril»; si no tienes "
-                                      "fecha, responde «no».", profile.parse_race_date),
-        ProfileField("carreras_por_semana", "¿Cuántos días por semana quieres correr? (de 2 a 7)",
-                     profile.parse_runs_per_week),
-        ProfileField("nivel", "¿Cuál es tu nivel: principiante, intermedio o avanzado?", profile.parse_level),
+                                      "fecha, responde «no».", profile.parse_race_date, find=profile.find_race_day,
+                     needed=NEVER),
+        ProfileField("nivel", "¿Cuál es tu nivel: principiante, intermedio o avanzado?", profile.parse_level,
+                     find=profile.find_level, needed=NEVER, default=profile.level_from_result,
+                     options=("principiante", "intermedio", "avanzado")),
+        ProfileField("carreras_por_semana", "¿Cuántos días por semana puedes correr? (de 2 a 7)",
+                     profile.parse_runs_per_week, find=profile.find_runs_per_week, needed=NEVER,
+                     default=profile.runs_for_level),
         ProfileField("lesiones", "¿Tienes alguna lesión o molestia ahora? Cuéntame, o responde «ninguna».",
-                     profile.parse_injuries),
-        ProfileField("marca", "¿Tienes una marca reciente? Por ejemplo «10K en 52:30». Si no, responde «no».",
-                     profile.parse_recent_result),
+                     profile.parse_injuries, needed=NEVER, default=lambda answers: ""),
+        ProfileField("edad", "¿Cuántos años tienes?", profile.parse_age, needed=NEVER),
     ],
+    signals=re.compile(r"\b(corr\w*|running|runner|maraton\w*|carrera|trote|trotar|entren\w*|ritmo|5 ?k|10 ?k|21 ?k|"
+                       r"42 ?k|km|kilometros?|coach|trail|ultra)\b"),
+    first_question="¿Cuáles son mis ritmos de entrenamiento?",
+    first_ask=("¿Cuál es tu objetivo y una marca reciente? Por ejemplo «10K; hice 5K en 28 min» o «maratón, "
+               "no sé mi marca»."),
+    asks_name=False,
+    describe=profile.describe,
     actions=ACTIONS,
     intents=intents.INTENTS,
     read_slots=intents.read_slots,

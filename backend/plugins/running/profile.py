@@ -123,3 +123,108 @@ def parse_recent_result(answer: str) -> dict | None:
     except fitness.InvalidEffort:
         raise ValueError("Ese tiempo no parece posible para esa distancia. Revísalo, por favor.") from None
     return {"race": race, "seconds": total, "vdot": round(vdot, 2)}
+
+
+# --- reading a free-form message for everything it states (onboarding's first messages) ----------
+
+TARGET = re.compile(r"\b(bajar de|quiero|quisiera|meta|objetivo|sub|menos de|romper)\b")
+DURATION = re.compile(r"(?:(\d{1,2}):)?(\d{1,2}):(\d{2})|(\d{1,2})\s*h(?:oras?)?\s*(\d{1,2})?|(\d{1,3})\s*(?:min|minutos)\b"
+                      r"|\b(una|1)\s+hora\b")
+
+
+def find_recent_result(text: str) -> dict | None:
+    """A race result the message tells («mi mejor 10k es 48 min», «hice 5k en 25 min»); a target
+    («quiero bajar de 25 minutos en 5K») is not one."""
+    for clause in _clauses(text):
+        race = find_goal(clause)
+        duration = DURATION.search(clause)
+        if race not in RACE_DISTANCES_M or duration is None or TARGET.search(clause[:duration.start()]):
+            continue
+        try:
+            return parse_recent_result(f"{clause[:duration.start()]} {_clock(duration)}")
+        except ValueError:
+            continue
+    return None
+
+
+def _clauses(text: str) -> list[str]:
+    return re.split(r"[,;.?!¿¡]|\by\b|\bpero\b", fold(text))
+
+
+def find_stated_goal(text: str) -> str | None:
+    """The goal, leaving out the races of results told with it («¿ritmo para un 10k? hice 5k en
+    25 min» is a 10K goal)."""
+    return find_goal(" ".join(clause for clause in _clauses(text) if find_recent_result(clause) is None))
+
+
+def _clock(duration: re.Match) -> str:
+    if duration[3]:
+        return duration[0]
+    if duration[4]:
+        return f"{int(duration[4])}:{int(duration[5] or 0):02d}:00"
+    if duration[6]:
+        minutes = int(duration[6])
+        return f"{minutes // 60}:{minutes % 60:02d}:00"
+    return "1:00:00"
+
+
+def find_runs_per_week(text: str) -> int | None:
+    folded = fold(text)
+    match = re.search(r"\b(\d|dos|tres|cuatro|cinco|seis|siete)\s+(?:veces|dias)(?:\s+(?:por|a la|x)\s+semana)?", folded)
+    if match is None or not re.search(r"\b(corro|corre|entreno|salgo|troto|corriendo|veces por semana|dias por semana)",
+                                      folded):
+        return None
+    count = int(match[1]) if match[1].isdigit() else NUMBER_WORDS[match[1]]
+    return count if 2 <= count <= 7 else None
+
+
+def find_level(text: str) -> str | None:
+    folded = fold(text)
+    for word, level in LEVELS.items():
+        if not word.isdigit() and re.search(rf"\b{word}[oa]?s?\b", folded):
+            return level
+    return None
+
+
+def find_race_day(text: str, today: date | None = None) -> str | None:
+    """«un 10K en marzo», «la maratón del 15 de abril»: a race date when a race is named."""
+    today = today or date.today()
+    if find_goal(text) not in RACE_DISTANCES_M:
+        return None
+    day = find_date(text, today)
+    return day.isoformat() if day and today < day <= today + timedelta(days=LONGEST_PLAN_AHEAD_DAYS) else None
+
+
+RUNS_FOR_LEVEL = {"beginner": 3, "intermediate": 4, "advanced": 5}
+
+
+def runs_for_level(profile: dict) -> int:
+    return RUNS_FOR_LEVEL.get(profile.get("nivel", "beginner"), 3)
+
+
+def level_from_result(profile: dict) -> str:
+    """Without a stated level: from the recent result's VDOT (Daniels' bands), else beginner."""
+    vdot = (profile.get("marca") or {}).get("vdot")
+    return "beginner" if not vdot or vdot < 40 else "intermediate" if vdot < 52 else "advanced"
+
+
+def describe(name: str, value) -> str:
+    if name == "objetivo":
+        return GOAL_NAMES_ES.get(value, value)
+    if name == "marca":
+        return f"{GOAL_NAMES_ES.get(value['race'], value['race'])} en {_time(value['seconds'])}" if value else ""
+    if name == "carreras_por_semana":
+        return f"{value} días por semana"
+    if name == "nivel":
+        return {"beginner": "nivel principiante", "intermediate": "nivel intermedio",
+                "advanced": "nivel avanzado"}.get(value, value)
+    if name == "lesiones":
+        return "sin lesiones" if not value else value
+    if name == "fecha_carrera":
+        return f"carrera el {value}" if value else ""
+    return str(value)
+
+
+def _time(seconds: int) -> str:
+    hours, rest = divmod(int(seconds), 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"

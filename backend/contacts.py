@@ -28,7 +28,8 @@ class Contact:
 
     @property
     def onboarded(self) -> bool:
-        return self.onboarding_step is None
+        """True once the first answer came; a question asked later ("later:<field>") is no onboarding."""
+        return self.onboarding_step is None or self.onboarding_step.startswith("later:")
 
     def local_now(self) -> datetime:
         """Now where the contact lives: days, Sundays and 23:00 are theirs, not the server's."""

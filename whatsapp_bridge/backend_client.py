@@ -25,9 +25,12 @@ class BackendClient:
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._session = requests.Session()
 
-    def agent(self, phone: str, message: str, message_id: str | None) -> dict:
-        """The backend's answer to one message: {"model_output": {...}, "source", ...}."""
+    def agent(self, phone: str, message: str, message_id: str | None, name: str | None = None) -> dict:
+        """The backend's answer to one message: {"model_output": {...}, "source", "opciones"?...}.
+        `name` is the WhatsApp profile name: the backend uses it instead of asking."""
         body = {"phone": phone, "message": message, "role": "consulta"}
+        if name:
+            body["name"] = name
         if message_id:
             body["message_id"] = message_id  # a retry after a timeout is then answered, not re-asked
         return self._call("POST", "/agent", json=body, timeout=self.timeout_s)

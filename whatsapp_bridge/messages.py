@@ -30,6 +30,13 @@ class Button:
     title: str  # WhatsApp shows at most 20 characters
 
 
+def choice_buttons(options: list[str]) -> tuple[Button, ...]:
+    """The backend's offered answers ("opciones") as buttons: a tap sends the title, which the
+    backend reads like the typed answer. WhatsApp takes at most 10 rows in a list."""
+    return tuple(Button(str(number), option[:24]) for number, option in enumerate(options[:10], 1)
+                 if isinstance(option, str) and option.strip())
+
+
 @dataclass(frozen=True)
 class Template:
     """An approved message template: the only way to reach a user outside the 24-hour window."""
@@ -42,7 +49,7 @@ class Template:
 class Outbound:
     phone: str
     text: str = ""  # the body, or an image's caption
-    buttons: tuple[Button, ...] = ()  # up to 3 reply buttons
+    buttons: tuple[Button, ...] = ()  # reply buttons (up to 3), or a list's rows (up to 10) when more
     image_url: str | None = None  # a picture the provider fetches itself
     image: bytes | None = None  # or the picture itself (PNG), e.g. a progress card from the backend
     template: Template | None = None

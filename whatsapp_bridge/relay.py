@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from whatsapp_bridge.backend_client import BackendClient, BackendRefused, BackendUnavailable
 from whatsapp_bridge.inbox import WINDOW_S, Inbox
-from whatsapp_bridge.messages import UNSUPPORTED_REPLY, Inbound, Outbound, SendFailed
+from whatsapp_bridge.messages import UNSUPPORTED_REPLY, Inbound, Outbound, SendFailed, choice_buttons
 from whatsapp_bridge.splitting import WHATSAPP_MAX_CHARS, split_message
 from whatsapp_bridge.transports.base import Transport
 
@@ -85,6 +85,7 @@ class Relay:
     def _ask(self, entry_id: int) -> list[str] | None:
         """The answer's pieces, stored; None when the message must wait (backend down)."""
         entry = self.inbox.get(entry_id)
+        options: list[str] = []  # the answers the reply offers, when the backend gives them
         if entry.kind != "text" and not entry.text:
             pieces = [UNSUPPORTED_REPLY]  # media the stack cannot read yet: say so, kindly
         else:
@@ -96,8 +97,9 @@ class Relay:
                 holding.daemon = True
                 holding.start()
             try:
-                answer = self.backend.agent(entry.phone, entry.text, entry.message_id)
+                answer = self.backend.agent(entry.phone, entry.text, entry.message_id, entry.name)
                 pieces = split_message(answer["model_output"]["respuesta_chat"], self.max_chars) or [REFUSED_REPLY]
+                options = answer.get("opciones") if isinstance(answer.get("opciones"), list) else []
             except BackendUnavailable as problem:
                 if self._poisoned(entry, problem):
                     log.error("the backend fails on this message every time; answered as refused",
@@ -120,7 +122,7 @@ class Relay:
             finally:
                 if holding:
                     holding.cancel()
-        self.inbox.answer_known(entry_id, pieces)
+        self.inbox.answer_known(entry_id, pieces, options)
         return pieces
 
     def _poisoned(self, entry, problem: BackendUnavailable) -> bool:
@@ -132,8 +134,11 @@ class Relay:
     def _deliver(self, entry_id: int) -> None:
         entry = self.inbox.get(entry_id)
         for index in range(entry.pieces_sent, len(entry.reply_pieces)):
+            piece, last = entry.reply_pieces[index], index == len(entry.reply_pieces) - 1
+            # The offered answers ride on the last piece (WhatsApp: a button message's text is <= 1024)
+            buttons = choice_buttons(entry.options) if last and len(piece) <= 1024 else ()
             try:
-                self.transport.send(Outbound(entry.phone, entry.reply_pieces[index],
+                self.transport.send(Outbound(entry.phone, piece, buttons=buttons,
                                              reply_to=entry.message_id if index == 0 else None))
             except SendFailed as problem:
                 if problem.retryable:

@@ -23,6 +23,7 @@ from backend.text import fold
 STEP_DOMAIN = "domain"
 STEP_NAME = "name"
 FIELD_PREFIX = "field:"
+LATER_PREFIX = "later:"
 UNKNOWN = "unknown"  # a source: the user said "no sé"; not asked again during onboarding
 DONT_KNOW = re.compile(r"^\W*(no se|nose|no lo se|no sabo|ni idea|no recuerdo|no me acuerdo|no estoy segur[oa])\b")
 QUESTION = re.compile(r"\?|^\W*(cuando|cuanto|cuanta|como|que|cual|donde|debo|necesito|puedo|tengo que|hay que)\b")
@@ -231,3 +232,39 @@ def _understood(plugin: DomainPlugin, contact: Contact, only: dict | None = None
 def _join(parts: list[str]) -> str:
     parts = [p for p in parts if p]
     return ", ".join(parts[:-1]) + f" y {parts[-1]}" if len(parts) > 1 else "".join(parts)
+
+
+# --- asked later, once ----------------------------------------------------------------------------
+
+def ask_later(db, contact: Contact, plugin: DomainPlugin) -> str:
+    """The first field still at its default that the plug-in asks after the first answer; it is
+    asked once (the step is cleared by whatever the next message is)."""
+    for profile_field in plugin.profile_fields:
+        if profile_field.later and contact.sources.get(profile_field.name) in ("default", None) \
+                and contact.sources.get(profile_field.name) != "answered":
+            update_contact(db, contact, onboarding_step=LATER_PREFIX + profile_field.name)
+            return profile_field.later
+    return ""
+
+
+def later_answer(db, contact: Contact, message: str, plugin: DomainPlugin) -> Step | None:
+    """The answer to the question asked later, saved; None when the message is something else
+    (then it goes the normal way, and the question is not asked again)."""
+    profile_field = _field(plugin, (contact.onboarding_step or "").removeprefix(LATER_PREFIX))
+    update_contact(db, contact, onboarding_step=None)
+    if profile_field is None or (QUESTION.search(fold(message)) and "?" in message):
+        return None
+    if DONT_KNOW.match(fold(message)):
+        return Step("Está bien, sigo con lo que supuse; me lo dices cuando lo sepas.")
+    value = profile_field.find(message) if profile_field.find else None
+    if value is None:
+        if len(message.split()) > 4:  # «hoy corrí 5 km…» is not «5»: only a short answer is read whole
+            return None
+        try:
+            value = profile_field.parse(message)
+        except ValueError:
+            return None
+    save_profile(db, contact, {profile_field.name: value})
+    if plugin.on_profile_change:
+        plugin.on_profile_change(db, contact, {profile_field.name: value})
+    return Step(f"Anoté: {plugin.describe(profile_field.name, value)}.", question=profile_field.then or None)

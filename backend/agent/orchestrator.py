@@ -65,6 +65,7 @@ class Turn:
     model_s: float = 0.0
     timings: dict = field(default_factory=dict)
     prefix: str = ""  # said before the answer (the end of onboarding: what was understood and assumed)
+    suffix: str = ""  # and after it (a question asked later, once)
 
 
 class Orchestrator:
@@ -106,6 +107,10 @@ class Orchestrator:
         # A contact whose domain plug-in was switched off is onboarded again (onboarding.advance).
         if is_new or not contact.onboarded or contact.domain not in self.plugins:
             return self._onboard(db, contact, inbound_id, message, role, started, is_new, name)
+        if (contact.onboarding_step or "").startswith(onboarding.LATER_PREFIX):
+            answered = self._later(db, contact, inbound_id, message, role, started)
+            if answered is not None:
+                return answered
         reading = self.understanding.read(message, contact.domain)
         keyword = reading.normalized.strip(" .!¡")
         if keyword in OPT_OUT_WORDS or keyword in OPT_IN_WORDS:
@@ -125,9 +130,26 @@ class Orchestrator:
                 conversation.store_reply(db, contact.id, step.text, "onboarding", inbound_id)
                 return AgentReply(self._output(role, step.text), "onboarding", time.perf_counter() - started,
                                   options=step.options)
+        with transaction(db):
+            later = onboarding.ask_later(db, contact, self.plugins[contact.domain])
+        return self._answer_kept(db, contact, inbound_id, step, role, started, later)
+
+    def _answer_kept(self, db, contact: Contact, inbound_id: int, step: onboarding.Step, role: str,
+                     started: float, suffix: str = "") -> AgentReply:
+        """The question onboarding kept (or a field asked later now allows), answered the usual way."""
         reading = self.understanding.read(step.question, contact.domain)
         reading.turn = inbound_id
-        return self._answer(db, contact, inbound_id, reading, role, started, prefix=step.text)
+        return self._answer(db, contact, inbound_id, reading, role, started, prefix=step.text, suffix=suffix)
+
+    def _later(self, db, contact: Contact, inbound_id: int, message: str, role: str, started: float):
+        """The answer to a question asked after the first answer; None when the message is another
+        thing (it goes the normal way; the question is not asked again)."""
+        with transaction(db):
+            step = onboarding.later_answer(db, contact, message, self.plugins[contact.domain])
+            if step is not None and step.question is None:
+                conversation.store_reply(db, contact.id, step.text, "code", inbound_id)
+                return AgentReply(self._output(role, step.text), "code", time.perf_counter() - started)
+        return None if step is None else self._answer_kept(db, contact, inbound_id, step, role, started)
 
     # -- replies that need no model ----------------------------------------------------------
     def _reply_without_model(self, db, contact, inbound_id, role, source, started, compose) -> AgentReply:
@@ -149,7 +171,7 @@ class Orchestrator:
 
     # -- understanding ---------------------------------------------------------------------------
     def _answer(self, db, contact: Contact, inbound_id: int, reading: Reading, role: str,
-                started: float, prefix: str = "") -> AgentReply:
+                started: float, prefix: str = "", suffix: str = "") -> AgentReply:
         plugin = self.plugins[contact.domain]
         history = conversation.recent_messages(db, contact.id, before_id=inbound_id)
         last_reply = next((m["texto"] for m in reversed(history) if m["de"] == "chasqui"), None)
@@ -161,7 +183,7 @@ class Orchestrator:
             # An unsure placement on a change the words do not carry ("el maíz está amarillo"):
             # an open question, not a request for figures the user never meant to give.
             intent = self.understanding.open_intent(plugin.name)
-        turn = Turn(contact, plugin, inbound_id, reading, intent, detected, role, placed.classify_s, prefix=prefix)
+        turn = Turn(contact, plugin, inbound_id, reading, intent, detected, role, placed.classify_s, prefix=prefix, suffix=suffix)
         if placed.classify_s:
             turn.timings["classify_ms"] = round(placed.classify_s * 1000, 1)
         if intent.kind in (ACTION, FACT, CORE):
@@ -296,7 +318,7 @@ class Orchestrator:
 
     def _store(self, db, turn: Turn, text: str, source: str, executed: dict, started: float) -> AgentReply:
         state = {"intencion": turn.intent.name, "via": turn.reading.via}
-        text = f"{turn.prefix}\n\n{text}" if turn.prefix else text
+        text = "\n\n".join(part for part in (turn.prefix, text, turn.suffix) if part)
         conversation.store_reply(db, turn.contact.id, text, source, turn.inbound_id)
         output = self._output(turn.role, text, executed, state)
         return AgentReply(output, source, time.perf_counter() - started - turn.model_s, turn.timings)

@@ -36,6 +36,10 @@ class ProfileField:
     default: Callable[[dict], Any] | None = None
     # The options offered as reply buttons or a list (a typed answer always works too).
     options: tuple[str, ...] = ()
+    # Asked once, right after the first useful answer, while the field is still a default (the
+    # irrigation rate before depths in hours); once given, `then` is answered with it.
+    later: str = ""
+    then: str = ""
 
 
 @dataclass(frozen=True)
@@ -131,5 +135,8 @@ class DomainPlugin:
     first_question: str = ""
     first_ask: str = ""  # the needed fields asked in one question when none is known yet
     asks_name: bool = True
+    # Called after fields were given outside onboarding (a question asked later), so what was
+    # built from them follows (the first plot, the plan): (db, contact, {field: value}) -> None.
+    on_profile_change: Callable[[sqlite_utils.Database, Contact, dict], None] | None = None
     # How a profile value reads back to the user ("papa", "suelo franco"): (field, value) -> text.
     describe: Callable[[str, Any], str] = lambda name, value: str(value)

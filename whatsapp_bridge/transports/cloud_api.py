@@ -103,11 +103,16 @@ def message_body(message: Outbound, media_id: str | None = None) -> dict:
             template["components"] = [{"type": "body", "parameters": [
                 {"type": "text", "text": value} for value in message.template.body_parameters]}]
         body.update(type="template", template=template)
-    elif message.buttons:
+    elif 0 < len(message.buttons) <= 3:
         body.update(type="interactive", interactive={
             "type": "button", "body": {"text": message.text},
             "action": {"buttons": [{"type": "reply", "reply": {"id": b.id, "title": b.title[:20]}}
-                                   for b in message.buttons[:3]]}})
+                                   for b in message.buttons]}})
+    elif message.buttons:  # more than three choices: a list (a crop, a goal)
+        body.update(type="interactive", interactive={
+            "type": "list", "body": {"text": message.text},
+            "action": {"button": "Elegir", "sections": [{"rows": [{"id": b.id, "title": b.title[:24]}
+                                                                  for b in message.buttons[:10]]}]}})
     elif media_id or message.image_url:
         image = {"id": media_id} if media_id else {"link": message.image_url}
         if message.text:

@@ -49,7 +49,9 @@ PLUGIN = DomainPlugin(
         ProfileField("riego", "¿Cómo riegas: goteo, aspersión, gravedad o secano? Si sabes cuántos mm por hora "
                               "da, dímelo (por ejemplo «goteo 4 mm/h»).", profile.parse_irrigation,
                      find=profile.find_irrigation, needed=NEVER,
-                     default=lambda answers: {"method": "gravedad", "rate_mm_h": None}),
+                     default=lambda answers: {"method": "gravedad", "rate_mm_h": None},
+                     later="¿Cómo riegas: goteo, aspersión o gravedad, y cuántos mm por hora da? (por ejemplo «goteo "
+                           "4 mm/h»). Así te digo cuántas horas regar.", then="¿Cuándo riego?"),
         ProfileField("fuente_agua", "¿De dónde viene el agua: río, canal, pozo, reservorio, lluvia?",
                      profile.parse_water_source, find=profile.find_water_source, needed=NEVER),
     ],
@@ -59,6 +61,7 @@ PLUGIN = DomainPlugin(
     first_ask="¿Qué cultivo tienes y dónde está tu chacra? Por ejemplo «papa en Huancayo» o «maíz, Huaral».",
     asks_name=False,
     describe=profile.describe,
+    on_profile_change=profile.follow_profile,
     actions=ACTIONS,
     intents=intents.INTENTS,
     read_slots=intents.read_slots,

@@ -308,3 +308,15 @@ def describe(name: str, value) -> str:
     if name == "fuente_agua":
         return f"agua de {value}" if value else ""
     return str(value)
+
+
+def follow_profile(db, contact, changed: dict) -> None:
+    """The first plot is made from the onboarding answers: a soil or irrigation given later
+    reaches it too (store.update_plot leaves what is not given as it is)."""
+    from backend.plugins.agro import store
+
+    plots = store.plots(db.conn, contact.id)
+    if plots and ("suelo" in changed or "riego" in changed):
+        irrigation = changed.get("riego") or {}
+        store.update_plot(db.conn, plots[0].id, soil=changed.get("suelo"), method=irrigation.get("method"),
+                          rate_mm_h=irrigation.get("rate_mm_h"))

@@ -21,7 +21,7 @@ from backend.contacts import Contact, save_profile
 from backend.plugins.base import Action, ActionContext, ActionRefused
 from backend.plugins.running import coach, fitness, store
 from backend.plugins.running.chat_log import find_aches, parse_run_message
-from backend.plugins.running.profile import GOAL_NAMES_ES, find_date, find_goal
+from backend.plugins.running.profile import GOAL_NAMES_ES, find_date, find_goal, find_runs_per_week
 from backend.plugins.running.run_record import InvalidRun, RunRecord, validate_run
 from backend.spanish import km, long_date
 from backend.text import fold
@@ -184,6 +184,43 @@ def goal_arguments(message: str, today: date) -> dict | None:
     return arguments
 
 
+# --- cambiar_dias -------------------------------------------------------------------------------------
+
+RUN_DAYS = {"type": "object", "properties": {"dias": {"type": "integer", "minimum": 2, "maximum": 7}},
+            "required": ["dias"], "additionalProperties": False}
+RUN_DAYS_WORDS = re.compile(r"\b(ahora|cambia\w*|ya no|desde ahora|puedo|solo puedo|mejor|quiero|prefiero)\b")
+
+
+def days_arguments(message: str) -> dict | None:
+    """«ahora corro 5 días», «cambia a 4 días por semana»: how many days the runner now runs."""
+    folded = fold(message)
+    if "?" in message or not RUN_DAYS_WORDS.search(folded):
+        return None
+    days = find_runs_per_week(folded)
+    if days is None and (match := re.search(r"\b([2-7])\s+dias(?:\s+(?:por|a la|x)\s+semana)?\b", folded)):
+        days = int(match[1])
+    return {"dias": days} if days else None
+
+
+def change_days(ctx: ActionContext, arguments: dict) -> dict:
+    """Returns the runs per week it replaced and their source (answered or a default)."""
+    before = {"value": ctx.contact.profile.get("carreras_por_semana"),
+              "source": ctx.contact.sources.get("carreras_por_semana")}
+    save_profile(ctx.db, ctx.contact, {"carreras_por_semana": arguments["dias"]})
+    coach.replan(ctx.db.conn, ctx.contact, ctx.contact.local_today())
+    return {"before": before}
+
+
+def restore_days(ctx: ActionContext, undo: dict) -> None:
+    before = undo["before"]
+    if before["value"] is None:
+        ctx.contact.profile = {k: v for k, v in ctx.contact.profile.items() if k != "carreras_por_semana"}
+        save_profile(ctx.db, ctx.contact, {})
+    else:
+        save_profile(ctx.db, ctx.contact, {"carreras_por_semana": before["value"]}, source=before["source"] or "answered")
+    coach.replan(ctx.db.conn, ctx.contact, ctx.contact.local_today())
+
+
 # --- reportar_molestia / molestia_superada ---------------------------------------------------------
 
 def in_area(area: str) -> str:
@@ -293,6 +330,8 @@ def detect(reading, contact: Contact) -> dict[str, dict]:
         detected["cambiar_objetivo"] = goal
     if (ache := ache_arguments(message)) is not None:
         detected["reportar_molestia"] = ache
+    if (days := days_arguments(message)) is not None:
+        detected["cambiar_dias"] = days
     return detected
 
 
@@ -304,6 +343,10 @@ ACTIONS = {
     "cambiar_objetivo": Action("cambiar_objetivo", "cambia la carrera objetivo y su fecha", NEW_GOAL, change_goal,
                                confirm=confirm_goal, ask=ask_goal,
                                prepare=check_goal, undo=restore_goal),
+    "cambiar_dias": Action("cambiar_dias", "cambia cuántos días por semana corre", RUN_DAYS, change_days,
+                           confirm=lambda arguments: f"Listo: ahora tu plan tiene {arguments['dias']} días por semana.",
+                           ask=lambda arguments: f"¿Cambio tu plan a {arguments['dias']} días por semana?",
+                           undo=restore_days),
     "reportar_molestia": Action("reportar_molestia", "anota una molestia o lesión", ACHE, report_ache,
                                 confirm=confirm_ache, ask=ask_ache,
                                 undo=unreport_ache),

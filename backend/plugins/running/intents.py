@@ -129,6 +129,8 @@ ACTIONS = {  # name -> (description, what to ask when the figures are missing)
                                                                 "correr un 10K el 15 de marzo»."),
     "reportar_molestia": ("cuenta un dolor o lesión", "¿Dónde te duele? Por ejemplo «me duele la rodilla»."),
     "molestia_superada": ("ya no le duele, se recuperó", None),
+    "cambiar_dias": ("cambia cuántos días por semana corre", "¿Cuántos días por semana quieres correr? Por ejemplo "
+                                                             "«ahora corro 4 días»."),
 }
 INTENTS = [
     *(Intent(name, FACT, description, EXAMPLES[name], answer=answer) for name, (description, answer) in FACTS.items()),

@@ -228,3 +228,11 @@ def describe(name: str, value) -> str:
 def _time(seconds: int) -> str:
     hours, rest = divmod(int(seconds), 3600)
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+def follow_profile(db, contact, changed: dict) -> None:
+    """Runs per week given later: the plan ahead is made again with them."""
+    from backend.plugins.running import coach
+
+    if "carreras_por_semana" in changed:
+        coach.replan(db.conn, contact, contact.local_today())

@@ -186,9 +186,9 @@ def match_button(text: str, buttons: tuple[Button, ...]) -> Button | None:
 # -- outbound -----------------------------------------------------------------------------------------
 def render_buttons(text: str, buttons: tuple[Button, ...]) -> str:
     """Buttons are unreliable on WhatsApp Web (often not shown at all): a numbered list is."""
-    if not buttons:
-        return text
     options = "\n".join(f"{number}. {button.title}" for number, button in enumerate(buttons, 1))
+    if not buttons or options in text:  # the backend's text may already number them
+        return text
     return f"{text}\n\n{options}" if text else options
 
 

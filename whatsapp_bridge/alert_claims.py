@@ -31,10 +31,19 @@ class AlertClaims:
         inbox.execute(_SCHEMA)
 
     def held(self, alerts: list[dict]) -> None:
+        """A lease renewed (the alert handed out again after its report failed) takes the new token
+        and keeps the provider's id: the phone already has that alert."""
         at = time.time()
-        for alert in alerts:  # a lease renewed (the alert handed out again) replaces the row
-            self._inbox.execute("INSERT OR REPLACE INTO alert_claims (alert_id, lease_token, claimed_at) "
-                                "VALUES (?, ?, ?)", (alert["id"], alert.get("lease_token"), at))
+        for alert in alerts:
+            self._inbox.execute("INSERT INTO alert_claims (alert_id, lease_token, claimed_at) VALUES (?, ?, ?) "
+                                "ON CONFLICT (alert_id) DO UPDATE SET lease_token = excluded.lease_token, "
+                                "claimed_at = excluded.claimed_at", (alert["id"], alert.get("lease_token"), at))
+
+    def accepted_as(self, alert_id: int) -> str | None:
+        """The provider's id if the provider already accepted this alert."""
+        row = self._inbox.execute("SELECT provider_message_id FROM alert_claims WHERE alert_id = ?",
+                                  (alert_id,)).fetchone()
+        return row[0] if row else None
 
     def accepted(self, alert_id: int, provider_message_id: str) -> None:
         self._inbox.execute("UPDATE alert_claims SET provider_message_id = ?, accepted_at = ? WHERE alert_id = ?",

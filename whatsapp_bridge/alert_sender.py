@@ -101,6 +101,11 @@ class AlertSender:
                 self._stop.wait(self.poll_s)
 
     def _deliver(self, alert: dict) -> None:
+        already = self.claims.accepted_as(alert["id"])
+        if already:  # handed out again while its report was failing: report it, never send it twice
+            self.recovered += 1
+            self._report(self.backend.alert_sent, alert["id"], alert.get("lease_token"), already)
+            return
         try:
             message = self._message_for(alert)
             provider_id = self.transport.send(message)
@@ -140,8 +145,8 @@ class AlertSender:
                 log.warning("alert report refused", extra={"alert": alert_id, "error": str(problem)})
             except BackendUnavailable as problem:
                 log.warning("alert report failed", extra={"alert": alert_id, "error": str(problem)})
-                if self._stop.wait(0.5 * 2 ** attempt):
-                    return False
+                if attempt + 1 == REPORT_TRIES or self._stop.wait(0.5 * 2 ** attempt):
+                    return False  # no sleep after the last try: the next round tries again
                 continue
             self.claims.settled(alert_id)
             return True

@@ -35,7 +35,8 @@ CREATE TABLE IF NOT EXISTS inbox (
     holding_sent INTEGER NOT NULL DEFAULT 0,
     last_error TEXT,
     answered_at REAL,
-    refusal TEXT                             -- why the backend would not answer it (answered politely)
+    refusal TEXT,                            -- why the backend would not answer it (answered politely)
+    server_errors INTEGER NOT NULL DEFAULT 0 -- tries that ended in an HTTP 500 (an outage's other errors apart)
 );
 CREATE INDEX IF NOT EXISTS inbox_waiting ON inbox(next_attempt_at) WHERE status IN ('queued', 'replying');
 CREATE INDEX IF NOT EXISTS inbox_by_phone ON inbox(phone, received_at);
@@ -55,6 +56,7 @@ class Entry:
     pieces_sent: int
     holding_sent: bool
     received_at: float
+    server_errors: int = 0
 
 
 class Inbox:
@@ -65,8 +67,10 @@ class Inbox:
         self.connection.execute("PRAGMA journal_mode = WAL")
         self.connection.execute("PRAGMA synchronous = NORMAL")
         self.connection.executescript(_SCHEMA)
-        if "refusal" not in {row[1] for row in self.connection.execute("PRAGMA table_info(inbox)")}:
-            self.connection.execute("ALTER TABLE inbox ADD COLUMN refusal TEXT")  # a file from before it existed
+        columns = {row[1] for row in self.connection.execute("PRAGMA table_info(inbox)")}
+        for column, declaration in (("refusal", "TEXT"), ("server_errors", "INTEGER NOT NULL DEFAULT 0")):
+            if column not in columns:  # a file from before the column existed
+                self.connection.execute(f"ALTER TABLE inbox ADD COLUMN {column} {declaration}")
         self._lock = threading.Lock()  # one connection, shared by the relay's threads
         # Rows a killed bridge left mid-question are asked again (the backend answers a repeated
         # message_id from its store instead of asking the model twice).
@@ -83,9 +87,9 @@ class Inbox:
 
     def get(self, entry_id: int) -> Entry:
         row = self.execute("SELECT id, message_id, phone, kind, text, status, attempts, reply_pieces, pieces_sent, "
-                            "holding_sent, received_at FROM inbox WHERE id = ?", (entry_id,)).fetchone()
+                           "holding_sent, received_at, server_errors FROM inbox WHERE id = ?", (entry_id,)).fetchone()
         pieces = json.loads(row[7]) if row[7] else None
-        return Entry(*row[:7], pieces, row[8], bool(row[9]), row[10])
+        return Entry(*row[:7], pieces, row[8], bool(row[9]), row[10], row[11])
 
     def take_due(self, limit: int = 50) -> list[int]:
         """Waiting rows whose time has come, marked as being worked on."""
@@ -108,6 +112,11 @@ class Inbox:
     def answer_known(self, entry_id: int, pieces: list[str]) -> None:
         self.execute("UPDATE inbox SET status = 'replying', reply_pieces = ?, pieces_sent = 0 WHERE id = ?",
                       (json.dumps(pieces, ensure_ascii=False), entry_id))
+
+    def server_error(self, entry_id: int) -> int:
+        """One more try of this message ended in an HTTP 500; how many have."""
+        self.execute("UPDATE inbox SET server_errors = server_errors + 1 WHERE id = ?", (entry_id,))
+        return self.execute("SELECT server_errors FROM inbox WHERE id = ?", (entry_id,)).fetchone()[0]
 
     def refused(self, entry_id: int, reason: str) -> None:
         """The backend will not answer this message (a 4xx, or a 500 every time): the user gets a

@@ -127,9 +127,11 @@ class Relay:
 
     def _poisoned(self, entry, problem: BackendUnavailable) -> bool:
         """A 500 for this message, again, while the backend answers its health check: the message
-        is the problem, not an outage; retrying it for 24 hours would help nobody."""
-        return ("HTTP 500" in str(problem) and entry.attempts + 1 >= SERVER_ERRORS_BEFORE_REFUSING
-                and self.backend.health())
+        is the problem, not an outage; retrying it for 24 hours would help nobody. Only 500s
+        count: the connection errors of an outage before them say nothing about the message."""
+        if "HTTP 500" not in str(problem):
+            return False
+        return self.inbox.server_error(entry.id) >= SERVER_ERRORS_BEFORE_REFUSING and self.backend.health()
 
     def _deliver(self, entry_id: int) -> None:
         entry = self.inbox.get(entry_id)

@@ -9,6 +9,7 @@ the known vocabulary (RapidFuzz) and Snowball's Spanish stemmer, numbers as "#".
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -46,7 +47,15 @@ COMMON_WORDS = STOPWORDS | frozenset(w for phrase in QUESTION_WORDS for w in phr
 GREETINGS = re.compile(r"^\s*(?:(?:hola|holi|ola|buenas|buenos|buen|dias|tardes|noches|que tal|saludos|hey|"
                        r"chasqui|amigo|amiga|don|dona|senor|senora|ing|inge)\b[\s,.!¡]*)+")
 
-_stemmer = snowballstemmer.stemmer("spanish")
+# A Snowball stemmer keeps its word in its own state: shared by Flask's threads it returns wrong
+# stems and raises IndexError (seen by the crash suite), so each thread has its own.
+_stemmers = threading.local()
+
+
+def _stemmer():
+    if not hasattr(_stemmers, "spanish"):
+        _stemmers.spanish = snowballstemmer.stemmer("spanish")
+    return _stemmers.spanish
 
 
 @dataclass
@@ -118,7 +127,7 @@ def _number_words(text: str) -> str:
 
 
 def stem(word: str) -> str:
-    return "#" if word[:1].isdigit() else _stemmer.stemWord(word)
+    return "#" if word[:1].isdigit() else _stemmer().stemWord(word)
 
 
 def read(text: str, lexicon: Lexicon | None = None, mark=None) -> Reading:

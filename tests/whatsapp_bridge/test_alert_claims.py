@@ -88,3 +88,35 @@ def test_an_alert_the_provider_accepted_is_reported_sent_after_a_restart_not_sen
     time.sleep(0.6)  # a few polls: nothing is sent again
     assert wait_for_replies(second.transport, PHONE, 0, kind="alert") == []
     assert second.bridge.alerts.recovered == 1 and claims_left(second) == []
+
+
+@pytest.fixture
+def short_lease_backend(tmp_path, model):
+    yield from backend_with_lease(tmp_path, model, 1)
+
+
+def test_an_alert_handed_out_again_while_its_report_fails_is_reported_not_sent_twice(make_bridge,
+                                                                                     short_lease_backend):
+    backend = short_lease_backend
+    bridge = make_bridge(SimulatorTransport(), backend_url=backend.url, **FAST)
+    onboard(bridge, PHONE)
+    real_report, failing = bridge.bridge.alerts.backend.alert_sent, threading.Event()
+    failing.set()
+
+    def report(*args):
+        if failing.is_set():
+            raise BackendUnavailable("POST /alerts/sent: ConnectionError")
+        return real_report(*args)
+    bridge.bridge.alerts.backend.alert_sent = report  # the backend misses every report for a while
+    alert_id = create_alert(backend, "Helada esta noche")
+    assert wait_for_replies(bridge.transport, PHONE, 1, kind="alert", timeout_s=10) == ["Helada esta noche"]
+    deadline = time.monotonic() + 10
+    while alert_status(backend, alert_id)[1] < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)  # the 1 s lease ran out and the backend handed the alert out again
+    assert alert_status(backend, alert_id)[1] >= 2
+    failing.clear()
+    deadline = time.monotonic() + 10
+    while alert_status(backend, alert_id)[0] != "sent" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert alert_status(backend, alert_id)[0] == "sent"
+    assert len(wait_for_replies(bridge.transport, PHONE, 1, kind="alert")) == 1  # once on the phone

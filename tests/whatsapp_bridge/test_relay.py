@@ -155,10 +155,12 @@ def test_a_wrong_backend_token_keeps_the_message_instead_of_answering_it(make_br
 
 
 @contextmanager
-def stand_in_backend(status: int, error: dict):
-    """A backend that is up (its /health answers) and answers every /agent with `status`; yields
-    (its URL, the paths it was asked). The real backend has no such bug left to show it."""
+def stand_in_backend(status: int | list[int], error: dict):
+    """A backend that is up (its /health answers) and answers every /agent with `status` (or with
+    each of a list in turn, the last one from then on: 200 is a normal answer); yields (its URL,
+    the paths it was asked). The real backend has no such bug left to show it."""
     tries = []
+    statuses = status if isinstance(status, list) else [status]
 
     class Answering(BaseHTTPRequestHandler):
         def do_GET(self):  # /health
@@ -170,8 +172,10 @@ def stand_in_backend(status: int, error: dict):
         def do_POST(self):  # /agent
             self.rfile.read(int(self.headers["Content-Length"]))
             tries.append(self.path)
-            body = json.dumps({"error": error}).encode()
-            self.send_response(status)
+            answer = statuses[min(len(tries), len(statuses)) - 1]
+            body = json.dumps({"model_output": {"respuesta_chat": "Respuesta normal."}} if answer == 200
+                              else {"error": error}).encode()
+            self.send_response(answer)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -206,3 +210,12 @@ def test_a_message_the_backend_refuses_is_answered_politely_once_and_marked_refu
         assert len(tries) == 1 and bridge.bridge.inbox.counts() == {"answered": 1, "refused": 1}
         refusal = bridge.bridge.inbox.execute("SELECT refusal FROM inbox").fetchone()[0]
         assert "HTTP 400" in refusal and "message_too_long" in refusal
+
+
+def test_one_500_after_an_outage_is_retried_not_answered_as_refused(make_bridge):
+    """The outage's errors (503s here) are not the message's fault: only repeated 500s are."""
+    with stand_in_backend([503, 503, 503, 503, 500, 200], {"code": "internal_error", "message": "boom"}) as (url, tries):
+        bridge = make_bridge(backend_url=url, retry_every_s=0.05)
+        say(bridge, PHONE, "que abono le echo al maiz")
+        replies = wait_for_replies(bridge.transport, PHONE, 1, timeout_s=30)
+        assert replies == ["Respuesta normal."] and len(tries) == 6

@@ -22,4 +22,13 @@ def pretty_json(text: str | None) -> str:
         return text
 
 
-FILTERS = {"local_time": local_time, "pretty_json": pretty_json}
+def from_json(text: str | None) -> dict:
+    """A stored JSON object column as a dict; {} when it is empty or does not parse as one."""
+    try:
+        value = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+FILTERS = {"local_time": local_time, "pretty_json": pretty_json, "from_json": from_json}

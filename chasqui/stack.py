@@ -36,13 +36,15 @@ SAMPLE_PHONE = "+51900000001"
 
 
 def sample_messages(plugins: dict, already_onboarded: bool = False) -> list[str]:
-    """A new user of the first plug-in: greeting, the domain (when there are several), a name,
-    then the plug-in's own demo (its onboarding answers and a message for the model). On a later
-    run (the database is kept) the sample user is known: only the demo's last message is sent,
-    since onboarding answers sent to an onboarded user would only puzzle the model."""
+    """A new user of the first plug-in: its demo, a first conversation as people write it (the
+    first message picks the domain). A plug-in whose onboarding asks a name is greeted and named
+    first. On a later run (the database is kept) the sample user is known: only the demo's last
+    message is sent, since onboarding answers sent to an onboarded user would only puzzle the model."""
     first = next(iter(plugins.values()))
     if already_onboarded:
         return first.demo[-1:]
+    if not first.asks_name:
+        return list(first.demo)
     return ["Hola"] + ([first.label] if len(plugins) > 1 else []) + ["Rosa"] + first.demo
 
 

@@ -12,7 +12,7 @@ import json
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from whatsapp_bridge.messages import Inbound
@@ -36,7 +36,9 @@ CREATE TABLE IF NOT EXISTS inbox (
     last_error TEXT,
     answered_at REAL,
     refusal TEXT,                            -- why the backend would not answer it (answered politely)
-    server_errors INTEGER NOT NULL DEFAULT 0 -- tries that ended in an HTTP 500 (an outage's other errors apart)
+    server_errors INTEGER NOT NULL DEFAULT 0, -- tries that ended in an HTTP 500 (an outage's other errors apart)
+    options TEXT,                            -- JSON list: the answers the reply offers (buttons, a list)
+    name TEXT                                -- the sender's WhatsApp profile name, when the provider gives it
 );
 CREATE INDEX IF NOT EXISTS inbox_waiting ON inbox(next_attempt_at) WHERE status IN ('queued', 'replying');
 CREATE INDEX IF NOT EXISTS inbox_by_phone ON inbox(phone, received_at);
@@ -57,6 +59,8 @@ class Entry:
     holding_sent: bool
     received_at: float
     server_errors: int = 0
+    options: list[str] = field(default_factory=list)
+    name: str | None = None
 
 
 class Inbox:
@@ -68,7 +72,8 @@ class Inbox:
         self.connection.execute("PRAGMA synchronous = NORMAL")
         self.connection.executescript(_SCHEMA)
         columns = {row[1] for row in self.connection.execute("PRAGMA table_info(inbox)")}
-        for column, declaration in (("refusal", "TEXT"), ("server_errors", "INTEGER NOT NULL DEFAULT 0")):
+        for column, declaration in (("refusal", "TEXT"), ("server_errors", "INTEGER NOT NULL DEFAULT 0"),
+                                    ("options", "TEXT"), ("name", "TEXT")):
             if column not in columns:  # a file from before the column existed
                 self.connection.execute(f"ALTER TABLE inbox ADD COLUMN {column} {declaration}")
         self._lock = threading.Lock()  # one connection, shared by the relay's threads
@@ -81,15 +86,17 @@ class Inbox:
         """The row id, or None when this message id was already received (a retried webhook)."""
         at = time.time()
         cursor = self.execute(
-            "INSERT OR IGNORE INTO inbox (message_id, phone, kind, text, received_at, next_attempt_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)", (message.message_id, message.phone, message.kind, message.text, at, at))
+            "INSERT OR IGNORE INTO inbox (message_id, phone, kind, text, received_at, next_attempt_at, name) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)", (message.message_id, message.phone, message.kind, message.text, at, at,
+                                             message.name))
         return cursor.lastrowid if cursor.rowcount else None
 
     def get(self, entry_id: int) -> Entry:
         row = self.execute("SELECT id, message_id, phone, kind, text, status, attempts, reply_pieces, pieces_sent, "
-                           "holding_sent, received_at, server_errors FROM inbox WHERE id = ?", (entry_id,)).fetchone()
+                           "holding_sent, received_at, server_errors, options, name FROM inbox WHERE id = ?",
+                           (entry_id,)).fetchone()
         pieces = json.loads(row[7]) if row[7] else None
-        return Entry(*row[:7], pieces, row[8], bool(row[9]), row[10], row[11])
+        return Entry(*row[:7], pieces, row[8], bool(row[9]), row[10], row[11], json.loads(row[12] or "[]"), row[13])
 
     def take_due(self, limit: int = 50) -> list[int]:
         """Waiting rows whose time has come, marked as being worked on."""
@@ -109,9 +116,9 @@ class Inbox:
     def asking(self, entry_id: int) -> None:
         self.execute("UPDATE inbox SET status = 'asking' WHERE id = ?", (entry_id,))
 
-    def answer_known(self, entry_id: int, pieces: list[str]) -> None:
-        self.execute("UPDATE inbox SET status = 'replying', reply_pieces = ?, pieces_sent = 0 WHERE id = ?",
-                      (json.dumps(pieces, ensure_ascii=False), entry_id))
+    def answer_known(self, entry_id: int, pieces: list[str], options: list[str] | None = None) -> None:
+        self.execute("UPDATE inbox SET status = 'replying', reply_pieces = ?, pieces_sent = 0, options = ? WHERE id = ?",
+                     (json.dumps(pieces, ensure_ascii=False), json.dumps(options or [], ensure_ascii=False), entry_id))
 
     def server_error(self, entry_id: int) -> int:
         """One more try of this message ended in an HTTP 500; how many have."""

@@ -11,7 +11,7 @@ from backend.contacts import find_contact, update_contact
 from backend.store.database import transaction
 
 _COLUMNS = ("c.id, c.phone, c.name, c.domain, c.language, c.timezone, c.opted_out, c.onboarding_step, "
-            "c.created_at, c.updated_at, p.data AS profile")
+            "c.created_at, c.updated_at, p.data AS profile, p.sources AS sources")
 
 
 class ContactsView(PanelView):

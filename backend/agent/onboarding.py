@@ -93,6 +93,10 @@ def advance(db: sqlite_utils.Database, contact: Contact, message: str, plugins: 
         update_contact(db, contact, name=name)
         return _next(db, contact, plugin)
     asked = _field(plugin, (step or "").removeprefix(FIELD_PREFIX))
+    number = fold(message).strip(" .!")
+    if asked is not None and asked.options and number.isascii() and number.isdigit() and \
+            1 <= int(number) <= len(asked.options):  # «2» for the second option offered
+        message = asked.options[int(number) - 1]
     found = _absorb(db, contact, plugin, message)
     _keep_question(db, contact, message)
     if asked is None or asked.name in found:

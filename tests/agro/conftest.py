@@ -13,7 +13,9 @@ from tests.backend.conftest import Backend, plugin_backend
 from tests.backend.scripted_model import ScriptedModel
 
 PHONE = "+51987654321"
-ONBOARDING = ["Hola", "Rosa", "maíz", "no sé", "hace 2 meses", "1 ha", "Huaral", "franco", "goteo 4 mm/h", "canal"]
+# The first message counts: one answer can give everything (the first answer comes with it).
+ONBOARDING = ["Hola", "maíz en Huaral, 1 ha, sembré hace 2 meses, suelo franco, riego por goteo 4 mm/h, agua de canal"]
+NAME = "Rosa"  # as WhatsApp gives it with the first message (the bridge passes the profile name)
 
 
 def lima_today():
@@ -43,5 +45,6 @@ def farm(tmp_path, model, weather) -> Backend:
 
 
 def onboard(backend: Backend, phone: str = PHONE, answers: list[str] = ONBOARDING) -> list[str]:
-    return backend.replies(phone, answers)
+    first = backend.say(phone, answers[0], name=NAME)["model_output"]["respuesta_chat"]
+    return [first, *backend.replies(phone, answers[1:])]
 

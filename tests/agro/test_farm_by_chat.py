@@ -15,20 +15,18 @@ def plot_facts(farm) -> dict:
 
 
 def test_onboarding_reads_the_farm_and_asks_again_on_bad_answers(farm):
-    replies = onboard(farm, answers=["Hola", "Rosa", "mango del espacio"])
-    assert replies[2].startswith("No conozco el cultivo «mango del espacio»")
-    assert "maíz" in replies[2] or "maiz" in replies[2]  # the known crops are listed
-    assert "variedad" in farm.say(PHONE, "maíz")["model_output"]["respuesta_chat"]
-    assert "sembraste" in farm.say(PHONE, "no sé")["model_output"]["respuesta_chat"]
-    future = farm.say(PHONE, "15/08/2031")["model_output"]["respuesta_chat"]
-    assert "no puede estar en el futuro" in future
-    farm.say(PHONE, "hace 2 meses")
-    farm.say(PHONE, "1 ha")
+    replies = onboard(farm, answers=["Hola", "mango del espacio"])
+    assert "cultivo" in replies[0] and "chacra" in replies[0]  # what the first answer needs, in one question
+    assert replies[1].startswith("No conozco el cultivo «mango del espacio»")
+    assert "maíz" in replies[1] or "maiz" in replies[1]  # the known crops are listed
+    assert "chacra" in farm.say(PHONE, "maíz")["model_output"]["respuesta_chat"]
     far = farm.say(PHONE, "-95, 200")["model_output"]["respuesta_chat"]
     assert "coordenadas no existen" in far
-    for answer in ["Huaral", "franco", "goteo 4 mm/h"]:
-        farm.say(PHONE, answer)
-    assert "Listo, Rosa" in farm.say(PHONE, "canal")["model_output"]["respuesta_chat"]
+    assert "sembraste" in farm.say(PHONE, "Huaral")["model_output"]["respuesta_chat"]
+    future = farm.say(PHONE, "15/08/2031")["model_output"]["respuesta_chat"]
+    assert "no puede estar en el futuro" in future
+    done = farm.say(PHONE, "hace 2 meses")
+    assert done["source"] == "code" and "Listo, Rosa" in done["model_output"]["respuesta_chat"]
 
 
 def test_when_to_irrigate_comes_from_the_water_balance_not_the_model(farm, model):
@@ -119,8 +117,8 @@ def test_reports_through_the_form_endpoint_feed_the_balance_too(farm, model):
 
 
 def test_without_weather_the_advice_says_it_is_an_estimate(farm, model, weather):
-    onboard(farm)
     weather.stop()  # Open-Meteo down, nothing cached for this farm's place
+    assert "estimada" in onboard(farm)[-1]  # the first answer, at the end of onboarding
     reply = farm.say(PHONE, "¿Cuándo riego?")["model_output"]["respuesta_chat"]
     facts = plot_facts(farm)
     assert "estimada" in facts["datos"]

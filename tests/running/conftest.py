@@ -9,7 +9,9 @@ from tests.backend.conftest import Backend, plugin_backend
 from tests.backend.scripted_model import ScriptedModel
 
 PHONE = "+51987654321"
-ONBOARDING = ["Hola", "Lucía", "34", "maratón", "no", "4", "intermedio", "ninguna", "5K en 19:57"]
+# The goal and a recent result give the first answer (the paces); runs per week are asked after it.
+ONBOARDING = ["Hola", "maratón, hice 5K en 19:57", "4"]
+NAME = "Lucía"  # as WhatsApp gives it with the first message (the bridge passes the profile name)
 
 
 @pytest.fixture
@@ -25,5 +27,6 @@ def coach(tmp_path, model) -> Backend:
 
 
 def onboard(backend: Backend, phone: str = PHONE, answers: list[str] = ONBOARDING) -> list[str]:
-    return backend.replies(phone, answers)
+    first = backend.say(phone, answers[0], name=NAME)["model_output"]["respuesta_chat"]
+    return [first, *backend.replies(phone, answers[1:])]
 

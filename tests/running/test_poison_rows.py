@@ -21,7 +21,7 @@ def poison(db, contact_id: int) -> None:
         db.execute("INSERT INTO running_runs (contact_id, day, distance_km, duration_s, aches, source, dedupe_key, "
                    "created_at) VALUES (?, ?, ?, ?, ?, 'chat', ?, 0)", [contact_id, day, distance, duration, aches,
                                                                        f"bad-{index}"])
-    db.execute("INSERT INTO running_fitness (contact_id, day, vdot, source) VALUES (?, ?, 'x', 'runs')",
+    db.execute("INSERT OR REPLACE INTO running_fitness (contact_id, day, vdot, source) VALUES (?, ?, 'x', 'runs')",
                [contact_id, today])
     db.execute("INSERT INTO running_fitness (contact_id, day, vdot, source) VALUES (?, 'ayer', 40, 'runs')",
                [contact_id])

@@ -155,7 +155,7 @@ def test_a_wrong_backend_token_keeps_the_message_instead_of_answering_it(make_br
 
 
 @contextmanager
-def stand_in_backend(status: int | list[int], error: dict):
+def stand_in_backend(status: int | list[int], error: dict, options: list[str] | None = None):
     """A backend that is up (its /health answers) and answers every /agent with `status` (or with
     each of a list in turn, the last one from then on: 200 is a normal answer); yields (its URL,
     the paths it was asked). The real backend has no such bug left to show it."""
@@ -173,8 +173,8 @@ def stand_in_backend(status: int | list[int], error: dict):
             self.rfile.read(int(self.headers["Content-Length"]))
             tries.append(self.path)
             answer = statuses[min(len(tries), len(statuses)) - 1]
-            body = json.dumps({"model_output": {"respuesta_chat": "Respuesta normal."}} if answer == 200
-                              else {"error": error}).encode()
+            normal = {"model_output": {"respuesta_chat": "Respuesta normal."}, **({"opciones": options} if options else {})}
+            body = json.dumps(normal if answer == 200 else {"error": error}).encode()
             self.send_response(answer)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()

@@ -75,5 +75,5 @@ PLUGIN = DomainPlugin(
     on_start=sync_knowledge,
     routes=create_agro_blueprint,
     admin_views=[lambda store: PlotsView(store, name="Plots", endpoint="admin_agro_plots", url="agro/plots")],
-    demo=["maíz", "no sé", "hace 2 meses", "1 ha", "Huaral", "franco", "goteo 4 mm/h", "canal", "¿Cuándo riego?"],
+    demo=["Hola, tengo maíz en Huaral, ¿cuándo riego?", "hace 2 meses", "goteo 4 mm/h", "¿Cuándo riego?"],
 )

@@ -137,7 +137,8 @@ def cmd_up(args) -> int:
     check_backend(backend_base)
     check_bridge(bridge_base)
     print(f"Chasqui: starting the model API with {settings.model_name} ({settings.model_path})", flush=True)
-    model_server, _ = start_server(_create_model_api(settings), settings.host, settings.port)
+    model_app = _create_model_api(settings)
+    model_server, _ = start_server(model_app, settings.host, settings.port)
     model_url = f"http://{settings.host}:{model_server.server_port}"
     backend_settings = backend_base.with_overrides(model_api_url=model_url, model_api_token=settings.token)
     backend_server, _ = start_server(create_backend(backend_settings), backend_settings.host,
@@ -165,6 +166,7 @@ def cmd_up(args) -> int:
         bridge_server.shutdown()
         backend_server.shutdown()
         model_server.shutdown()
+        model_app.extensions["chasqui_model_service"].queue.stop(wait_s=30)  # out of llama.cpp before exiting
     return 0
 
 

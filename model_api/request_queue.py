@@ -52,12 +52,20 @@ class RequestQueue:
         self._busy = False
         self._recent_seconds: deque[float] = deque([10.0], maxlen=20)
         self._thread = threading.Thread(target=self._work, name="model-worker", daemon=True)
+        self._current: Job | None = None
 
     def start(self) -> None:
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, wait_s: float = 0.0) -> None:
+        """No more work; the job being computed is cancelled (it stops at its next token). With
+        `wait_s`, wait for the worker to leave llama.cpp: a process that exits while a generation
+        runs in another thread can crash in the library's teardown (seen as SIGSEGV)."""
         self._waiting.put(None)
+        if self._current is not None:
+            self._current.cancel()
+        if wait_s and self._thread.is_alive():
+            self._thread.join(timeout=wait_s)
 
     def depth(self) -> int:
         """Requests waiting plus the one being computed."""
@@ -80,7 +88,7 @@ class RequestQueue:
             job = self._waiting.get()
             if job is None:
                 return
-            self._busy = True
+            self._busy, self._current = True, job
             started = job.started_at = time.monotonic()
             try:
                 job.check()  # it may have timed out or been abandoned while waiting
@@ -91,4 +99,4 @@ class RequestQueue:
                 job.events.put(("error", problem))
             finally:
                 self._recent_seconds.append(time.monotonic() - started)
-                self._busy = False
+                self._busy, self._current = False, None

@@ -220,9 +220,8 @@ def _finish(db, contact: Contact, plugin: DomainPlugin, lead: str) -> Step:
     if question is None:
         return Step(f"{lead}¡Listo{name}! Ya puedes preguntarme lo que necesites.")
     assumed = [plugin.describe(f, v) for f, v in contact.profile.items() if contact.sources.get(f) == "default"]
-    told = (f" Supuse {_join(assumed)}; si no es así, dímelo cuando quieras (por ejemplo «mi suelo es "
-            "arcilloso»)." if assumed and plugin.name == "agro" else
-            f" Supuse {_join(assumed)}; puedes cambiarlo cuando quieras." if assumed else "")
+    example = f" (por ejemplo «{plugin.correction_example}»)" if plugin.correction_example else ""
+    told = f" Supuse {_join(assumed)}; si no es así, dímelo cuando quieras{example}." if assumed else ""
     return Step(f"{lead}¡Listo{name}!{told}", question=question)
 
 
@@ -244,8 +243,7 @@ def ask_later(db, contact: Contact, plugin: DomainPlugin) -> str:
     """The first field still at its default that the plug-in asks after the first answer; it is
     asked once (the step is cleared by whatever the next message is)."""
     for profile_field in plugin.profile_fields:
-        if profile_field.later and contact.sources.get(profile_field.name) in ("default", None) \
-                and contact.sources.get(profile_field.name) != "answered":
+        if profile_field.later and contact.sources.get(profile_field.name) != "answered":
             update_contact(db, contact, onboarding_step=LATER_PREFIX + profile_field.name)
             return profile_field.later
     return ""

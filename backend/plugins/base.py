@@ -134,6 +134,7 @@ class DomainPlugin:
     signals: Any = None  # re.Pattern | None
     first_question: str = ""
     first_ask: str = ""  # the needed fields asked in one question when none is known yet
+    correction_example: str = ""  # how a stated default is corrected («mi suelo es arcilloso»)
     asks_name: bool = True
     # Called after fields were given outside onboarding (a question asked later), so what was
     # built from them follows (the first plot, the plan): (db, contact, {field: value}) -> None.

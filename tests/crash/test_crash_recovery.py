@@ -37,7 +37,7 @@ def test_no_message_or_alert_is_lost_and_doubles_come_only_from_kills_inside_the
 
     assert [r.kill.at is not None for r in results] == [True] * len(PLANS), report
     for result in results:
-        assert result.inbound >= 30 and result.replied == result.inbound, report  # every message answered
+        assert result.inbound >= 20 and result.replied == result.inbound, report  # every message answered (onboarding is short now)
         assert result.alerts >= CONFIG.alerts and result.delivered_alerts == result.alerts, report
         assert not result.failed_alerts, report
         # Every duplicate is explained (r.ok()), and there is at most one per send caught in the

@@ -86,7 +86,9 @@ def test_chasqui_up_as_dev_up_runs_it_plays_a_producer_asking_when_to_irrigate(t
                                                 AGRO_GEOCODING_URL="http://127.0.0.1:9"),
                                 cwd=REPO, capture_output=True, text=True, timeout=300)
         assert result.returncode == 0, result.stderr
-        return result, [line for line in result.stdout.splitlines() if line.startswith("  < ")]
+        # each reply as printed: from its "  < " to the next message (a reply may span lines)
+        turns = result.stdout.split("\n  > ")[1:]
+        return result, [turn.split("  < ", 1)[1].split("\n\nReady.")[0] for turn in turns if "  < " in turn]
 
     result, replies = up()
     assert len(replies) == 4, result.stdout

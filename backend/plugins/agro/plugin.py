@@ -60,6 +60,7 @@ PLUGIN = DomainPlugin(
     first_question="¿Cuándo riego?",
     first_ask="¿Qué cultivo tienes y dónde está tu chacra? Por ejemplo «papa en Huancayo» o «maíz, Huaral».",
     asks_name=False,
+    correction_example="mi suelo es arcilloso",
     describe=profile.describe,
     on_profile_change=profile.follow_profile,
     actions=ACTIONS,

@@ -53,6 +53,7 @@ PLUGIN = DomainPlugin(
     first_ask=("¿Cuál es tu objetivo y una marca reciente? Por ejemplo «10K; hice 5K en 28 min» o «maratón, "
                "no sé mi marca»."),
     asks_name=False,
+    correction_example="ahora corro 5 días",
     describe=profile.describe,
     on_profile_change=profile.follow_profile,
     actions=ACTIONS,

@@ -43,6 +43,9 @@ ANSWER_CHECK = {"type": "object", "properties": {"respuesta_chat": {"type": "str
                 "required": ["respuesta_chat"]}
 
 
+YES_NO = ("sí", "no")  # offered with every question that waits for a «sí»
+
+
 @dataclass
 class AgentReply:
     model_output: dict
@@ -66,6 +69,7 @@ class Turn:
     timings: dict = field(default_factory=dict)
     prefix: str = ""  # said before the answer (the end of onboarding: what was understood and assumed)
     suffix: str = ""  # and after it (a question asked later, once)
+    options: tuple[str, ...] = ()  # the answers the reply offers
 
 
 class Orchestrator:
@@ -240,6 +244,7 @@ class Orchestrator:
             question = changes.question(plugin, prepared)
             changes.propose(db, contact, plugin, prepared)
             parts.append(question)
+            turn.options = YES_NO  # reply buttons where the transport has them; typing «sí» works too
         elif turn.reading.trailing_question and (asked_fact := self.understanding.fact_question(
                 turn.reading.trailing_question, plugin.name)):
             intent, reading = asked_fact  # "…, ¿qué toca mañana?": answered after the report, from fresh facts
@@ -321,7 +326,8 @@ class Orchestrator:
         text = "\n\n".join(part for part in (turn.prefix, text, turn.suffix) if part)
         conversation.store_reply(db, turn.contact.id, text, source, turn.inbound_id)
         output = self._output(turn.role, text, executed, state)
-        return AgentReply(output, source, time.perf_counter() - started - turn.model_s, turn.timings)
+        return AgentReply(output, source, time.perf_counter() - started - turn.model_s, turn.timings,
+                          options=turn.options)
 
     @staticmethod
     def _cache_key(domain: str, words: str, facts: dict) -> str:

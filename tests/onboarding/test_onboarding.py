@@ -190,3 +190,12 @@ def test_the_admin_sees_what_was_answered_and_what_is_still_a_default(tmp_path):
         assert "answered" in rows["cultivo"] and "default, not confirmed" in rows["suelo"]
     finally:
         weather.stop()
+
+
+def test_a_change_waiting_for_its_yes_offers_si_and_no(stack):
+    say, contact, _ = stack
+    say("10K; hice 5K en 24:10")
+    say("no sé")
+    asked = say("ahora corro 5 días")
+    assert asked["opciones"] == ["sí", "no"]
+    assert "opciones" not in say("no")  # answered: nothing offered

@@ -14,6 +14,7 @@ from wtforms.csrf.session import SessionCSRF
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from backend.alerts.repository import LEVELS, MAX_MESSAGE_CHARS
+from backend.forms import reference_problem
 
 DOMAIN_NAME = r"^[a-z][a-z0-9_]{0,31}$"  # a plug-in's name, as in BACKEND_PLUGINS
 _PROFILE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -32,6 +33,15 @@ class PanelForm(SecureForm):
     class Meta:
         csrf_class = _SessionCSRF
         csrf_time_limit = timedelta(hours=2)  # long enough to write a knowledge entry
+
+    def process(self, formdata=None, obj=None, data=None, extra_filters=None, **kwargs):
+        """A text field left out of a post is "" (WTForms keeps None, and every view's .strip()
+        of an optional field was an AttributeError: a 500)."""
+        super().process(formdata, obj, data, extra_filters, **kwargs)
+        if formdata is not None:
+            for field in self:
+                if isinstance(field, StringField) and field.data is None:
+                    field.data = ""
 
     @property
     def csrf_failed(self) -> bool:
@@ -120,6 +130,8 @@ class FormSchemaForm(PanelForm):
         except SchemaError as problem:
             where = "/".join(str(part) for part in problem.absolute_path) or "the top level"
             raise ValidationError(f"not a valid JSON schema at {where}: {problem.message}") from None
+        if unresolvable := reference_problem(schema):  # accepted, it would fail every submission
+            raise ValidationError(unresolvable)
         self.parsed_schema = schema
 
 

@@ -21,6 +21,7 @@ from backend.settings import BackendSettings, load_settings
 from backend.store.database import Store
 from backend.store.migrations import migrate
 from chasqui.http_errors import install_json_errors
+from chasqui.http_input import install_row_ids
 from chasqui.logs import configure_logging
 from chasqui.request_hooks import install_request_hooks
 
@@ -63,6 +64,7 @@ def create_app(settings: BackendSettings | None = None) -> Flask:
     metrics = BackendMetrics()
 
     app = Flask(__name__)
+    install_row_ids(app)  # before any route: ids in paths are ASCII and fit SQLite's integers
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions["chasqui_store"] = store
     install_json_errors(app, "the backend's body limit")

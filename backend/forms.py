@@ -6,6 +6,10 @@ import sqlite3
 
 import jsonschema
 from flask import Blueprint, jsonify
+from jsonschema.exceptions import best_match
+from referencing import Registry, Resource
+from referencing.exceptions import Unresolvable
+from referencing.jsonschema import DRAFT202012
 
 from backend.contacts import find_contact
 from backend.http_input import json_object, required_phone, required_string
@@ -32,16 +36,57 @@ def create_forms_blueprint(store: Store) -> Blueprint:
         if row is None:
             raise ApiError(404, "unknown_form", f"no form named {form_name!r}")
         try:
-            jsonschema.validate(data, json.loads(row[1]), format_checker=jsonschema.FormatChecker())
-        except jsonschema.ValidationError as problem:
+            problem = best_match(submission_validator(json.loads(row[1])).iter_errors(data))
+        except (Unresolvable, jsonschema.SchemaError, ValueError) as broken:  # stored before the panel checked it
+            raise ApiError(500, "form_definition_broken", f"form {form_name!r} has a schema that cannot be used "
+                           f"({type(broken).__name__}: {str(broken)[:200]}); fix it in the admin panel") from None
+        if problem is not None:
             where = "/".join(str(p) for p in problem.absolute_path) or "data"
             raise bad_request(f"'data' does not fit form {form_name!r} at {where}: {problem.message}",
-                              "data", code="invalid_form_data") from None
+                              "data", code="invalid_form_data")
         with transaction(db) as connection:
             submission_id = save_submission(connection, form_name, contact.id, data, "api")
         return jsonify({"id": submission_id, "form": form_name}), 201
 
     return blueprint
+
+
+def submission_validator(schema: dict):
+    """The validator for a form's submissions: real calendar dates (format), and $refs resolved
+    only inside the schema, never fetched from the network (an empty registry: jsonschema's own
+    would fetch a remote $ref on each submission)."""
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    return cls(schema, format_checker=jsonschema.FormatChecker(), registry=Registry())
+
+
+def reference_problem(schema: dict) -> str | None:
+    """Why a $ref of this schema cannot be followed, or None. Only references to its own parts
+    ("#/$defs/fecha") are taken: one that points elsewhere or at nothing failed every submission."""
+    resolver = Registry().with_resource(_ROOT, Resource.from_contents(schema, default_specification=DRAFT202012)) \
+        .resolver(_ROOT)
+    for ref in _references(schema):
+        if not ref.startswith("#"):
+            return f"$ref {ref[:100]!r} points outside the schema; only references to its own parts ('#/...') work"
+        try:
+            resolver.lookup(ref)
+        except Unresolvable:
+            return f"$ref {ref[:100]!r} points at nothing in the schema"
+    return None
+
+
+_ROOT = "urn:chasqui:form"
+
+
+def _references(schema: object) -> list[str]:
+    if isinstance(schema, dict):
+        found = [v for k, v in schema.items() if k in ("$ref", "$dynamicRef") and isinstance(v, str)]
+        for key, value in schema.items():
+            if key not in ("enum", "const", "default", "examples"):
+                found += _references(value)
+        return found
+    if isinstance(schema, list):
+        return [ref for item in schema for ref in _references(item)]
+    return []
 
 
 def save_submission(connection: sqlite3.Connection, form_name: str, contact_id: int, data: dict, source: str) -> int:

@@ -12,13 +12,15 @@ from __future__ import annotations
 import json
 import math
 
-from flask import request
+from flask import Flask, request
+from werkzeug.routing import IntegerConverter
 
 from chasqui.http_errors import bad_request
 
 EMPTY = object()
 MAX_NUMBER_DIGITS = 30  # far past any id (SQLite's integers have 19 digits) or measurement
 MAX_DEPTH = 32  # the deepest body any route takes (a WhatsApp webhook) nests 8 levels
+SQLITE_MAX_INTEGER = 2 ** 63 - 1
 
 
 class InvalidJson(ValueError):
@@ -96,3 +98,31 @@ def parse_json_body(required: bool = True) -> object:
         return loads_strict(raw)
     except InvalidJson as problem:
         raise bad_request(str(problem), code="invalid_json") from None
+
+
+def row_id(text: str | None) -> int | None:
+    """An id read from a query string ("?contact=12"), or None when the text names no row: ASCII
+    digits only, at most SQLite's largest integer (int() takes "١٢" and thirty digits alike, and
+    a 30-digit id was an OverflowError in the query: a 500)."""
+    if not text or not text.isascii() or not text.isdigit():
+        return None
+    value = int(text)
+    return value if value <= SQLITE_MAX_INTEGER else None
+
+
+class RowIdConverter(IntegerConverter):
+    """`<int:…>` in a route's path, as an id: ASCII digits only and at most SQLite's largest
+    integer. Werkzeug's own takes any Unicode digit ("/alerts/١٢/sent" and "/admin/contacts/１２"
+    named row 12) and any size (a 20-digit id was an OverflowError in the query: a 500). Anything
+    else does not match the route, so it is the app's usual 404."""
+
+    regex = r"[0-9]+"
+
+    def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = None,
+                 signed: bool = False):
+        super().__init__(map, fixed_digits, min, SQLITE_MAX_INTEGER if max is None else max, signed)
+
+
+def install_row_ids(app: Flask) -> None:
+    """Before any route is added: every `<int:…>` of `app` (and of its blueprints) is a RowId."""
+    app.url_map.converters["int"] = RowIdConverter

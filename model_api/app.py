@@ -115,8 +115,8 @@ def _translate(problem: Exception) -> ApiError:
         if problem.reason == "timeout":
             return ApiError(504, "timeout", "the request exceeded its time limit (MODEL_API_REQUEST_TIMEOUT)")
         return ApiError(499, "cancelled", "the client went away")
-    if isinstance(problem, GrammarError):
-        return bad_request(str(problem), code="invalid_schema")
+    if isinstance(problem, GrammarError):  # found by the worker: the converter wrote a grammar llama.cpp refuses
+        return bad_request(f"the schema cannot be used while generating: {problem}", "schema", code="invalid_schema")
     log.error("generation failed", exc_info=problem)
     return ApiError(500, "generation_failed", f"the model failed: {type(problem).__name__}")
 
@@ -193,6 +193,10 @@ def create_app(settings: ModelApiSettings | None = None, *, exit_on_load_failure
         try:
             jsonschema.validate(content, parsed.schema)
         except jsonschema.ValidationError as problem:
+            if parsed.schema_from_client:  # a part of the caller's schema the grammar could not hold the model to
+                raise ApiError(422, "output_invalid", f"the model's output does not fit the schema: {problem.message} "
+                               "(that part of the schema is not enforced while generating; state it with "
+                               "properties, enum or const)", "schema") from None
             raise ApiError(500, "output_invalid", f"the model's output does not fit the schema: {problem.message}") from None
         return jsonify({
             "content": result.text,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+import jsonschema
+
 from model_api.engine import GenerationRequest
 from chasqui.http_errors import bad_request
 from model_api.grammar_sampler import SamplingParams
@@ -21,6 +23,7 @@ MAX_STOP_SEQUENCES = 4
 class ParsedChat:
     generation: GenerationRequest
     schema: dict
+    schema_from_client: bool = False  # the caller's own schema, not the seed contract's
 
 
 @dataclass
@@ -65,9 +68,36 @@ def _seed(body: dict) -> int:
     return seed & 0xFFFFFFFF
 
 
+def _required_but_undeclared(schema: object, where: str) -> list[str]:
+    """Names in `required` missing from `properties`: the grammar lets an object leave them out
+    ({"type": "object", "required": ["r"]} generates {}), so the answer could never fit."""
+    found = []
+    if isinstance(schema, dict):
+        required, declared = schema.get("required"), schema.get("properties")
+        if isinstance(required, list):
+            names = declared if isinstance(declared, dict) else {}
+            found += [f"{where}.required: {name!r}" for name in required if isinstance(name, str) and name not in names]
+        for key, value in schema.items():
+            if key not in ("enum", "const", "default", "examples"):
+                found += _required_but_undeclared(value, f"{where}.{key}")
+    elif isinstance(schema, list):
+        for index, item in enumerate(schema):
+            found += _required_but_undeclared(item, f"{where}[{index}]")
+    return found
+
+
 def schema_to_gbnf(schema: object, param: str) -> str:
     if not isinstance(schema, dict):
         raise bad_request(f"'{param}' must be a JSON schema object", param)
+    try:  # the answer is validated against it later: a broken schema there would be a 500
+        jsonschema.validators.validator_for(schema).check_schema(schema)
+    except jsonschema.SchemaError as problem:
+        where = "/".join(str(part) for part in problem.absolute_path) or "the top level"
+        raise bad_request(f"'{param}' is not a valid JSON schema at {where}: {problem.message[:200]}", param,
+                          code="invalid_schema") from None
+    if undeclared := _required_but_undeclared(schema, param):
+        raise bad_request(f"'{param}' requires properties it does not declare in 'properties', which cannot be "
+                          f"enforced while generating: {', '.join(undeclared[:5])}", param, code="invalid_schema")
     try:
         return compile_schema(schema)
     except Exception as problem:  # the converter raises plain exceptions on unsupported schemas
@@ -92,6 +122,7 @@ def parse_chat(body: object, max_tokens_limit: int) -> ParsedChat:
     else:
         raise bad_request("'context' must be an object or a string", "context")
     schema = body.get("schema")
+    schema_from_client = schema is not None
     if schema is None:
         schema = SEED_OUTPUT_SCHEMA
     gbnf = schema_to_gbnf(schema, "schema")
@@ -106,7 +137,7 @@ def parse_chat(body: object, max_tokens_limit: int) -> ParsedChat:
         sampling=sampling,
         gbnf=gbnf,
     )
-    return ParsedChat(generation=generation, schema=schema)
+    return ParsedChat(generation=generation, schema=schema, schema_from_client=schema_from_client)
 
 
 _ROLES = {"system", "user", "assistant", "developer", "tool"}
@@ -117,7 +148,7 @@ def _message_text(message: object, index: int) -> dict:
     if not isinstance(message, dict):
         raise bad_request(f"'{param}' must be an object with 'role' and 'content'", param)
     role = message.get("role")
-    if role not in _ROLES:
+    if not isinstance(role, str) or role not in _ROLES:  # a list or an object is not hashable: a 500
         raise bad_request(f"'{param}.role' must be one of {sorted(_ROLES)}", f"{param}.role")
     content = message.get("content")
     if isinstance(content, list):  # content parts: only text parts are understood here
@@ -138,7 +169,7 @@ def _response_format(body: dict) -> tuple[str | None, dict | None]:
     fmt = body.get("response_format")
     if fmt is None:
         return None, None
-    if not isinstance(fmt, dict) or fmt.get("type") not in {"text", "json_object", "json_schema"}:
+    if not isinstance(fmt, dict) or fmt.get("type") not in ("text", "json_object", "json_schema"):  # a tuple: no hashing
         raise bad_request("'response_format.type' must be 'text', 'json_object' or 'json_schema'", "response_format")
     if fmt["type"] == "text":
         return None, None

@@ -5,6 +5,7 @@ from flask import request
 from flask_admin import expose
 
 from admin.auth import PanelView
+from chasqui.http_input import row_id
 
 CONVERSATION_MESSAGES = 500  # the most recent ones; older history stays in the database
 
@@ -18,7 +19,8 @@ class ConversationsView(PanelView):
             "SELECT c.id, c.phone, c.name, COUNT(m.id) AS messages, MAX(m.created_at) AS last_at "
             "FROM contacts c LEFT JOIN messages m ON m.contact_id = c.id "
             "GROUP BY c.id ORDER BY last_at IS NULL, last_at DESC, c.id DESC LIMIT 1000"))
-        contact_id = request.args.get("contact", type=int)
+        raw_id = request.args.get("contact")
+        contact_id = row_id(raw_id)
         contact = messages = None
         if contact_id is not None:
             contact = next(db.query("SELECT id, phone, name, domain FROM contacts WHERE id = ?", [contact_id]), None)
@@ -28,5 +30,5 @@ class ConversationsView(PanelView):
                 "ORDER BY created_at DESC, id DESC LIMIT ?", [contact_id, CONVERSATION_MESSAGES]))
             messages = newest_first[::-1]
         return self.render("chasqui/conversations.html", contacts=contacts, contact=contact, messages=messages,
-                           unknown_contact=contact_id is not None and contact is None,
+                           unknown_contact=bool(raw_id) and contact is None,
                            limit=CONVERSATION_MESSAGES)

@@ -5,6 +5,7 @@ and adds the lease token and attempts; `POST /alerts/<id>/sent` still works with
 """
 from __future__ import annotations
 
+import re
 import sqlite3
 from contextlib import contextmanager
 from typing import Iterator
@@ -23,6 +24,7 @@ from chasqui.http_errors import ApiError, bad_request
 DEFAULT_POLL_LIMIT = 20
 MAX_POLL_LIMIT = 100
 NO_REASON_GIVEN = "the bridge gave no reason"
+_DECIMAL = re.compile(r"[0-9]{1,10}(\.[0-9]{1,10})?([eE][-+]?[0-9]{1,3})?")  # as the bridge writes it ({:g})
 
 
 def create_alerts_blueprint(store: Store, settings: BackendSettings) -> Blueprint:
@@ -161,10 +163,8 @@ def _lease_token(body: dict) -> str | None:
 def _wait_seconds(raw: str | None) -> float:
     if raw is None or raw == "":
         return 0.0
-    try:
-        wait_s = float(raw)
-    except ValueError:
-        wait_s = -1.0
+    # Plain ASCII decimals: float() also takes "٣", "1_0", " 5 " and "nan".
+    wait_s = float(raw) if _DECIMAL.fullmatch(raw) else -1.0
     if not 0 <= wait_s <= long_poll.MAX_WAIT_S:
         raise bad_request(f"'wait' must be a number of seconds from 0 to {long_poll.MAX_WAIT_S:.0f}, got {raw!r}",
                           "wait")
@@ -174,10 +174,7 @@ def _wait_seconds(raw: str | None) -> float:
 def _poll_limit(raw: str | None) -> int:
     if raw is None or raw == "":
         return DEFAULT_POLL_LIMIT
-    try:
-        limit = int(raw)
-    except ValueError:
-        limit = 0
+    limit = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 3 else 0  # int() takes "１２" and "1_0"
     if not 1 <= limit <= MAX_POLL_LIMIT:
         raise bad_request(f"'limit' must be a whole number from 1 to {MAX_POLL_LIMIT}, got {raw!r}", "limit")
     return limit

@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 
 from chasqui.http_input import is_text
 from whatsapp_bridge.messages import AUDIO, BUTTON_REPLY, IMAGE, LOCATION, TEXT, UNSUPPORTED, Inbound
+
+
+# E.164 without its "+", in ASCII digits: 16 digits, or "٥١…", could only ever be answered with a refusal.
+_PHONE_DIGITS = re.compile(r"[1-9][0-9]{7,14}", re.ASCII)
 
 
 class MalformedPayload(ValueError):
@@ -84,7 +89,7 @@ def _text(value: object) -> str:
 def _message(raw: object, names: dict) -> Inbound:
     if not isinstance(raw, dict) or not isinstance(raw.get("from"), str) or not isinstance(raw.get("id"), str):
         raise MalformedPayload("a message without 'from' and 'id'")
-    if not raw["from"].lstrip("+").isascii() or not raw["from"].lstrip("+").isdigit():
+    if not _PHONE_DIGITS.fullmatch(raw["from"].lstrip("+")):  # the backend takes no other (E.164)
         raise MalformedPayload("a message whose 'from' is not a phone number")
     if not is_text(raw["id"]) or not raw["id"].strip():
         raise MalformedPayload("a message whose 'id' is not text")

@@ -65,9 +65,7 @@ class PlotsView(PanelView):
             form.phone.errors.append(problem)
             return problem, status, None
         answers = {name: (form[name].data or "").strip() for name in ("variedad", *FIELDS)}
-        try:
-            with transaction(self.store.db):
-                producer_plots(self.store.db, contact)  # the onboarding's plot comes first, as "lote 1"
+        try:  # add_plot makes the onboarding's "lote 1" first, only if the new plot is saved
             added = add_plot(self.store.db, contact, form.lote.data, answers)
         except PlotRefused as refused:
             field = form[refused.field] if refused.field in form else form.lote
@@ -87,9 +85,10 @@ class PlotsView(PanelView):
 
     def _page(self, form: PlotForm):
         db = self.store.db
-        with transaction(db):
-            for (phone,) in db.execute(_WITHOUT_PLOTS).fetchall():
-                producer_plots(db, find_contact(db, phone))
+        if request.method == "GET":  # a refused post writes nothing, not even the onboarding plots
+            with transaction(db):
+                for (phone,) in db.execute(_WITHOUT_PLOTS).fetchall():
+                    producer_plots(db, find_contact(db, phone))
         shown, contact_id = request.args.get("phone", "").strip(), None
         if shown:
             contact, problem, _ = self._producer(shown)

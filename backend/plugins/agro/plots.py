@@ -10,6 +10,7 @@ import sqlite_utils
 
 from backend.contacts import Contact
 from backend.plugins.agro import profile, store
+from backend.plugins.agro.facts import producer_plots
 from backend.store.database import transaction
 
 # answer -> (profile key, parser, required)
@@ -46,9 +47,12 @@ def find_plot(plots: list[store.Plot], name: object | None) -> store.Plot | None
 
 
 def add_plot(db: sqlite_utils.Database, contact: Contact, name: str, answers: dict) -> store.Plot:
-    """The new plot, or PlotRefused: a missing or unreadable answer, or a name already taken."""
+    """The new plot, or PlotRefused: a missing or unreadable answer, or a name already taken.
+    The producer's onboarding plot ("lote 1") is made first, in the same transaction: a refused
+    plot leaves nothing behind, not even that one."""
     name, described = read_plot(contact, name, answers)
     with transaction(db) as connection:
+        producer_plots(db, contact)
         return save_new_plot(connection, contact, name, described)
 
 

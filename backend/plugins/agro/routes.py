@@ -21,11 +21,12 @@ def create_agro_blueprint(db_store: Store) -> Blueprint:
     @agro.get("/agro/plots")
     def list_plots():
         contact = _producer(db_store)
+        producer_plots(db_store.db, contact)  # the onboarding's plot comes first, as "lote 1"
         return jsonify({"plots": [_public(p) for p in store.plots(db_store.db.conn, contact.id)]})
 
     @agro.post("/agro/plots")
     def add_plot_route():
-        contact = _producer(db_store)
+        contact = _producer(db_store)  # add_plot makes "lote 1" itself, only if the new plot is saved
         body = json_object(required=True)
         try:
             added = add_plot(db_store.db, contact, body.get("lote"), body)
@@ -39,9 +40,7 @@ def create_agro_blueprint(db_store: Store) -> Blueprint:
 
 
 def _producer(db_store: Store):
-    contact = domain_contact(db_store.db, request.args.get("phone"), "agro", "producer")
-    producer_plots(db_store.db, contact)  # the onboarding's plot comes first, as "lote 1"
-    return contact
+    return domain_contact(db_store.db, request.args.get("phone"), "agro", "producer")
 
 
 def _public(plot: store.Plot) -> dict:

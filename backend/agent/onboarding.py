@@ -266,7 +266,9 @@ def later_answer(db, contact: Contact, message: str, plugin: DomainPlugin) -> St
             value = profile_field.parse(message)
         except ValueError:
             return None
-    save_profile(db, contact, {profile_field.name: value})
+    given = {**_absorb(db, contact, plugin, message), profile_field.name: value}  # «suelo arcilloso, goteo…»
+    save_profile(db, contact, given)
     if plugin.on_profile_change:
-        plugin.on_profile_change(db, contact, {profile_field.name: value})
-    return Step(f"Anoté: {plugin.describe(profile_field.name, value)}.", question=profile_field.then or None)
+        plugin.on_profile_change(db, contact, given)
+    return Step(f"Anoté: {_join([plugin.describe(name, v) for name, v in given.items()])}.",
+                question=profile_field.then or None)

@@ -91,14 +91,16 @@ def test_the_irrigation_rate_is_asked_once_after_the_first_answer_and_then_gives
     say, contact, db = stack
     say("maíz, Huaral")
     first = say("hace 2 meses")
-    assert "¿Cómo riegas" in text(first) and "horas" not in text(first).split("¿Cómo riegas")[0]
+    assert "¿Cómo es tu suelo y cómo riegas" in text(first)
+    assert "horas" not in text(first).split("¿Cómo es tu suelo")[0]  # no rate yet: millimetres only
     assert contact()[1] == "later:riego"
-    later = say("goteo 4 mm/h")
-    assert text(later).startswith("Anoté: riego por goteo") and "hora" in text(later)
-    assert db.execute("SELECT method, rate_mm_h FROM agro_plots").fetchone() == ("goteo", 4.0)
+    later = say("suelo arcilloso, goteo 4 mm/h")
+    assert text(later).startswith("Anoté: suelo arcilloso y riego por goteo") and "hora" in text(later)
+    assert db.execute("SELECT soil, method, rate_mm_h FROM agro_plots").fetchone() == ("arcilloso", "goteo", 4.0)
+    assert contact()[3]["suelo"] == contact()[3]["riego"] == "answered"
     assert contact()[1] is None
     other = say("¿Cuándo riego?")
-    assert "¿Cómo riegas" not in text(other)  # asked once
+    assert "cómo riegas" not in text(other)  # asked once
 
 
 def test_a_question_instead_of_the_later_answer_is_answered_and_not_asked_again(stack):

@@ -197,3 +197,28 @@ def test_a_webhook_message_from_no_phone_number_is_skipped_not_relayed(sender):
     payload["entry"][0]["changes"][0]["value"]["messages"][0]["from"] = sender
     read = parse_payload(payload)
     assert read.messages == [] and read.problems == ["a message whose 'from' is not a phone number"]
+
+
+# -- an irrigation rate no method has -------------------------------------------------------------------
+
+@pytest.mark.parametrize("rate", ["99999999", "0", "1000"])
+def test_an_onboarding_with_an_impossible_irrigation_rate_leaves_the_producer_usable(backend_world, rate):
+    """«maíz en Huaral, …, riego por goteo 99999999 mm/h, …» was kept as the plot's rate; the
+    water balance refuses any rate outside (0, 1000) mm/h, so that answer and every later one
+    were a 500. The rate is refused where it is read."""
+    phone = f"+5195{backend_world.unique():07d}"
+    answer = (f"maíz en Huaral, 1 ha, sembré hace 2 meses, suelo franco, riego por goteo {rate} mm/h, "
+              "agua de canal")
+    for text in ("Hola", "1", answer):
+        backend_world.reply(phone, text)
+    assert backend_world.reply(phone, "¿cuándo riego?")
+    rates = backend_world.db.execute("SELECT p.rate_mm_h FROM agro_plots p JOIN contacts c ON c.id = p.contact_id "
+                                     "WHERE c.phone = ?", [phone]).fetchall()
+    assert all(value is None or 0 < value <= 200 for (value,) in rates), rates
+
+
+def test_a_plot_with_an_impossible_irrigation_rate_is_refused_naming_it(backend_world):
+    phone = backend_world.new_contact(AGRO)
+    response = backend_world.client.post(f"/agro/plots?phone={phone}", headers=AUTH, json={
+        "lote": "lote 2", "cultivo": "papa", "fecha_siembra": "hace 1 mes", "riego": "goteo 99999999 mm/h"})
+    assert response.status_code == 400 and response.json["error"]["param"] == "riego"

@@ -50,8 +50,9 @@ PLUGIN = DomainPlugin(
                               "da, dímelo (por ejemplo «goteo 4 mm/h»).", profile.parse_irrigation,
                      find=profile.find_irrigation, needed=NEVER,
                      default=lambda answers: {"method": "gravedad", "rate_mm_h": None},
-                     later="¿Cómo riegas: goteo, aspersión o gravedad, y cuántos mm por hora da? (por ejemplo «goteo "
-                           "4 mm/h»). Así te digo cuántas horas regar.", then="¿Cuándo riego?"),
+                     later="¿Cómo es tu suelo y cómo riegas (goteo, aspersión o gravedad, y cuántos mm por hora "
+                           "da)? Por ejemplo «suelo arcilloso, goteo 4 mm/h». Así te digo cuántas horas regar.",
+                     then="¿Cuándo riego?"),
         ProfileField("fuente_agua", "¿De dónde viene el agua: río, canal, pozo, reservorio, lluvia?",
                      profile.parse_water_source, find=profile.find_water_source, needed=NEVER),
     ],

@@ -117,14 +117,23 @@ def parse_soil(answer: str) -> str:
         raise ValueError(str(problem)) from None
 
 
+MAX_RATE_MM_H = 200.0  # past any drip or sprinkler; the chat's plot change (plot_changes.SCHEMA) says the same
+
+
 def parse_irrigation(answer: str) -> dict:
     """'goteo', 'aspersión 6 mm/h', 'por gravedad', 'secano': the method and its rate if given."""
     folded = fold(answer)
     method = next((m for word, m in METHODS.items() if word in folded), None)
     if method is None:
         raise ValueError("Responde goteo, aspersión, gravedad o secano (solo lluvia).")
-    rate = re.search(rf"({NUMBER})\s*mm\s*(?:/|por|x)\s*h", folded)
-    return {"method": method, "rate_mm_h": float(rate[1].replace(",", ".")) if rate else None}
+    rate = re.search(rf"({NUMBER})\s*mm\s*(?:/|por|x)\s*h", folded, re.ASCII)
+    if rate is None:
+        return {"method": method, "rate_mm_h": None}
+    rate_mm_h = float(rate[1].replace(",", "."))
+    if not 0 < rate_mm_h <= MAX_RATE_MM_H:  # kept, «goteo 99999999 mm/h» failed every later answer
+        raise ValueError(f"Un riego de {rate[1]} mm/h no es posible: un goteo da unos 1 a 10 mm/h y una "
+                         f"aspersión hasta unos 50. ¿Cuántos mm por hora da tu riego?")
+    return {"method": method, "rate_mm_h": rate_mm_h}
 
 
 def parse_water_source(answer: str) -> str:
@@ -242,14 +251,17 @@ def _place_beside_crop(text: str, folded: str, crops: set[str]) -> dict | None:
 def find_soil(text: str) -> str | None:
     from backend.plugins.agro.soils import find_soil_in
 
-    soil = find_soil_in(text) if re.search(r"\b(suelo|tierra)\b", fold(text)) else None
+    words = re.sub(r"[^\w\s]", " ", text)  # «suelo arcilloso, goteo…»: the comma is no part of a name
+    soil = find_soil_in(words) if re.search(r"\b(suelo|tierra)\b", fold(text)) else None
     return soil.key if soil else None
 
 
 def find_irrigation(text: str) -> dict | None:
     folded = fold(text)
+    # A method's own name is enough («goteo 4 mm/h»); the words that also mean other things
+    # («lluvia», «surco», «temporal») count only as a way of irrigating («riego por surcos»).
     if not re.search(r"\b(riego|riegos|riegan?|regamos|por|con|de)\s+(goteo|aspersion|aspersores?|gravedad|surcos?|"
-                     r"inundacion|melgas?|secano)\b|\bsecano\b", folded):
+                     r"inundacion|melgas?|secano)\b|\b(secano|goteo|aspersion|aspersores|gravedad)\b", folded):
         return None
     try:
         return parse_irrigation(folded)

@@ -222,3 +222,12 @@ def test_a_plot_with_an_impossible_irrigation_rate_is_refused_naming_it(backend_
     response = backend_world.client.post(f"/agro/plots?phone={phone}", headers=AUTH, json={
         "lote": "lote 2", "cultivo": "papa", "fecha_siembra": "hace 1 mes", "riego": "goteo 99999999 mm/h"})
     assert response.status_code == 400 and response.json["error"]["param"] == "riego"
+
+
+def test_an_impossible_irrigation_rate_by_chat_is_asked_again(backend_world):
+    """«riego por goteo 99999999 mm/h» from an onboarded producer: the rate check above made the
+    chat's plot-change reader raise (500); it is no change, and the figures are asked for."""
+    phone = backend_world.new_contact(AGRO)
+    reply = backend_world.reply(phone, "riego por goteo 99999999 mm/h")
+    assert "lote" in reply or "riego" in reply
+    assert backend_world.reply(phone, "¿cuándo riego?")

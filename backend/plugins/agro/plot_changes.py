@@ -41,7 +41,10 @@ def detect_change(message: str, plot_name: str | None) -> dict | None:
     if SOIL_WORDS.search(folded) and (soil := find_soil_in(folded)) is not None:
         change["suelo"] = soil.key
     if METHOD_PHRASE.search(folded):
-        change["riego"] = parse_irrigation(folded)
+        try:
+            change["riego"] = parse_irrigation(folded)
+        except ValueError:  # «goteo 99999999 mm/h»: no change to make; its figures are asked for again
+            pass
     if not change:
         return None
     return {"lote": plot_name, **change} if plot_name else change

@@ -10,6 +10,8 @@ import sqlite_utils
 
 from backend.store.database import now
 
+LATER_PREFIX = "later:"  # onboarding_step while a question asked after the first answer waits
+
 
 @dataclass
 class Contact:
@@ -29,7 +31,7 @@ class Contact:
     @property
     def onboarded(self) -> bool:
         """True once the first answer came; a question asked later ("later:<field>") is no onboarding."""
-        return self.onboarding_step is None or self.onboarding_step.startswith("later:")
+        return self.onboarding_step is None or self.onboarding_step.startswith(LATER_PREFIX)
 
     def local_now(self) -> datetime:
         """Now where the contact lives: days, Sundays and 23:00 are theirs, not the server's."""

@@ -4,11 +4,11 @@ One thread claims alerts (a batch at a time, each under a lease), sends each thr
 transport and reports `sent` only once the provider has accepted it, or `failed` with the
 provider's reason. What it holds is also written to its own file (alert_claims.py): the provider's
 id the moment the provider accepts, so a restarted bridge reports what the phone already has and
-hands back the rest at once, instead of waiting for the leases to run out. The fast path is long-polling: `GET /alerts/pending?wait=N` returns as soon as
-an alert is due, so an urgent one reaches the phone in about a second; when long-polling is off
-(ALERT_LONG_POLL_SECONDS=0) or the backend does not offer it, the seed's plain polling every
-`poll_s` takes over. Nothing is lost either way: an alert whose bridge never comes back is handed
-out again when its lease expires.
+hands back the rest at once, instead of waiting for the leases to run out. The fast path is
+long-polling: `GET /alerts/pending?wait=N` returns as soon as an alert is due, so an urgent one
+reaches the phone in about a second; when long-polling is off (ALERT_LONG_POLL_SECONDS=0) or the
+backend does not offer it, the seed's plain polling every `poll_s` takes over. Nothing is lost
+either way: an alert whose bridge never comes back is handed out again when its lease expires.
 
 Outside WhatsApp's 24-hour window a user can only be reached with an approved template, so
 such alerts go out as WHATSAPP_ALERT_TEMPLATE with the alert's text as its parameter.

@@ -7,7 +7,12 @@ import requests
 
 
 class BackendUnavailable(RuntimeError):
-    """The backend did not answer usably; the caller keeps what it was doing for later."""
+    """The backend did not answer usably; the caller keeps what it was doing for later. `status`
+    is the HTTP status when the backend answered at all (a 500, a 503), else None."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
 
 
 class BackendRefused(RuntimeError):
@@ -91,7 +96,7 @@ class BackendClient:
         if 400 <= response.status_code < 500 and response.status_code not in (408, 429):
             raise BackendRefused(response.status_code, response.text)
         if response.status_code != 200 and response.status_code != 201:
-            raise BackendUnavailable(f"{method} {path}: HTTP {response.status_code}")
+            raise BackendUnavailable(f"{method} {path}: HTTP {response.status_code}", response.status_code)
         try:
             return response.json()
         except ValueError:

@@ -138,13 +138,13 @@ class Inbox:
 
     def answered(self, entry_id: int) -> None:
         self.execute("UPDATE inbox SET status = 'answered', answered_at = ?, last_error = NULL WHERE id = ?",
-                      (time.time(), entry_id))
+                     (time.time(), entry_id))
 
     def retry_later(self, entry_id: int, delay_s: float, error: str) -> None:
         """Back to waiting: 'queued' if the backend has not answered yet, else still 'replying'."""
         self.execute("UPDATE inbox SET status = CASE WHEN reply_pieces IS NULL THEN 'queued' ELSE 'replying' END, "
-                      "attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?",
-                      (time.time() + delay_s, error[:500], entry_id))
+                     "attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?",
+                     (time.time() + delay_s, error[:500], entry_id))
 
     def failed(self, entry_id: int, error: str) -> None:
         self.execute("UPDATE inbox SET status = 'failed', last_error = ? WHERE id = ?", (error[:500], entry_id))

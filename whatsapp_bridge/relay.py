@@ -129,7 +129,7 @@ class Relay:
         """A 500 for this message, again, while the backend answers its health check: the message
         is the problem, not an outage; retrying it for 24 hours would help nobody. Only 500s
         count: the connection errors of an outage before them say nothing about the message."""
-        if "HTTP 500" not in str(problem):
+        if problem.status != 500:
             return False
         return self.inbox.server_error(entry.id) >= SERVER_ERRORS_BEFORE_REFUSING and self.backend.health()
 

@@ -16,14 +16,13 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-from backend.contacts import Contact, save_profile, update_contact
+from backend.contacts import LATER_PREFIX, Contact, save_profile, update_contact
 from backend.plugins.base import DomainPlugin, ProfileField
 from backend.text import fold
 
 STEP_DOMAIN = "domain"
 STEP_NAME = "name"
 FIELD_PREFIX = "field:"
-LATER_PREFIX = "later:"
 UNKNOWN = "unknown"  # a source: the user said "no sé"; not asked again during onboarding
 DONT_KNOW = re.compile(r"^\W*(no se|nose|no lo se|no sabo|ni idea|no recuerdo|no me acuerdo|no estoy segur[oa])\b")
 QUESTION = re.compile(r"\?|^\W*(cuando|cuanto|cuanta|como|que|cual|donde|debo|necesito|puedo|tengo que|hay que)\b")
@@ -93,10 +92,8 @@ def advance(db: sqlite_utils.Database, contact: Contact, message: str, plugins: 
         update_contact(db, contact, name=name)
         return _next(db, contact, plugin)
     asked = _field(plugin, (step or "").removeprefix(FIELD_PREFIX))
-    number = fold(message).strip(" .!")
-    if asked is not None and asked.options and number.isascii() and number.isdigit() and \
-            1 <= int(number) <= len(asked.options):  # «2» for the second option offered
-        message = asked.options[int(number) - 1]
+    if asked is not None and (chosen := _chosen(message, len(asked.options))) is not None:
+        message = asked.options[chosen]  # «2» for the second option offered
     found = _absorb(db, contact, plugin, message)
     _keep_question(db, contact, message)
     if asked is None or asked.name in found:
@@ -131,11 +128,18 @@ def detect_domain(message: str, plugins: dict[str, DomainPlugin]) -> DomainPlugi
     return plugins[winners[0]] if best > 0 and len(winners) == 1 else None
 
 
+def _chosen(answer: str, count: int) -> int | None:
+    """The index of the numbered option an answer picks («2» -> 1), or None. ASCII digits only:
+    "፩" passes isdigit() and int(), and is no option anyone was offered."""
+    number = fold(answer).strip(" .!")
+    return int(number) - 1 if number.isascii() and number.isdigit() and 1 <= int(number) <= count else None
+
+
 def _pick_domain(answer: str, plugins: dict[str, DomainPlugin]) -> DomainPlugin | None:
     folded = fold(answer).strip(" .!")
     choices = list(plugins.values())
-    if folded.isascii() and folded.isdigit() and 1 <= int(folded) <= len(choices):  # not "፩"
-        return choices[int(folded) - 1]
+    if (chosen := _chosen(answer, len(choices))) is not None:
+        return choices[chosen]
     for plugin in choices:
         if fold(plugin.label) in folded or plugin.name in folded:
             return plugin
@@ -254,7 +258,7 @@ def later_answer(db, contact: Contact, message: str, plugin: DomainPlugin) -> St
     (then it goes the normal way, and the question is not asked again)."""
     profile_field = _field(plugin, (contact.onboarding_step or "").removeprefix(LATER_PREFIX))
     update_contact(db, contact, onboarding_step=None)
-    if profile_field is None or (QUESTION.search(fold(message)) and "?" in message):
+    if profile_field is None or "?" in message:  # a question, not the answer
         return None
     if DONT_KNOW.match(fold(message)):
         return Step("Está bien, sigo con lo que supuse; me lo dices cuando lo sepas.")

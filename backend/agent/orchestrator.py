@@ -187,7 +187,8 @@ class Orchestrator:
             # An unsure placement on a change the words do not carry ("el maíz está amarillo"):
             # an open question, not a request for figures the user never meant to give.
             intent = self.understanding.open_intent(plugin.name)
-        turn = Turn(contact, plugin, inbound_id, reading, intent, detected, role, placed.classify_s, prefix=prefix, suffix=suffix)
+        turn = Turn(contact, plugin, inbound_id, reading, intent, detected, role, placed.classify_s,
+                    prefix=prefix, suffix=suffix)
         if placed.classify_s:
             turn.timings["classify_ms"] = round(placed.classify_s * 1000, 1)
         if intent.kind in (ACTION, FACT, CORE):

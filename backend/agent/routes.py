@@ -8,6 +8,7 @@ from werkzeug.exceptions import HTTPException
 
 from backend import failures
 from backend.agent.orchestrator import Orchestrator
+from backend.contacts import find_contact
 from backend.http_input import json_object, optional_string, required_phone, required_string
 from backend.phones import normalize_phone
 from chasqui.http_errors import ApiError, bad_request
@@ -65,8 +66,7 @@ def _record_failure(orchestrator: Orchestrator, body: dict, error: str) -> None:
 
 def _contact_id(orchestrator: Orchestrator, phone: str) -> int | None:
     try:
-        row = orchestrator.store.db.execute("SELECT id FROM contacts WHERE phone = ?",
-                                            [normalize_phone(phone)]).fetchone()
-    except Exception:  # an unreadable phone belongs to no contact
+        contact = find_contact(orchestrator.store.db, normalize_phone(phone))
+    except Exception:  # an unreadable phone (or a broken database) belongs to no contact
         return None
-    return row[0] if row else None
+    return contact.id if contact else None

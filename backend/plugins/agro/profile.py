@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from backend.spanish import find_calendar_date
+from backend.spanish import MONTH_NUMBERS, MONTH_WORDS, find_calendar_date, nearest
 from backend.text import fold
 
 DONT_KNOW = ("no se", "nose", "no lo se", "ni idea", "no", "ninguna", "-")
@@ -68,8 +68,6 @@ def find_past_date(folded: str, today: date) -> date | None:
 
 def _month_alone(folded: str, today: date) -> date | None:
     """«en octubre», «sembré en agosto»: the 15th of the last such month up to today."""
-    from backend.spanish import MONTH_NUMBERS, MONTH_WORDS, nearest
-
     match = re.search(rf"\b({MONTH_WORDS})\b", folded)
     return nearest(today, MONTH_NUMBERS[match[1]], 15, None, ahead=False) if match else None
 
@@ -167,7 +165,7 @@ def find_variety(text: str) -> str | None:
         if match := re.search(rf"\b{re.escape(name)}\s+([a-zñ]{{4,}})\b", folded):
             word = match[1]
             if word not in NOT_A_VARIETY and not re.match(r"(en|de|y|con|que|esta|tiene|por)$", word):
-                return text.strip()[match.start(1):match.end(1)] if len(text) == len(folded) else word
+                return text[match.start(1):match.end(1)] if len(text) == len(folded) else word
     return None
 
 
@@ -199,13 +197,14 @@ def find_area(text: str) -> float | None:
 
 PLACE_AFTER = re.compile(r"\b(?:en|de|desde|por|toy en|vivo en|distrito de|provincia de|region)\s+"
                          r"((?:la |el |los )?[a-zñ]{3,}(?: [a-zñ]{3,})?)")
-NOT_A_PLACE = {"mi", "mis", "su", "por", "con", "riego", "ha", "hectareas", "sembre", "tengo", "estoy", "soy", "la", "el", "riego", "goteo", "aspersion", "gravedad", "secano", "hace", "siembra",
-               "selva", "sierra", "costa", "chacra", "campo", "lote", "parcela", "cultivo", "cultivos", "agua", "canal",
-               "rio", "pozo", "lluvia", "suelo", "tierra", "variedad", "semana", "mes", "meses", "dias", "anos",
-               "hectareas", "hectarea", "maiz", "papa", "plaga", "plagas", "ayuda", "consejos", "peso", "acá", "aca",
-               "alla", "aqui", "mi chacra", "cuando", "como", "manera", "forma", "nada", "todo", "nuevo", "setiembre",
-               "septiembre", "octubre", "noviembre", "diciembre", "enero", "febrero", "marzo", "abril", "mayo", "junio",
-               "julio", "agosto", "ahi", "cerca", "zona", "aspersor", "aspersores", "surcos", "gota"}
+NOT_A_PLACE = {"aca", "agua", "ahi", "alla", "anos", "aqui", "aspersion", "aspersor", "aspersores", "ayuda",
+               "campo", "canal", "cerca", "chacra", "como", "con", "consejos", "costa", "cuando", "cultivo",
+               "cultivos", "dias", "el", "estoy", "forma", "gota", "goteo", "gravedad", "ha", "hace",
+               "hectarea", "hectareas", "la", "lluvia", "lote", "maiz", "manera", "mes", "meses", "mi", "mis",
+               "nada", "nuevo", "papa", "parcela", "peso", "plaga", "plagas", "por", "pozo", "riego", "rio",
+               "secano", "selva", "semana", "sembre", "siembra", "sierra", "soy", "su", "suelo", "surcos",
+               "tengo", "tierra", "todo", "variedad", "zona",
+               *MONTH_NUMBERS}  # words that follow «en/de/por» and are no place
 
 
 def find_place(text: str) -> dict | None:

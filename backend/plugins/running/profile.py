@@ -212,7 +212,9 @@ def describe(name: str, value) -> str:
     if name == "objetivo":
         return GOAL_NAMES_ES.get(value, value)
     if name == "marca":
-        return f"{GOAL_NAMES_ES.get(value['race'], value['race'])} en {_time(value['seconds'])}" if value else ""
+        from backend.plugins.running.fitness import format_duration
+
+        return f"{GOAL_NAMES_ES.get(value['race'], value['race'])} en {format_duration(value['seconds'])}" if value else ""
     if name == "carreras_por_semana":
         return f"{value} días por semana"
     if name == "nivel":
@@ -223,11 +225,6 @@ def describe(name: str, value) -> str:
     if name == "fecha_carrera":
         return f"carrera el {value}" if value else ""
     return str(value)
-
-
-def _time(seconds: int) -> str:
-    hours, rest = divmod(int(seconds), 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
 
 def follow_profile(db, contact, changed: dict) -> None:

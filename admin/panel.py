@@ -19,6 +19,7 @@ from admin.views.alerts import AlertsView
 from admin.views.contacts import ContactsView
 from admin.views.conversations import ConversationsView
 from admin.views.failures import FailuresView
+from admin.views.voice_notes import VoiceNotesView
 from admin.views.form_definitions import FormDefinitionsView
 from admin.views.knowledge import KnowledgeView
 from backend.store.database import Store
@@ -95,6 +96,7 @@ def init_admin(app: Flask, store: Store, secret_key: str | None = None, extra_vi
         AlertsView(store, name="Alerts", endpoint="admin_alerts", url="alerts"),
         FormDefinitionsView(store, name="Forms", endpoint="admin_forms", url="forms"),
         KnowledgeView(store, name="Knowledge", endpoint="admin_knowledge", url="knowledge"),
+        VoiceNotesView(store, name="Voice notes", endpoint="admin_voice_notes", url="voice-notes"),
         FailuresView(store, name="Failures", endpoint="admin_failures", url="failures"),
     )
     for make_view in extra_views:

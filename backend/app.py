@@ -13,6 +13,8 @@ from admin.panel import init_admin
 from backend.agent.model_client import CircuitBreaker, Endpoint, ModelClient
 from backend.agent.orchestrator import Orchestrator
 from backend.agent.routes import create_agent_blueprint
+from backend.agent.speech_client import SpeechClient
+from backend.agent.voice import create_voice_blueprint
 from backend.alerts.routes import create_alerts_blueprint
 from backend.forms import create_forms_blueprint
 from backend.plugins.registry import load_plugins, register_forms
@@ -38,6 +40,11 @@ class BackendMetrics:
         self.orchestration = Histogram("chasqui_agent_orchestration_seconds",
                                        "Time /agent spends outside the model call", registry=self.registry,
                                        buckets=(0.001, 0.0025, 0.005, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 1))
+        self.voice_notes = Counter("chasqui_voice_notes", "Voice notes by outcome: heard, silent, or the "
+                                   "speech engine's reason it could not hear one", ["outcome"], registry=self.registry)
+        self.transcription = Histogram("chasqui_voice_transcription_seconds", "Time the speech engine took "
+                                       "for one note, as seen by the backend", registry=self.registry,
+                                       buckets=(0.5, 1, 2, 3, 5, 8, 13, 20, 40, 90))
 
 
 def build_model_client(settings: BackendSettings) -> ModelClient:
@@ -47,6 +54,12 @@ def build_model_client(settings: BackendSettings) -> ModelClient:
         endpoints.append(Endpoint("secondary", settings.secondary_model_api_url, settings.model_api_token,
                                   CircuitBreaker(settings.breaker_failures, settings.breaker_cooldown_s)))
     return ModelClient(endpoints, settings.model_timeout_s, settings.model_retries, settings.model_temperature)
+
+
+def build_speech_client(settings: BackendSettings) -> SpeechClient:
+    return SpeechClient(settings.speech_api_url, settings.speech_api_token, settings.speech_timeout_s,
+                        settings.speech_language, settings.speech_model,
+                        CircuitBreaker(settings.breaker_failures, settings.breaker_cooldown_s))
 
 
 def create_app(settings: BackendSettings | None = None) -> Flask:
@@ -99,6 +112,8 @@ def create_app(settings: BackendSettings | None = None) -> Flask:
         threading.Thread(target=model.warm_up, args=(orchestrator.warm_up_prompts(),), daemon=True,
                          name="model-warm-up").start()
     app.register_blueprint(create_agent_blueprint(orchestrator, metrics))
+    app.register_blueprint(create_voice_blueprint(orchestrator, build_speech_client(settings),
+                                                  settings.max_audio_bytes, metrics))
     app.register_blueprint(create_forms_blueprint(store))
     app.register_blueprint(create_alerts_blueprint(store, settings))
     for plugin in plugins.values():

@@ -31,6 +31,13 @@ class BackendSettings:
     max_body_bytes: int = 64_000
     warm_up: bool = True  # have the model evaluate the plug-ins' fixed prompts once at start
     admin_secure_cookies: bool = False  # the admin's session cookie only over HTTPS (behind TLS)
+    # Voice notes: an OpenAI-compatible speech-to-text server (the model API's own by default).
+    speech_api_url: str = "http://127.0.0.1:8001"
+    speech_api_token: str = ""
+    speech_model: str = "whisper-base"  # the `model` field sent; the model API serves what it loaded
+    speech_language: str = "es"
+    speech_timeout_s: float = 90.0
+    max_audio_bytes: int = 16 * 1024 * 1024  # WhatsApp's own limit for an audio message
 
     def with_overrides(self, **changes) -> "BackendSettings":
         return replace(self, **changes)
@@ -58,6 +65,12 @@ def load_settings() -> BackendSettings:
         plugins=tuple(p for p in env_str("BACKEND_PLUGINS", "example").split(",") if p.strip()),
         warm_up=env_str("BACKEND_WARM_UP", "1") != "0",
         admin_secure_cookies=env_bool("ADMIN_SECURE_COOKIES", False),
+        speech_api_url=(env_str("SPEECH_API_URL") or env_str("MODEL_API_URL", "http://127.0.0.1:8001")).rstrip("/"),
+        speech_api_token=env_str("SPEECH_API_TOKEN") or env_str("MODEL_API_TOKEN"),
+        speech_model=env_str("SPEECH_API_MODEL", "whisper-base"),
+        speech_language=env_str("SPEECH_LANGUAGE", "es"),
+        speech_timeout_s=env_float("BACKEND_SPEECH_TIMEOUT", 90.0, minimum=1.0),
+        max_audio_bytes=env_int("BACKEND_MAX_AUDIO_BYTES", 16 * 1024 * 1024, minimum=1024),
     )
 
 

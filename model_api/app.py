@@ -1,16 +1,15 @@
 """The model API's HTTP face: `create_app(settings)` builds it; chasqui and gunicorn serve it.
 
 Routes: /health (+ /health/live, /health/ready), /chat (the seed contract), /v1/chat/completions
-and /v1/models (OpenAI-compatible), /metrics (Prometheus).
+and /v1/models (OpenAI-compatible), /v1/audio/transcriptions (speech to text, transcriptions.py),
+/metrics (Prometheus).
 """
 from __future__ import annotations
 
 import json
 import logging
 import os
-import queue
 import threading
-import time
 
 import jsonschema
 from flask import Flask, Response, jsonify
@@ -21,14 +20,16 @@ from chasqui.http_input import parse_json_body
 from chasqui.logs import configure_logging
 from chasqui.request_hooks import install_request_hooks
 from model_api import openai_format
-from model_api.engine import ContextTooLong, Engine, GenerationRequest, GenerationResult, GenerationStopped
+from model_api.engine import ContextTooLong, Engine, GenerationRequest, GenerationResult
 from model_api.grammar_sampler import GrammarError
 from model_api.metrics import ModelApiMetrics
 from model_api.model_files import expected_sha256, verify_model_file
 from model_api.prefix_states import PrefixStateCollector
 from model_api.request_parsing import parse_chat, parse_completion
-from model_api.request_queue import Job, QueueFull, RequestQueue
+from model_api.request_queue import Job, JobStopped, QueueFull, RequestQueue
 from model_api.settings import ModelApiSettings, load_settings
+from model_api.speech_service import SpeechService
+from model_api.transcriptions import install_transcriptions
 from model_api.warm_up import warm_up
 
 log = logging.getLogger("model_api")
@@ -42,7 +43,7 @@ class ModelService:
     def __init__(self, settings: ModelApiSettings, exit_on_load_failure: bool):
         self.settings = settings
         self.engine = Engine(settings)
-        self.queue = RequestQueue(self.engine, settings.queue_size)
+        self.queue = RequestQueue(self._generate, settings.queue_size)
         self.state = "loading"
         self.error: str | None = None
         self._exit_on_load_failure = exit_on_load_failure
@@ -51,6 +52,10 @@ class ModelService:
 
     def start(self) -> None:
         threading.Thread(target=self._load, name="model-loader", daemon=True).start()
+
+    def _generate(self, job: Job) -> GenerationResult:
+        """In the worker: one generation, its text streamed to the job as it comes."""
+        return self.engine.generate(job.request, on_text=lambda t: job.events.put(("text", t)), check=job.check)
 
     def _load(self) -> None:
         try:
@@ -89,11 +94,7 @@ class ModelService:
 
     def next_event(self, job: Job) -> tuple[str, object]:
         """The job's next event; errors come back as ApiError."""
-        try:
-            kind, value = job.events.get(timeout=max(0.0, job.deadline - time.monotonic()) + 5)
-        except queue.Empty:
-            job.cancel()
-            raise ApiError(504, "timeout", "the model did not answer within the time limit") from None
+        kind, value = job.next_event()
         if kind == "error":
             raise _translate(value)
         return kind, value
@@ -111,7 +112,7 @@ def _translate(problem: Exception) -> ApiError:
         return problem
     if isinstance(problem, ContextTooLong):
         return ApiError(413, "context_length_exceeded", str(problem))
-    if isinstance(problem, GenerationStopped):
+    if isinstance(problem, JobStopped):
         if problem.reason == "timeout":
             return ApiError(504, "timeout", "the request exceeded its time limit (MODEL_API_REQUEST_TIMEOUT)")
         return ApiError(499, "cancelled", "the client went away")
@@ -141,10 +142,12 @@ def create_app(settings: ModelApiSettings | None = None, *, exit_on_load_failure
     verify_model_file(settings.model_path, expected_sha256(settings.model_path, settings.model_sha256),
                       settings.model_size_bytes)
     service = ModelService(settings, exit_on_load_failure)
+    speech = SpeechService(settings.speech, service.metrics.registry)
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions["chasqui_model_service"] = service
+    app.extensions["chasqui_speech_service"] = speech
 
     def record(endpoint: str, status: int, seconds: float) -> None:
         service.metrics.requests.labels(endpoint, str(status)).inc()
@@ -152,6 +155,7 @@ def create_app(settings: ModelApiSettings | None = None, *, exit_on_load_failure
 
     install_request_hooks(app, settings.token, "MODEL_API_TOKEN", OPEN_PATHS, record, log)
     install_json_errors(app, "MODEL_API_MAX_BODY_BYTES")
+    install_transcriptions(app, speech)
 
     def health_body() -> dict:
         return {
@@ -164,6 +168,7 @@ def create_app(settings: ModelApiSettings | None = None, *, exit_on_load_failure
             "threads": settings.n_threads,
             "queue_depth": service.queue.depth(),
             **({"error": service.error} if service.error else {}),
+            "speech": speech.health(),  # readiness stays the LLM's: chat works without speech
         }
 
     @app.get("/health")
@@ -230,4 +235,5 @@ def create_app(settings: ModelApiSettings | None = None, *, exit_on_load_failure
         return Response(generate_latest(service.metrics.registry), mimetype=CONTENT_TYPE_LATEST)
 
     service.start()
+    speech.start()
     return app

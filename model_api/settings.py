@@ -2,12 +2,36 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from chasqui.env import chasqui_home, env_float, env_int, env_str
+from chasqui.env import SettingError, chasqui_home, env_float, env_int, env_str
 from chasqui.network import require_token_off_loopback
-from model_api.catalog import DEFAULT_MODEL, lookup
+from model_api.catalog import DEFAULT_MODEL, DEFAULT_SPEECH_MODEL, NO_SPEECH, SpeechModel, lookup, lookup_speech
+from model_api.whisper_languages import LANGUAGES
+
+OPENAI_MAX_AUDIO_BYTES = 25 * 1024 * 1024  # OpenAI's own upload limit for /v1/audio/transcriptions
+
+
+@dataclass(frozen=True)
+class SpeechSettings:
+    """Speech-to-text (model_api/speech.py). The defaults are the documented ones; `model_dir`
+    None means speech is off."""
+
+    model_name: str = NO_SPEECH  # catalog name, the directory's name for SPEECH_MODEL_PATH, or "none"
+    model_dir: Path | None = None
+    catalog_model: SpeechModel | None = None  # what to verify against; None for SPEECH_MODEL_PATH
+    language: str = "es"
+    threads: int = 1  # model_api/speech.py says why one, beside the LLM's
+    beam_size: int = 5  # model_api/speech.py says why
+    queue_size: int = 4
+    timeout_s: float = 60.0
+    max_seconds: float = 120.0
+    max_body_bytes: int = OPENAI_MAX_AUDIO_BYTES
+
+    @property
+    def enabled(self) -> bool:
+        return self.model_dir is not None
 
 
 @dataclass(frozen=True)
@@ -30,6 +54,7 @@ class ModelApiSettings:
     max_body_bytes: int
     warm_up: bool = True
     prefix_states: int = 8  # saved system-prompt KV states (model_api/prefix_states.py); 0 disables
+    speech: SpeechSettings = field(default_factory=SpeechSettings)
 
     def with_overrides(self, **changes) -> "ModelApiSettings":
         return replace(self, **changes)
@@ -67,6 +92,39 @@ def load_settings() -> ModelApiSettings:
         max_body_bytes=env_int("MODEL_API_MAX_BODY_BYTES", 1_000_000, minimum=1024),
         warm_up=env_str("MODEL_API_WARM_UP", "1") != "0",
         prefix_states=env_int("MODEL_API_PREFIX_STATES", 8, minimum=0),
+        speech=load_speech_settings(),
+    )
+
+
+def load_speech_settings() -> SpeechSettings:
+    defaults = SpeechSettings()
+    custom_dir = env_str("SPEECH_MODEL_PATH")
+    name = env_str("SPEECH_MODEL", DEFAULT_SPEECH_MODEL)
+    if name == NO_SPEECH:
+        model_dir = catalog_model = None
+    elif custom_dir:
+        model_dir, catalog_model = Path(custom_dir).expanduser(), None
+        name = model_dir.name
+    else:
+        try:
+            catalog_model = lookup_speech(name)
+        except KeyError as unknown:
+            raise SettingError(f"SPEECH_MODEL: {unknown.args[0]} (or none)") from None
+        model_dir = models_dir() / catalog_model.name
+    language = env_str("SPEECH_LANGUAGE", defaults.language).lower()
+    if language not in LANGUAGES:
+        raise SettingError(f"SPEECH_LANGUAGE={language!r} is not a language Whisper knows (es, en, pt, …)")
+    return SpeechSettings(
+        model_name=name,
+        model_dir=model_dir,
+        catalog_model=catalog_model,
+        language=language,
+        threads=env_int("SPEECH_THREADS", defaults.threads, minimum=1),
+        beam_size=env_int("SPEECH_BEAM_SIZE", defaults.beam_size, minimum=1, maximum=10),
+        queue_size=env_int("SPEECH_QUEUE_SIZE", defaults.queue_size, minimum=1),
+        timeout_s=env_float("SPEECH_TIMEOUT", defaults.timeout_s, minimum=0.1),
+        max_seconds=env_float("SPEECH_MAX_SECONDS", defaults.max_seconds, minimum=1.0),
+        max_body_bytes=env_int("SPEECH_MAX_BODY_BYTES", defaults.max_body_bytes, minimum=1024),
     )
 
 

@@ -23,7 +23,8 @@ def require_chromium() -> None:
 
 
 @contextmanager
-def chromium_page(profile_dir: Path, width: int, height: int) -> Iterator:
+def chromium_page(profile_dir: Path, width: int, height: int, extra_args: tuple[str, ...] = ()) -> Iterator:
+    """`extra_args`: more Chromium switches (e.g. a fake microphone)."""
     from playwright.sync_api import sync_playwright
 
     require_chromium()
@@ -32,7 +33,7 @@ def chromium_page(profile_dir: Path, width: int, height: int) -> Iterator:
         browser = playwright.chromium.launch_persistent_context(
             user_data_dir=str(profile_dir), executable_path=str(CHROMIUM), headless=True,
             args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync", *extra_args],
             viewport={"width": width, "height": height}, timeout=STEP_TIMEOUT_MS)
         try:
             tab = browser.pages[0] if browser.pages else browser.new_page()

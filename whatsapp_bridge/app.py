@@ -30,9 +30,9 @@ def build_transport(settings: BridgeSettings) -> Transport:
         return CloudTransport(settings)
     if settings.transport == "web":
         from whatsapp_bridge.transports.web import WebTransport
-        return WebTransport(settings.web_session_dir)
+        return WebTransport(settings.web_session_dir, max_audio_bytes=settings.max_audio_bytes)
     from whatsapp_bridge.transports.simulator import SimulatorTransport
-    return SimulatorTransport()
+    return SimulatorTransport(max_audio_bytes=settings.max_audio_bytes)
 
 
 class Bridge:
@@ -41,7 +41,8 @@ class Bridge:
     def __init__(self, settings: BridgeSettings, transport: Transport):
         self.settings, self.transport = settings, transport
         self.inbox = Inbox(settings.state_path)
-        self.backend = BackendClient(settings.backend_url, settings.backend_token, settings.backend_timeout_s)
+        self.backend = BackendClient(settings.backend_url, settings.backend_token, settings.backend_timeout_s,
+                                     settings.speech_timeout_s)
         self.relay = Relay(self.inbox, self.backend, transport, settings.relay_workers, settings.holding_after_s,
                            settings.retry_every_s)
         self.alerts = AlertSender(self.backend, transport, self.inbox, settings.alert_batch, settings.alert_poll_s,

@@ -1,9 +1,11 @@
-"""The bridge's calls to the backend: POST /agent for each message, and the alert queue
-(GET /alerts/pending, POST /alerts/<id>/sent|failed, POST /alerts/delivery), all with the
-bearer token."""
+"""The bridge's calls to the backend: POST /agent for each message (POST /agent/voice for a voice
+note), and the alert queue (GET /alerts/pending, POST /alerts/<id>/sent|failed, POST
+/alerts/delivery), all with the bearer token."""
 from __future__ import annotations
 
 import requests
+
+from whatsapp_bridge.media import file_name
 
 
 class BackendUnavailable(RuntimeError):
@@ -24,9 +26,12 @@ class BackendRefused(RuntimeError):
 
 
 class BackendClient:
-    def __init__(self, base_url: str, token: str, timeout_s: float):
+    def __init__(self, base_url: str, token: str, timeout_s: float, speech_timeout_s: float = 90.0):
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
+        # A voice note is heard first (the backend waits up to its BACKEND_SPEECH_TIMEOUT for the
+        # speech engine), then answered like a text: both waits, one after the other.
+        self.voice_timeout_s = timeout_s + speech_timeout_s
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._session = requests.Session()
 
@@ -39,6 +44,16 @@ class BackendClient:
         if message_id:
             body["message_id"] = message_id  # a retry after a timeout is then answered, not re-asked
         return self._call("POST", "/agent", json=body, timeout=self.timeout_s)
+
+    def voice(self, phone: str, audio: bytes, mime_type: str, message_id: str, name: str | None = None) -> dict:
+        """The backend's answer to a voice note: /agent's answer plus "transcript" (what it heard,
+        "" for nothing). `message_id` is required: a repeat is answered from the backend's store,
+        not transcribed again."""
+        fields = {"phone": phone, "message_id": message_id, "role": "consulta"}
+        if name:
+            fields["name"] = name
+        return self._call("POST", "/agent/voice", data=fields, files={"file": (file_name(mime_type), audio, mime_type)},
+                          timeout=self.voice_timeout_s)
 
     def claim_alerts(self, limit: int, wait_s: float = 0.0) -> list[dict]:
         params = {"limit": limit}

@@ -5,6 +5,10 @@ bridge killed mid-delivery: the message waits here and is tried again, never dro
 A row moves queued -> asking (the backend is thinking) -> replying (the answer is known, pieces
 are being sent) -> answered, or failed when it never can be. `pieces_sent` lets a restart send
 only what the user has not got yet.
+
+A voice note's row also holds what the provider said of it (`media`: its id, type, length) and,
+once fetched, the audio itself, so a restart asks the backend without fetching it again; the
+audio is dropped once the backend has answered (it keeps the note), `heard` keeps what it heard.
 """
 from __future__ import annotations
 
@@ -15,7 +19,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from whatsapp_bridge.messages import Inbound
+from whatsapp_bridge.media import AudioFile
+from whatsapp_bridge.messages import AUDIO, Inbound
 
 WINDOW_S = 24 * 3600  # WhatsApp's customer-service window after a user's last message
 
@@ -38,7 +43,11 @@ CREATE TABLE IF NOT EXISTS inbox (
     refusal TEXT,                            -- why the backend would not answer it (answered politely)
     server_errors INTEGER NOT NULL DEFAULT 0, -- tries that ended in an HTTP 500 (an outage's other errors apart)
     options TEXT,                            -- JSON list: the answers the reply offers (buttons, a list)
-    name TEXT                                -- the sender's WhatsApp profile name, when the provider gives it
+    name TEXT,                               -- the sender's WhatsApp profile name, when the provider gives it
+    media TEXT,                              -- JSON: a voice note's media_id, mime_type, seconds (as known)
+    audio BLOB,                              -- the voice note's bytes, from fetched until the backend answered
+    heard TEXT,                              -- what the backend heard in the voice note ('' for nothing)
+    media_failures INTEGER NOT NULL DEFAULT 0 -- fetches of the audio that failed in a way that may pass
 );
 CREATE INDEX IF NOT EXISTS inbox_waiting ON inbox(next_attempt_at) WHERE status IN ('queued', 'replying');
 CREATE INDEX IF NOT EXISTS inbox_by_phone ON inbox(phone, received_at);
@@ -61,6 +70,8 @@ class Entry:
     server_errors: int = 0
     options: list[str] = field(default_factory=list)
     name: str | None = None
+    media: dict = field(default_factory=dict)
+    heard: str | None = None
 
 
 class Inbox:
@@ -73,7 +84,8 @@ class Inbox:
         self.connection.executescript(_SCHEMA)
         columns = {row[1] for row in self.connection.execute("PRAGMA table_info(inbox)")}
         for column, declaration in (("refusal", "TEXT"), ("server_errors", "INTEGER NOT NULL DEFAULT 0"),
-                                    ("options", "TEXT"), ("name", "TEXT")):
+                                    ("options", "TEXT"), ("name", "TEXT"), ("media", "TEXT"), ("audio", "BLOB"),
+                                    ("heard", "TEXT"), ("media_failures", "INTEGER NOT NULL DEFAULT 0")):
             if column not in columns:  # a file from before the column existed
                 self.connection.execute(f"ALTER TABLE inbox ADD COLUMN {column} {declaration}")
         self._lock = threading.Lock()  # one connection, shared by the relay's threads
@@ -83,20 +95,47 @@ class Inbox:
         self.execute("UPDATE inbox SET next_attempt_at = ? WHERE status IN ('queued', 'replying')", (time.time(),))
 
     def add(self, message: Inbound) -> int | None:
-        """The row id, or None when this message id was already received (a retried webhook)."""
+        """The row id, or None when this message id was already received (a retried webhook).
+        A voice note's audio, when the transport handed it over (details["audio"]), is kept in
+        the same statement: a crash never leaves the row without it."""
         at = time.time()
+        media, audio = _media_of(message)
         cursor = self.execute(
-            "INSERT OR IGNORE INTO inbox (message_id, phone, kind, text, received_at, next_attempt_at, name) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)", (message.message_id, message.phone, message.kind, message.text, at, at,
-                                             message.name))
+            "INSERT OR IGNORE INTO inbox (message_id, phone, kind, text, received_at, next_attempt_at, name, media, "
+            "audio) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (message.message_id, message.phone, message.kind, message.text, at, at, message.name, media, audio))
         return cursor.lastrowid if cursor.rowcount else None
 
     def get(self, entry_id: int) -> Entry:
         row = self.execute("SELECT id, message_id, phone, kind, text, status, attempts, reply_pieces, pieces_sent, "
-                           "holding_sent, received_at, server_errors, options, name FROM inbox WHERE id = ?",
-                           (entry_id,)).fetchone()
+                           "holding_sent, received_at, server_errors, options, name, media, heard FROM inbox "
+                           "WHERE id = ?", (entry_id,)).fetchone()
         pieces = json.loads(row[7]) if row[7] else None
-        return Entry(*row[:7], pieces, row[8], bool(row[9]), row[10], row[11], json.loads(row[12] or "[]"), row[13])
+        return Entry(*row[:7], pieces, row[8], bool(row[9]), row[10], row[11], json.loads(row[12] or "[]"), row[13],
+                     json.loads(row[14] or "{}"), row[15])
+
+    def audio(self, entry_id: int) -> AudioFile | None:
+        """The voice note's bytes, once kept (read apart: a note may be megabytes)."""
+        row = self.execute("SELECT audio, media FROM inbox WHERE id = ?", (entry_id,)).fetchone()
+        if row is None or row[0] is None:
+            return None
+        return AudioFile(bytes(row[0]), json.loads(row[1] or "{}").get("mime_type") or "audio/ogg")
+
+    def keep_audio(self, entry_id: int, audio: AudioFile) -> None:
+        """The fetched audio, and the type the provider gave it when fetched (the surer one)."""
+        with self._lock:
+            row = self.connection.execute("SELECT media FROM inbox WHERE id = ?", (entry_id,)).fetchone()
+            media = {**json.loads(row[0] or "{}"), "mime_type": audio.mime_type, "bytes": len(audio.data)}
+            self.connection.execute("UPDATE inbox SET audio = ?, media = ? WHERE id = ?",
+                                    (audio.data, json.dumps(media, ensure_ascii=False), entry_id))
+
+    def media_failed(self, entry_id: int) -> int:
+        """One more fetch of the audio failed in a way that may pass; how many have."""
+        self.execute("UPDATE inbox SET media_failures = media_failures + 1 WHERE id = ?", (entry_id,))
+        return self.execute("SELECT media_failures FROM inbox WHERE id = ?", (entry_id,)).fetchone()[0]
+
+    def heard(self, entry_id: int, transcript: str) -> None:
+        self.execute("UPDATE inbox SET heard = ? WHERE id = ?", (transcript, entry_id))
 
     def take_due(self, limit: int = 50) -> list[int]:
         """Waiting rows whose time has come, marked as being worked on."""
@@ -117,7 +156,9 @@ class Inbox:
         self.execute("UPDATE inbox SET status = 'asking' WHERE id = ?", (entry_id,))
 
     def answer_known(self, entry_id: int, pieces: list[str], options: list[str] | None = None) -> None:
-        self.execute("UPDATE inbox SET status = 'replying', reply_pieces = ?, pieces_sent = 0, options = ? WHERE id = ?",
+        """The answer is decided: the audio is no longer needed (the backend keeps the note)."""
+        self.execute("UPDATE inbox SET status = 'replying', reply_pieces = ?, pieces_sent = 0, options = ?, "
+                     "audio = NULL WHERE id = ?",
                      (json.dumps(pieces, ensure_ascii=False), json.dumps(options or [], ensure_ascii=False), entry_id))
 
     def server_error(self, entry_id: int) -> int:
@@ -162,3 +203,13 @@ class Inbox:
     def execute(self, sql: str, params: tuple = ()):
         with self._lock:
             return self.connection.execute(sql, params)
+
+
+def _media_of(message: Inbound) -> tuple[str | None, bytes | None]:
+    """(media JSON, audio bytes) of a voice note: what the provider said of it (the bytes apart,
+    in their own column), and the bytes when the transport handed them over."""
+    if message.kind != AUDIO:
+        return None, None
+    details = {key: value for key, value in message.details.items() if key != "audio"}
+    audio = message.details.get("audio")
+    return json.dumps(details, ensure_ascii=False, default=str), audio if isinstance(audio, bytes) and audio else None

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# Kinds of inbound message. The backend answers text; the others get a polite answer
-# (UNSUPPORTED_REPLY) until the stack can handle them, but are still passed on as text when they
-# carry some (a button's title, a location's coordinates, an image's caption).
+# Kinds of inbound message. The backend answers text, and voice notes (AUDIO: their audio goes to
+# /agent/voice, see media.py); the others get a polite answer (UNSUPPORTED_REPLY) until the stack
+# can handle them, but are still passed on as text when they carry some (a button's title, a
+# location's coordinates, an image's caption).
 TEXT, BUTTON_REPLY, LOCATION, AUDIO, IMAGE, UNSUPPORTED = "text", "button_reply", "location", "audio", "image", \
     "unsupported"
 
@@ -21,7 +22,9 @@ class Inbound:
     text: str = ""  # what the backend will read; empty for media it cannot handle
     name: str | None = None  # the WhatsApp profile name, when the provider gives it
     timestamp: float | None = None
-    details: dict = field(default_factory=dict)  # kind-specific: latitude/longitude, media id, button id
+    # kind-specific: latitude/longitude, button id; a voice note's media id, mime_type, seconds, and
+    # its bytes as "audio" when the transport has them already (the simulator's upload)
+    details: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,12 @@
-"""Inbound message -> POST /agent -> reply sent back, for every transport.
+"""Inbound message -> POST /agent (a voice note: its audio -> POST /agent/voice) -> reply sent
+back, for every transport.
 
 A message is kept in the inbox before anything else happens and is worked on by a small pool of
 threads, one message per phone at a time so that a user's answers arrive in the order asked.
 While the backend thinks the user sees "typing…", and after `holding_after_s` a short note that
 the answer is coming. A backend that is down or a provider that refuses leaves the message
-waiting; a retry loop offers it again every `retry_every_s`.
+waiting; a retry loop offers it again every `retry_every_s`. A voice note's audio is fetched
+from the provider in the worker and kept in the inbox before the backend is asked.
 """
 from __future__ import annotations
 
@@ -15,8 +17,9 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
 from whatsapp_bridge.backend_client import BackendClient, BackendRefused, BackendUnavailable
-from whatsapp_bridge.inbox import WINDOW_S, Inbox
-from whatsapp_bridge.messages import UNSUPPORTED_REPLY, Inbound, Outbound, SendFailed, choice_buttons
+from whatsapp_bridge.inbox import WINDOW_S, Entry, Inbox
+from whatsapp_bridge.media import MediaUnavailable
+from whatsapp_bridge.messages import AUDIO, TEXT, UNSUPPORTED_REPLY, Inbound, Outbound, SendFailed, choice_buttons
 from whatsapp_bridge.splitting import WHATSAPP_MAX_CHARS, split_message
 from whatsapp_bridge.transports.base import Transport
 
@@ -30,6 +33,14 @@ REFUSED_REPLIES = {
 }
 SERVER_ERRORS_BEFORE_REFUSING = 3  # tries of one message that end in an HTTP 500 while /health is fine
 REFUSED_REPLY = "No pude procesar ese mensaje. ¿Me lo puedes escribir de otra forma?"
+# A voice note whose audio cannot be had (too big, not audio, gone at the provider).
+AUDIO_UNREADABLE_REPLY = "No pude abrir tu audio. ¿Me lo puedes enviar de nuevo o escribirlo?"
+AUDIO_REPLIES = {
+    "too_large": "Tu audio es demasiado largo para mí. ¿Me lo puedes enviar en partes más cortas o escribirlo?",
+}
+# Fetches of one note that failed in a way that may pass (network, the provider's 5xx) before the
+# user is asked to send it again: with the growing retry delay, some ten minutes.
+MEDIA_FAILURES_BEFORE_REFUSING = 10
 LONGEST_RETRY_S = 300.0
 
 
@@ -86,7 +97,7 @@ class Relay:
         """The answer's pieces, stored; None when the message must wait (backend down)."""
         entry = self.inbox.get(entry_id)
         options: list[str] = []  # the answers the reply offers, when the backend gives them
-        if entry.kind != "text" and not entry.text:
+        if entry.kind not in (TEXT, AUDIO) and not entry.text:
             pieces = [UNSUPPORTED_REPLY]  # media the stack cannot read yet: say so, kindly
         else:
             self.inbox.asking(entry_id)
@@ -97,9 +108,19 @@ class Relay:
                 holding.daemon = True
                 holding.start()
             try:
-                answer = self.backend.agent(entry.phone, entry.text, entry.message_id, entry.name)
+                answer = self._voice(entry) if entry.kind == AUDIO else \
+                    self.backend.agent(entry.phone, entry.text, entry.message_id, entry.name)
                 pieces = split_message(answer["model_output"]["respuesta_chat"], self.max_chars) or [REFUSED_REPLY]
                 options = answer.get("opciones") if isinstance(answer.get("opciones"), list) else []
+                if entry.kind == AUDIO and isinstance(answer.get("transcript"), str):
+                    self.inbox.heard(entry_id, answer["transcript"])
+            except MediaUnavailable as problem:
+                if problem.retryable and self.inbox.media_failed(entry_id) < MEDIA_FAILURES_BEFORE_REFUSING:
+                    return self._keep(entry_id, "voice note not fetched; kept", problem)
+                log.warning("voice note unavailable; the user is asked again", extra={"entry": entry_id,
+                                                                                      "error": str(problem)})
+                self.inbox.refused(entry_id, f"audio {problem.code}: {problem}")
+                pieces = [AUDIO_REPLIES.get(problem.code, AUDIO_UNREADABLE_REPLY)]
             except BackendUnavailable as problem:
                 if self._poisoned(entry, problem):
                     log.error("the backend fails on this message every time; answered as refused",
@@ -107,15 +128,11 @@ class Relay:
                     self.inbox.refused(entry_id, str(problem))
                     self.inbox.answer_known(entry_id, [REFUSED_REPLY])
                     return [REFUSED_REPLY]
-                log.warning("backend unavailable; message kept", extra={"entry": entry_id, "error": str(problem)})
-                self._send_holding(entry_id, BACKEND_DOWN_REPLY)
-                self.inbox.retry_later(entry_id, self._retry_delay(entry_id), str(problem))
-                return None
+                return self._keep(entry_id, "backend unavailable; message kept", problem)
             except BackendRefused as problem:
                 log.warning("backend refused the message", extra={"entry": entry_id, "error": str(problem)})
                 self.inbox.refused(entry_id, str(problem))
-                pieces = [next((text for code, text in REFUSED_REPLIES.items() if code in str(problem)),
-                               REFUSED_REPLY)]
+                pieces = [_refused_reply(entry, problem)]
             except (KeyError, TypeError) as problem:
                 log.error("backend answer without respuesta_chat", extra={"entry": entry_id, "error": repr(problem)})
                 pieces = [REFUSED_REPLY]
@@ -124,6 +141,22 @@ class Relay:
                     holding.cancel()
         self.inbox.answer_known(entry_id, pieces, options)
         return pieces
+
+    def _keep(self, entry_id: int, what: str, problem: Exception) -> None:
+        """Kept for the retry loop; the user hears once that the answer will come."""
+        log.warning(what, extra={"entry": entry_id, "error": str(problem)})
+        self._send_holding(entry_id, BACKEND_DOWN_REPLY)
+        self.inbox.retry_later(entry_id, self._retry_delay(entry_id), str(problem))
+        return None
+
+    def _voice(self, entry: Entry) -> dict:
+        """POST /agent/voice with the note's audio: the inbox's copy, or fetched and kept first, so
+        that a retry (backend down, bridge restarted) does not fetch it again."""
+        audio = self.inbox.audio(entry.id)
+        if audio is None:
+            audio = self.transport.fetch_audio(entry.message_id, entry.media)
+            self.inbox.keep_audio(entry.id, audio)
+        return self.backend.voice(entry.phone, audio.data, audio.mime_type, entry.message_id, entry.name)
 
     def _poisoned(self, entry, problem: BackendUnavailable) -> bool:
         """A 500 for this message, again, while the backend answers its health check: the message
@@ -172,3 +205,9 @@ class Relay:
                     self._pool.submit(self._handle, entry_id)
             except Exception:
                 log.exception("retry loop failed; trying again next round")
+
+
+def _refused_reply(entry: Entry, problem: BackendRefused) -> str:
+    if entry.kind == AUDIO and problem.status == 413:  # over the backend's own audio limit
+        return AUDIO_REPLIES["too_large"]
+    return next((text for code, text in REFUSED_REPLIES.items() if code in str(problem)), REFUSED_REPLY)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from chasqui.env import SettingError, chasqui_home, env_bool, env_float, env_int, env_str
 from chasqui.network import require_loopback_unless_allowed
+from whatsapp_bridge.media import MAX_AUDIO_BYTES
 
 TRANSPORTS = ("simulator", "cloud", "web")
 
@@ -37,6 +38,10 @@ class BridgeSettings:
     # web transport
     web_session_dir: Path
     max_body_bytes: int = 256_000
+    # voice notes: the largest accepted (WhatsApp's own limit), and how long the backend may take to
+    # hear one on top of backend_timeout_s (its BACKEND_SPEECH_TIMEOUT: keep the two equal)
+    max_audio_bytes: int = MAX_AUDIO_BYTES
+    speech_timeout_s: float = 90.0
     # simulator transport: listening off loopback lets anyone who reaches it speak as any phone
     simulator_allow_network: bool = False
 
@@ -72,6 +77,8 @@ def load_settings() -> BridgeSettings:
         sends_per_second=env_float("WHATSAPP_SENDS_PER_SECOND", 80.0, minimum=0.1),
         web_session_dir=Path(env_str("WHATSAPP_WEB_SESSION_DIR") or chasqui_home() / "whatsapp-web").expanduser(),
         simulator_allow_network=env_bool("BRIDGE_SIMULATOR_ALLOW_NETWORK", False),
+        max_audio_bytes=env_int("BRIDGE_MAX_AUDIO_BYTES", MAX_AUDIO_BYTES, minimum=1024),
+        speech_timeout_s=env_float("BRIDGE_SPEECH_TIMEOUT", 90.0, minimum=1.0),
     )
 
 

@@ -7,7 +7,7 @@ from flask import Blueprint, jsonify
 from werkzeug.exceptions import HTTPException
 
 from backend import failures
-from backend.agent.orchestrator import Orchestrator
+from backend.agent.orchestrator import AgentReply, Orchestrator
 from backend.contacts import find_contact
 from backend.http_input import json_object, optional_string, required_phone, required_string
 from backend.phones import normalize_phone
@@ -26,10 +26,10 @@ def create_agent_blueprint(orchestrator: Orchestrator, metrics) -> Blueprint:
             body = json_object()
             return answer(body)
         except (ApiError, HTTPException) as refusal:
-            _record_failure(orchestrator, body, getattr(refusal, "message", None) or str(refusal))
+            record_failure(orchestrator, body, getattr(refusal, "message", None) or str(refusal))
             raise
         except Exception as problem:
-            _record_failure(orchestrator, body, failures.describe(problem))
+            record_failure(orchestrator, body, failures.describe(problem))
             raise
 
     def answer(body: dict):
@@ -41,19 +41,31 @@ def create_agent_blueprint(orchestrator: Orchestrator, metrics) -> Blueprint:
         role = optional_string(body, "role") or "consulta"
         message_id = optional_string(body, "message_id")
         name = optional_string(body, "name")  # the WhatsApp profile name, when the bridge has it
-        reply = orchestrator.handle(phone, message.strip(), role, message_id, (name or "").strip()[:60] or None)
-        metrics.agent_replies.labels(reply.source).inc()
-        metrics.orchestration.observe(reply.orchestration_s)
-        answer = {"model_output": reply.model_output, "source": reply.source,
-                  "timings": {"orchestration_ms": round(reply.orchestration_s * 1000, 2), **reply.timings}}
-        if reply.options:
-            answer["opciones"] = list(reply.options)  # shown as buttons or a list, or numbered
-        return jsonify(answer)
+        reply = orchestrator.handle(phone, message.strip(), role, message_id, profile_name(name))
+        return jsonify(answer_body(reply, metrics))
 
     return blueprint
 
 
-def _record_failure(orchestrator: Orchestrator, body: dict, error: str) -> None:
+def profile_name(name: str | None) -> str | None:
+    return (name or "").strip()[:60] or None
+
+
+def answer_body(reply: AgentReply, metrics, said_first: str = "") -> dict:
+    """What /agent (and /agent/voice) answer; `said_first` goes before the reply's text."""
+    metrics.agent_replies.labels(reply.source).inc()
+    metrics.orchestration.observe(reply.orchestration_s)
+    output = dict(reply.model_output)
+    if said_first:
+        output["respuesta_chat"] = f"{said_first}\n\n{output['respuesta_chat']}"
+    answer = {"model_output": output, "source": reply.source,
+              "timings": {"orchestration_ms": round(reply.orchestration_s * 1000, 2), **reply.timings}}
+    if reply.options:
+        answer["opciones"] = list(reply.options)  # shown as buttons or a list, or numbered
+    return answer
+
+
+def record_failure(orchestrator: Orchestrator, body: dict, error: str) -> None:
     """Keyed by the provider's message id when there is one, so three tries are one row."""
     def text(name: str) -> str:
         value = body.get(name)

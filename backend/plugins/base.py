@@ -139,5 +139,8 @@ class DomainPlugin:
     # Called after fields were given outside onboarding (a question asked later), so what was
     # built from them follows (the first plot, the plan): (db, contact, {field: value}) -> None.
     on_profile_change: Callable[[sqlite_utils.Database, Contact, dict], None] | None = None
+    # Words a voice note of this domain is likely to hold, in a sentence as people say them: given
+    # to the speech engine as its prompt, so «regué», «rancha» or «5K» are heard as written.
+    speech_prompt: str = ""
     # How a profile value reads back to the user ("papa", "suelo franco"): (field, value) -> text.
     describe: Callable[[str, Any], str] = lambda name, value: str(value)

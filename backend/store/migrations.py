@@ -227,6 +227,29 @@ CREATE INDEX failures_newest ON failures(last_at);
 ALTER TABLE contacts ADD COLUMN first_question TEXT;
 ALTER TABLE profiles ADD COLUMN sources TEXT NOT NULL DEFAULT '{}';
 """),
+    # A WhatsApp voice note is kept as it came (the admin plays it back) with what was heard; the
+    # transcript becomes an ordinary inbound message (message_id), so memory and recall read it.
+    # Kept before transcription: a note the engine cannot read is still there for the admin.
+    (11, "voice notes", """
+CREATE TABLE voice_notes (
+    id INTEGER PRIMARY KEY,
+    wa_message_id TEXT NOT NULL UNIQUE,      -- the provider's id: a retried note is stored and heard once
+    phone TEXT NOT NULL,
+    contact_id INTEGER REFERENCES contacts(id) ON DELETE CASCADE,
+    message_id INTEGER REFERENCES messages(id) ON DELETE SET NULL,
+    mime_type TEXT NOT NULL,
+    audio BLOB NOT NULL,
+    bytes INTEGER NOT NULL,
+    seconds REAL,                            -- the note's length, as the speech engine measured it
+    transcript TEXT,                         -- NULL until heard; '' when no words were heard
+    problem TEXT,                            -- why it could not be heard: empty_audio, audio_too_long...
+    transcribe_ms REAL,
+    created_at REAL NOT NULL,
+    heard_at REAL
+);
+CREATE INDEX voice_notes_by_contact ON voice_notes(contact_id, id);
+CREATE INDEX voice_notes_by_message ON voice_notes(message_id);
+"""),
 ]
 
 

@@ -116,6 +116,8 @@ def _number_words(text: str) -> str:
         value = TENS[match[1]] + (UNITS.get(match[2], 0) if match[2] else 0)
         return str(value)
     text = re.sub(r"\b(" + "|".join(TENS) + r")(?:\s+y\s+(" + "|".join(UNITS) + r"))?\b", tens, text)
+    # Speech-to-text writes «cincuenta y cinco» as «50 y 5»: the same 55.
+    text = re.sub(r"\b([2-9]0) y ([1-9])\b", lambda m: str(int(m[1]) + int(m[2])), text)
     text = re.sub(r"\b(?:una\s+)?hora y media\b", "1.5 horas", text)
     text = re.sub(r"\b(\d+) horas? y media\b", lambda m: f"{m[1]}.5 horas", text)
     text = re.sub(r"\b(?:una|1) hora y cuarto\b", "75 min", text)

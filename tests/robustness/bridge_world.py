@@ -2,19 +2,23 @@
 webhook) and for the simulator, each with its real inbox file and real relay, talking over HTTP to
 a real backend (a BackendWorld served on a loopback port).
 
-Two things differ from production, both so that each example's effects are complete when its
-checks run: the relay's worker pool and the delivery-status pool run each task at once, inside the
-request; and what the bridge sends is recorded instead of going to Meta. The webhook's and the
-simulator's own code runs unchanged."""
+Three things differ from production, so that each example's effects are complete when its checks
+run and stay on this machine: the relay's worker pool and the delivery-status pool run each task
+at once, inside the request; what the bridge sends is recorded instead of going to Meta, and a
+voice note's audio "fetched" from Meta is a fixed one (the media flow has its own tests,
+tests/whatsapp_bridge/test_cloud_media.py); and the backend's speech engine is a stand-in that
+hears «hola» in any audio. The webhook's and the simulator's own code runs unchanged."""
 from __future__ import annotations
 
 import itertools
+import secrets
 from concurrent.futures import Future
 from pathlib import Path
 
 from tests.backend.conftest import TOKEN
 from tests.robustness.worlds import BackendWorld
 from whatsapp_bridge.app import create_app
+from whatsapp_bridge.media import AudioFile, MediaUnavailable
 from whatsapp_bridge.messages import Outbound
 from whatsapp_bridge.relay import BACKEND_DOWN_REPLY, HOLDING_REPLY, REFUSED_REPLY
 from whatsapp_bridge.settings import load_settings
@@ -24,6 +28,7 @@ from whatsapp_bridge.transports.simulator import SimulatorTransport
 APP_SECRET = "robustness-app-secret"
 VERIFY_TOKEN = "robustness-verify-token"
 NOT_NORMAL = {REFUSED_REPLY, BACKEND_DOWN_REPLY, HOLDING_REPLY}
+VOICE_NOTE = b"OggS\x00\x02" + bytes(range(256)) * 8  # never decoded: the speech stand-in hears «hola» in anything
 
 
 class Inline:
@@ -56,14 +61,19 @@ class RecordingCloud(CloudTransport):
     def show_typing(self, phone: str, inbound_message_id: str | None) -> None:
         pass
 
+    def fetch_audio(self, inbound_message_id: str, media: dict) -> AudioFile:
+        if not media.get("media_id"):  # as the real fetch refuses it, before any request
+            raise MediaUnavailable("the webhook named no media id", retryable=False)
+        return AudioFile(VOICE_NOTE, "audio/ogg; codecs=opus")
+
 
 class QuickSimulator(SimulatorTransport):
     """GET /simulator/api/messages?wait=N waits up to 25 s for news: the route's reading of
     `after` and `wait` is under test, the waiting is not, so it is cut to 10 ms (the waits asked
     are kept)."""
 
-    def __init__(self):
-        super().__init__()
+    def __init__(self, max_audio_bytes: int):
+        super().__init__(max_audio_bytes)
         self.waits: list[float] = []
 
     def _read(self, phone: str, after: int, wait_s: float) -> dict:
@@ -117,7 +127,8 @@ def make_bridges(tmp_path: Path, backend_url: str) -> tuple[BridgeApp, BridgeApp
     cloud = cloud_settings()
     cloud_bridge = BridgeApp(tmp_path / "cloud", RecordingCloud(load_settings().with_overrides(**cloud)),
                              backend_url, **cloud)
-    simulator = BridgeApp(tmp_path / "simulator", QuickSimulator(), backend_url)
+    # a voice note's limit of 64 KB, so that notes over it are cheap to send (WhatsApp's is 16 MB)
+    simulator = BridgeApp(tmp_path / "simulator", QuickSimulator(max_audio_bytes=64 * 1024), backend_url)
     return cloud_bridge, simulator
 
 
@@ -139,3 +150,19 @@ class BackendCalls:
 
     def server_errors_since(self, start: int) -> list[tuple[str, int]]:
         return [(path, status) for path, status in self.statuses[start:] if status >= 500]
+
+
+def multipart(fields: dict[str, str], file: tuple[str, str, bytes] | None) -> tuple[bytes, str]:
+    """(body, Content-Type) of a multipart/form-data request, written by hand so that a field can
+    hold what a broken client sends (a lone surrogate goes out as its UTF-8-ish bytes)."""
+    boundary = "chasqui" + secrets.token_hex(8)
+    parts = []
+    for name, value in fields.items():
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+                     + value.encode("utf-8", "surrogatepass") + b"\r\n")
+    if file is not None:
+        filename, content_type, data = file
+        head = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+                f"Content-Type: {content_type}\r\n\r\n")
+        parts.append(head.encode("utf-8", "surrogatepass") + data + b"\r\n")
+    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"

@@ -1,5 +1,6 @@
 """Every HTTP input of the bridge: the cloud transport's webhook (signed, as Meta sends it, with
-one part broken; unsigned; not JSON), the simulator's API and page, and /health.
+one part broken; unsigned; not JSON), the simulator's API (a voice note's multipart upload too)
+and page, and /health.
 
 Per request: no 5xx; a refusal is JSON that says what is wrong; the inbox file passes
 integrity_check and a refused request added no row; every message an accepted request handed on
@@ -14,17 +15,19 @@ from hypothesis import given, settings, strategies as st
 
 from chasqui.serve import start_server
 from tests.robustness import strategies as bad
-from tests.robustness.bridge_world import (APP_SECRET, NOT_NORMAL, VERIFY_TOKEN, BackendCalls, BridgeApp,
-                                           make_bridges)
+from tests.robustness.bridge_world import (APP_SECRET, NOT_NORMAL, VERIFY_TOKEN, VOICE_NOTE, BackendCalls, BridgeApp,
+                                           make_bridges, multipart)
 from tests.robustness.harness import Sent, assert_answer, route_table, rules, send
 from tests.robustness.store_checks import assert_intact, assert_nothing_added, row_counts
 from tests.robustness.worlds import AGRO, RUNNER, BackendWorld
 from tests.whatsapp_bridge import webhook_payloads as meta
+from tests.whatsapp_bridge.voice_backend import SpeechStandIn
 
 E164 = re.compile(r"\+[1-9][0-9]{7,14}", re.ASCII)  # what backend/phones.py takes
 CLOUD_ROUTES = {("GET", "/webhook"), ("POST", "/webhook"), ("GET", "/health")}
+VOICE = "/simulator/api/voice"
 SIMULATOR_ROUTES = {("GET", "/simulator/"), ("POST", "/simulator/api/messages"), ("GET", "/simulator/api/messages"),
-                    ("GET", "/simulator/api/phones"), ("GET", "/health")}
+                    ("GET", "/simulator/api/phones"), ("POST", VOICE), ("GET", "/health")}
 
 
 class Bridges:
@@ -34,6 +37,8 @@ class Bridges:
 
 @pytest.fixture(scope="module")
 def bridges(tmp_path_factory, module_patch, weather, scripted_model):
+    speech = SpeechStandIn()
+    module_patch.setenv("SPEECH_API_URL", speech.url)  # read when the backend's settings are
     backend = BackendWorld(tmp_path_factory.mktemp("bridge-backend"), scripted_model.url)
     calls = BackendCalls(backend)
     server, _ = start_server(backend.app, "127.0.0.1", 0)
@@ -43,6 +48,7 @@ def bridges(tmp_path_factory, module_patch, weather, scripted_model):
         bridge.stop()
     server.shutdown()
     server.server_close()
+    speech.stop()
 
 
 def check_bridge_request(bridges: Bridges, bridge: BridgeApp, go) -> Sent:
@@ -132,6 +138,7 @@ SIMULATOR_EXAMPLES = {
     ("GET", "/simulator/api/phones"): lambda b: [],
     ("GET", "/simulator/"): lambda b: [],
     ("GET", "/health"): lambda b: [],
+    ("POST", VOICE): lambda b: ({"phone": AGRO, "seconds": "2.5"}, ("nota.ogg", "audio/ogg", VOICE_NOTE)),
 }
 
 
@@ -148,12 +155,25 @@ def test_every_example_is_accepted_and_answered(bridges):
     for key, make in SIMULATOR_EXAMPLES.items():
         method, path = key
         made = make(bridges)
+        if key == ("POST", VOICE):
+            before = len(bridges.simulator.replies_to(AGRO))
+            sent = check_bridge_request(bridges, bridges.simulator, lambda: send_voice(bridges, *made))
+            assert sent.status == 202, str(sent)
+            heard = bridges.simulator.replies_to(AGRO)[before]  # (then the check's own «hola» is answered)
+            assert heard.startswith('🎙️ Entendí: "hola"'), (heard, str(sent))
+            continue
         body = bad.body_bytes(made) if method == "POST" else None
         query = bad.encode_query(made) if method == "GET" else ""
         sent = check_bridge_request(bridges, bridges.simulator, lambda: send(
             bridges.simulator.client, "bridge", method, path, query, body, {"Content-Type": "application/json"}))
         assert sent.status in (200, 202), str(sent)
     assert bridges.simulator.replies_to("+51987000001")
+
+
+def send_voice(bridges: Bridges, fields: dict, file: tuple | None, note: str = "") -> Sent:
+    body, content_type = multipart(fields, file)
+    return send(bridges.simulator.client, "bridge", "POST", VOICE, body=body, headers={"Content-Type": content_type},
+                note=note)
 
 
 def post_webhook(bridges: Bridges, raw: bytes, signed: bool = True, headers: dict | None = None,
@@ -227,6 +247,28 @@ def test_simulator_messages_with_one_field_broken(bridges, data):
     check_bridge_request(bridges, bridges.simulator, lambda: send(
         bridges.simulator.client, "bridge", "POST", "/simulator/api/messages", body=bad.body_bytes(body),
         headers={"Content-Type": "application/json"}, note=mutation.describe()))
+
+
+@settings(derandomize=True, database=None, deadline=None, max_examples=bad.examples(), suppress_health_check=bad.SUPPRESS)
+@given(data=st.data())
+def test_simulator_voice_notes_with_one_part_broken(bridges, data):
+    fields, (filename, content_type, audio) = SIMULATOR_EXAMPLES[("POST", VOICE)](bridges)
+    broken = data.draw(st.sampled_from(["phone", "seconds", "filename", "content type", "audio", "no file",
+                                        "extra field"]), label="part")
+    value = data.draw(bad.query_value(), label="value")
+    if broken in ("phone", "seconds"):
+        fields = {**fields, broken: value}
+    elif broken == "filename":
+        filename = value
+    elif broken == "content type":
+        content_type = value
+    elif broken == "audio":  # nothing, a few bytes, or more than the simulator's limit
+        audio = data.draw(st.binary(max_size=512) | st.just(VOICE_NOTE * 40), label="audio")
+    elif broken == "extra field":
+        fields = {**fields, value or "extra": value}
+    file = None if broken == "no file" else (filename, content_type, audio)
+    check_bridge_request(bridges, bridges.simulator, lambda: send_voice(bridges, fields, file,
+                                                                        note=f"{broken}: {value!r}"[:200]))
 
 
 @settings(derandomize=True, database=None, deadline=None, max_examples=bad.examples(1.5), suppress_health_check=bad.SUPPRESS)

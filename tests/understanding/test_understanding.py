@@ -29,6 +29,8 @@ def understanding(plugins):
     ("hoy 15 kms en una hora y cuarto", "hoy 15 km en 75 min"),
     ("sali 10km", "sali 10 km"),
     ("quiero un 10 k", "quiero un 10k"),
+    ("corrí 10 kilómetros en 50 y 5 minutos", "corri 10 km en 55 min"),  # as Whisper writes a voice note
+    ("entre 2 y 3 horas", "entre 2 y 3 horas"),
 ])
 def test_number_words_and_abbreviations_are_read_as_digits_and_words(text, normalized):
     assert read(text).normalized == normalized

@@ -12,12 +12,17 @@ import requests
 from chasqui.serve import start_server
 from tests.backend.scripted_model import ScriptedModel
 from tests.servers import start_backend
+from tests.whatsapp_bridge import webhook_payloads as meta
+from tests.whatsapp_bridge.fake_graph_api import FakeGraphAPI
 from whatsapp_bridge.app import create_app
 from whatsapp_bridge.settings import load_settings
+from whatsapp_bridge.transports.cloud import CloudTransport
 from whatsapp_bridge.transports.simulator import SimulatorTransport
 
 TOKEN = "bridge-test-token"
 ONBOARDING = ["Hola", "Rosa", "Cajamarca"]  # the example plug-in's onboarding: name, then city
+APP_SECRET = "test-app-secret"
+VERIFY_TOKEN = "test-verify-token"
 
 
 @pytest.fixture
@@ -91,7 +96,40 @@ def wait_for_replies(transport: SimulatorTransport, phone: str, count: int, kind
         time.sleep(0.05)
 
 
+def wait_for_counts(bridge: RunningBridge, expected: dict, timeout_s: float = 10) -> None:
+    """The inbox's counts, once they are `expected` (a row is marked answered just after its last
+    piece was sent, so a test that saw the reply may look a moment too early)."""
+    deadline = time.monotonic() + timeout_s
+    while (counts := bridge.bridge.inbox.counts()) != expected:
+        assert time.monotonic() < deadline, f"inbox counts {counts}, expected {expected}"
+        time.sleep(0.05)
+
+
 def onboard(bridge: RunningBridge, phone: str) -> None:
     for index, text in enumerate(ONBOARDING, start=1):
         say(bridge, phone, text)
         wait_for_replies(bridge.transport, phone, index)
+
+
+# -- the cloud transport against the fake Graph API ------------------------------------------------------
+@pytest.fixture
+def graph():
+    with FakeGraphAPI() as fake:
+        yield fake
+
+
+@pytest.fixture
+def cloud_settings(graph):
+    return dict(graph_api_url=graph.base_url, graph_api_version=graph.version,
+                whatsapp_access_token=graph.access_token, whatsapp_phone_number_id=graph.phone_number_id,
+                whatsapp_app_secret=APP_SECRET, whatsapp_verify_token=VERIFY_TOKEN, sends_per_second=200.0)
+
+
+def cloud_transport(settings: dict) -> CloudTransport:
+    return CloudTransport(load_settings().with_overrides(**settings))
+
+
+def post_webhook(bridge, payload: dict, secret: str = APP_SECRET, headers: dict | None = None):
+    raw, signed = meta.signed_post_args(payload, secret)
+    return requests.post(f"{bridge.url}/webhook", data=raw, headers=headers if headers is not None else signed,
+                         timeout=5)

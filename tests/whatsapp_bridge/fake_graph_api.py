@@ -32,11 +32,17 @@ Where each rule comes from (Meta for Developers, WhatsApp Business Platform docs
   130429 throughput, 131000 unknown, 131026 undeliverable, 131047 outside the 24-hour window.
   Meta lists 130429 with HTTP 400, not 429: `throttle_status` lets a test choose.
 - "Throughput": the per-number messages-per-second limit that `max_per_second` imitates.
+- "Retrieve media URL" and "Download media": `GET /{version}/{media-id}` with the bearer token
+  answers {messaging_product, url, mime_type, sha256 (hex), file_size, id}; the url (on
+  lookaside.fbsbx.com, `/whatsapp_business/attachments/?mid=…&ext=…&hash=…`) lasts five minutes
+  and answers the bytes only to the same bearer token. An id Graph does not know is its generic
+  "Unsupported get request" error (HTTP 400, code 100, error_subcode 33).
 """
 from __future__ import annotations
 
 from email import policy as email_policy
 from email.parser import BytesParser
+import hashlib
 import json
 import re
 import secrets
@@ -44,22 +50,27 @@ import threading
 import time
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from tests.whatsapp_bridge.webhook_payloads import ERROR_DETAILS, ERROR_TITLES, digits_only, new_wamid
 
 SEND_TYPES = ("text", "interactive", "image", "template")
 PHONE = re.compile(r"\+?\d{8,15}")
 DEFAULT_CODES = {400: 100, 401: 190, 429: 130429}  # any other injected status: 131000
+DOWNLOAD_PATH = "/whatsapp_business/attachments/"  # lookaside.fbsbx.com's, served here on loopback
+URL_LIFETIME_S = 300  # a media URL works for five minutes
+FAULT_TARGETS = ("messages", "media", "download")  # POST /messages, GET /{media-id}, GET the media URL
 
 
 class GraphError(Exception):
     """One Graph error answer: HTTP status, Graph code, what is wrong, extra headers."""
 
-    def __init__(self, status: int, code: int, details: str, headers: dict | None = None, message: str | None = None):
+    def __init__(self, status: int, code: int, details: str, headers: dict | None = None, message: str | None = None,
+                 subcode: int | None = None):
         super().__init__(details)
         self.status, self.code, self.details, self.headers = status, code, details, headers or {}
         self.message = message or f"(#{code}) {ERROR_TITLES.get(code, 'Error')}"
+        self.subcode = subcode
 
     def body(self) -> dict:
         error = {"message": self.message, "type": "OAuthException", "code": self.code,
@@ -67,7 +78,18 @@ class GraphError(Exception):
                  "fbtrace_id": secrets.token_urlsafe(8)}
         if self.code == 190:  # token errors come from Graph itself, not from WhatsApp
             del error["error_data"]
+        if self.subcode is not None:  # Graph's own errors about objects (no such id): no WhatsApp details
+            error.update(type="GraphMethodException", error_subcode=self.subcode)
+            del error["error_data"]
         return {"error": error}
+
+
+def unknown_object(object_id: str) -> GraphError:
+    """What Graph answers for an id it does not know (or that this token may not read)."""
+    message = (f"Unsupported get request. Object with ID '{object_id}' does not exist, cannot be loaded due to "
+               "missing permissions, or does not support this operation. Please read the Graph API documentation "
+               "at https://developers.facebook.com/docs/graph-api")
+    return GraphError(400, 100, message, message=message, subcode=33)
 
 
 # ---- validation: each function raises GraphError(400, 100, "<what is wrong>") ----
@@ -322,7 +344,8 @@ def _multipart_fields(content_type: str, raw: bytes) -> dict[str, tuple[str, byt
 
 
 class FakeGraphAPI:
-    """Fake `POST /{version}/{phone_number_id}/messages` on a loopback port; see the module docstring."""
+    """Fake `POST /{version}/{phone_number_id}/messages` and `/media`, and the received media's
+    `GET /{version}/{media-id}` and download URL, on a loopback port; see the module docstring."""
 
     def __init__(self, access_token: str = "test-access-token", phone_number_id: str = "123456789012345",
                  version: str = "v21.0", max_per_second: int | None = None, throttle_status: int = 429):
@@ -336,6 +359,10 @@ class FakeGraphAPI:
         self._closed_windows: set[str] = set()
         self._send_times: deque[float] = deque()
         self.media: dict[str, bytes] = {}  # uploaded with POST /{phone_number_id}/media, by id
+        # Media users sent (add_received_media), by id: {data, mime_type, sha256, file_size, hash}
+        self.received_media: dict[str, dict] = {}
+        self.media_lookups: list[str] = []  # media ids whose URL was asked for (past any fault), in order
+        self.downloads: list[str] = []  # media ids whose bytes were downloaded, in order
         self._stopping = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.fake = self
@@ -374,26 +401,47 @@ class FakeGraphAPI:
     # ---- fault injection ----
 
     def fail_next(self, status: int, count: int = 1, retry_after: float | None = None, code: int | None = None,
-                  details: str | None = None) -> None:
-        """The next `count` POSTs to /messages answer `status` with a Graph error, whatever they hold.
+                  details: str | None = None, on: str = "messages") -> None:
+        """The next `count` POSTs to /messages answer `status` with a Graph error, whatever they hold;
+        with on="media" the next media URL lookups (GET /{media-id}), with on="download" the next
+        downloads of a media URL.
 
         The Graph code defaults from the status: 429 -> 130429, 401 -> 190, 400 -> 100, others 131000.
         """
+        assert on in FAULT_TARGETS, on
         code = code or DEFAULT_CODES.get(status, 131000)
         headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else {}
-        fault = {"status": status, "code": code, "headers": headers, "remaining": count,
+        fault = {"status": status, "code": code, "headers": headers, "remaining": count, "on": on,
                  "details": details or ERROR_DETAILS.get(code, f"Injected failure (HTTP {status}).")}
         with self._lock:
             self._faults.append(fault)
 
-    def delay_next(self, seconds: float, count: int = 1) -> None:
-        """The next `count` POSTs to /messages wait `seconds` before being handled.
+    def delay_next(self, seconds: float, count: int = 1, on: str = "messages") -> None:
+        """The next `count` POSTs to /messages (or, with `on`, media lookups or downloads, as for
+        fail_next) wait `seconds` before being handled.
 
         The request is still handled after the wait, as a slow server would: a client that timed out
         and retries has really sent the message twice.
         """
+        assert on in FAULT_TARGETS, on
         with self._lock:
-            self._delays.append([seconds, count])
+            self._delays.append([seconds, count, on])
+
+    # ---- media users sent ----
+
+    def add_received_media(self, data: bytes, mime_type: str = "audio/ogg", *, file_size: int | str | None = None,
+                           sha256: str | None = None) -> str:
+        """Media a user sent (a voice note): its id, for a webhook to name. `file_size` and
+        `sha256` replace what GET /{media-id} states, for a test whose Graph misstates them."""
+        with self._lock:
+            media_id = str(2 * 10**15 + len(self.received_media))
+            self.received_media[media_id] = {
+                "data": data, "mime_type": mime_type, "sha256": sha256 or hashlib.sha256(data).hexdigest(),
+                "file_size": len(data) if file_size is None else file_size, "hash": secrets.token_urlsafe(24)}
+        return media_id
+
+    def downloads_of(self, media_id: str) -> int:
+        return self.downloads.count(media_id)
 
     def close_window(self, phone: str) -> None:
         """From now on, only templates reach `phone`; other messages get 131047 (24-hour window closed)."""
@@ -458,14 +506,17 @@ class FakeGraphAPI:
         if handler.command == "POST" and path == self.media_path:
             self._handle_media(handler, raw)
             return
+        if handler.command == "GET" and (path == DOWNLOAD_PATH or self._media_id_of(path)):
+            self._handle_received_media(handler, path)
+            return
         try:
             if handler.command != "POST" or path != self.messages_path:
                 details = f"Unknown path or method: {handler.command} {path} (only POST {self.messages_path})"
                 raise GraphError(404, 100, details, message=f"(#100) {details}")
-            if not self._wait_out_delay():
+            if not self._wait_out_delay("messages"):
                 handler.close_connection = True  # stopping: answer nothing
                 return
-            self._take_fault()
+            self._take_fault("messages")
             self._check_headers(handler.headers)
             body = self._parse(raw)
             kind = validate(body)
@@ -499,24 +550,80 @@ class FakeGraphAPI:
             self.media[media_id] = data
         self._send(handler, 200, {"id": media_id})
 
-    def _wait_out_delay(self) -> bool:
+    def _media_id_of(self, path: str) -> str | None:
+        """The id in GET /{version}/{media-id} (any single segment: Graph answers unknown ones too)."""
+        prefix = f"/{self.version}/"
+        rest = path[len(prefix):] if path.startswith(prefix) else ""
+        return rest if rest and "/" not in rest else None
+
+    def _handle_received_media(self, handler: BaseHTTPRequestHandler, path: str) -> None:
+        """GET /{version}/{media-id} (the media's URL and facts) or GET of that URL (the bytes)."""
+        on = "download" if path == DOWNLOAD_PATH else "media"
+        try:
+            if not self._wait_out_delay(on):
+                handler.close_connection = True
+                return
+            self._take_fault(on)
+            if handler.headers.get("Authorization") != f"Bearer {self.access_token}":
+                raise GraphError(401, 190, "Missing or wrong bearer token.", message="Invalid OAuth access token.")
+            if on == "media":
+                answer = self._media_url(self._media_id_of(path))
+            else:
+                self._download(handler, parse_qs(urlsplit(handler.path).query))
+                return
+        except GraphError as error:
+            self._record_rejection(handler.path.encode(), error)
+            self._send(handler, error.status, error.body(), error.headers)
+            return
+        self._send(handler, 200, answer)
+
+    def _media_url(self, media_id: str) -> dict:
+        with self._lock:
+            media = self.received_media.get(media_id)
+            self.media_lookups.append(media_id)
+        if media is None:
+            raise unknown_object(media_id)
+        query = f"mid={media_id}&ext={int(time.time())}&hash={media['hash']}"
+        return {"messaging_product": "whatsapp", "url": f"{self.base_url}{DOWNLOAD_PATH}?{query}",
+                "mime_type": media["mime_type"], "sha256": media["sha256"], "file_size": media["file_size"],
+                "id": media_id}
+
+    def _download(self, handler: BaseHTTPRequestHandler, query: dict) -> None:
+        media_id, ext, hash_ = (query.get(key, [""])[0] for key in ("mid", "ext", "hash"))
+        media = self.received_media.get(media_id)
+        if media is None or not secrets.compare_digest(hash_, media["hash"]) or not ext.isdigit() \
+                or time.time() - int(ext) > URL_LIFETIME_S:
+            raise GraphError(404, 100, "The media URL is unknown or has expired; ask GET /{media-id} again.")
+        with self._lock:
+            self.downloads.append(media_id)
+        try:
+            handler.send_response(200)
+            handler.send_header("Content-Type", media["mime_type"])
+            handler.send_header("Content-Length", str(len(media["data"])))
+            handler.end_headers()
+            handler.wfile.write(media["data"])
+        except (BrokenPipeError, ConnectionResetError):  # the client stopped reading (too big for it)
+            handler.close_connection = True
+
+    def _wait_out_delay(self, on: str) -> bool:
         with self._lock:
             seconds = 0.0
-            if self._delays:
-                seconds = self._delays[0][0]
-                self._delays[0][1] -= 1
-                if self._delays[0][1] <= 0:
-                    self._delays.pop(0)
+            delay = next((d for d in self._delays if d[2] == on), None)
+            if delay is not None:
+                seconds = delay[0]
+                delay[1] -= 1
+                if delay[1] <= 0:
+                    self._delays.remove(delay)
         return not self._stopping.wait(seconds) if seconds else not self._stopping.is_set()
 
-    def _take_fault(self) -> None:
+    def _take_fault(self, on: str) -> None:
         with self._lock:
-            if not self._faults:
+            fault = next((f for f in self._faults if f["on"] == on), None)
+            if fault is None:
                 return
-            fault = self._faults[0]
             fault["remaining"] -= 1
             if fault["remaining"] <= 0:
-                self._faults.pop(0)
+                self._faults.remove(fault)
         raise GraphError(fault["status"], fault["code"], fault["details"], fault["headers"])
 
     def _check_headers(self, headers) -> None:

@@ -14,6 +14,7 @@ from tests.whatsapp_bridge.fake_graph_api import FakeGraphAPI
 
 PHONE = "+51987654321"
 TOKEN = "test-access-token"
+VOICE_NOTE = b"OggS\x00\x02" + bytes(range(256)) * 100
 
 
 @pytest.fixture
@@ -230,6 +231,43 @@ def test_throughput_can_answer_as_meta_documents_it():
         post(fake, text())
         response = post(fake, text())
         assert response.status_code == 400 and error_of(response)["code"] == 130429
+
+
+# ---- media users sent ----
+
+def test_received_media_is_stated_as_graph_does_and_wants_the_token_for_both_steps(fake):
+    media_id = fake.add_received_media(VOICE_NOTE, "audio/ogg")
+    auth = {"Authorization": f"Bearer {fake.access_token}"}
+    lookup = f"{fake.base_url}/{fake.version}/{media_id}"
+    assert requests.get(lookup, timeout=5).json()["error"]["code"] == 190
+    info = requests.get(lookup, headers=auth, timeout=5).json()
+    assert info == {"messaging_product": "whatsapp", "url": info["url"], "mime_type": "audio/ogg",
+                    "sha256": hashlib.sha256(VOICE_NOTE).hexdigest(), "file_size": len(VOICE_NOTE), "id": media_id}
+    assert "/whatsapp_business/attachments/?mid=" in info["url"] and "&ext=" in info["url"] and "&hash=" in info["url"]
+    assert requests.get(info["url"], timeout=5).status_code == 401
+    download = requests.get(info["url"], headers=auth, timeout=5)
+    assert download.content == VOICE_NOTE and download.headers["Content-Type"] == "audio/ogg"
+    unknown = requests.get(f"{fake.base_url}/{fake.version}/999", headers=auth, timeout=5)
+    assert unknown.status_code == 400
+    assert unknown.json()["error"]["code"] == 100 and unknown.json()["error"]["error_subcode"] == 33
+    forged = requests.get(info["url"].replace("hash=", "hash=x"), headers=auth, timeout=5)
+    assert forged.status_code == 404
+
+
+def test_media_faults_and_delays_hit_only_what_they_name(fake):
+    media_id = fake.add_received_media(VOICE_NOTE)
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    lookup = f"{fake.base_url}/{fake.version}/{media_id}"
+    fake.fail_next(503, on="download")
+    fake.fail_next(500, on="media")
+    assert post(fake, text()).status_code == 200  # sends are not touched
+    assert requests.get(lookup, headers=auth, timeout=5).status_code == 500
+    url = requests.get(lookup, headers=auth, timeout=5).json()["url"]
+    assert requests.get(url, headers=auth, timeout=5).status_code == 503
+    fake.delay_next(0.3, on="download")
+    started = time.monotonic()
+    assert requests.get(url, headers=auth, timeout=5).content == VOICE_NOTE
+    assert time.monotonic() - started >= 0.3 and fake.downloads_of(media_id) == 1
 
 
 # ---- waiting and teardown ----

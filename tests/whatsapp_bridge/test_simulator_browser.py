@@ -1,12 +1,17 @@
 """The simulator page in a real headless Chromium (Debian's), against the bridge and the real
-backend: pick a number, chat, and watch an alert arrive."""
+backend: pick a number, chat, and watch an alert arrive; send a voice note, picked as a file or
+recorded from Chromium's fake microphone (against the stand-in /agent/voice: the page is under
+test here; the real speech engine hears notes in test_voice_end_to_end.py)."""
 from __future__ import annotations
+
+import re
 
 import pytest
 import requests
 
 from tests.browser import chromium_page, watch_csp_violations
 from tests.whatsapp_bridge.conftest import TOKEN
+from tests.whatsapp_bridge.voice_backend import VoiceBackend, heard_reply
 from whatsapp_bridge.messages import Button, Outbound
 
 PHONE = "+51987654321"
@@ -18,9 +23,13 @@ pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.timeout(180)
 
 
+# A microphone that plays a beep, allowed without asking: Chromium's own switches for tests.
+FAKE_MICROPHONE = ("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream")
+
+
 @pytest.fixture
 def page(tmp_path):
-    with chromium_page(tmp_path / "chromium-profile", 420, 860) as tab:  # a phone-sized window
+    with chromium_page(tmp_path / "chromium-profile", 420, 860, FAKE_MICROPHONE) as tab:  # a phone-sized window
         yield tab
 
 
@@ -64,3 +73,48 @@ def test_a_newcomer_chats_in_the_simulator_and_sees_an_alert_arrive(make_bridge,
     # Styled by its own nonce'd <style> (the header's green), and nothing was refused along the way.
     assert page.locator("header").evaluate("h => getComputedStyle(h).backgroundColor") == "rgb(0, 128, 105)"
     assert violations == []
+
+
+def open_chat(page, bridge) -> list[str]:
+    violations = watch_csp_violations(page)
+    page.goto(f"{bridge.url}/simulator/")
+    page.fill("#phone", PHONE)
+    page.click("#open")
+    return violations
+
+
+def test_a_voice_note_picked_as_a_file_is_sent_and_answered(make_bridge, page, tmp_path):
+    voices = pytest.importorskip("tests.speech.voices")
+    if not voices.espeak_available():
+        pytest.skip("espeak-ng is missing (apt-get install espeak-ng)")
+    note = tmp_path / "nota.ogg"
+    note.write_bytes(voices.voice_note("ayer regué tres horas", "ogg"))
+    with VoiceBackend() as backend:
+        bridge = make_bridge(backend_url=backend.url)
+        violations = open_chat(page, bridge)
+        page.set_input_files("#audio-file", str(note))
+        mine = page.wait_for_selector(".bubble.user:has-text('nota de voz')")
+        assert re.match(r"🎙️ nota de voz \([1-9]\d* s\)", mine.inner_text())  # its length, as the page read it
+        page.wait_for_selector(".bubble.chasqui:has-text('Entendí')")
+        assert page.locator(".bubble.chasqui").first.inner_text().startswith(heard_reply(backend.transcript)[:20])
+        (call,) = backend.calls
+        assert call["file"]["data"] == note.read_bytes() and call["file"]["content_type"] == "audio/ogg"
+        assert backend.problems == [] and violations == []
+
+
+def test_a_voice_note_recorded_from_the_microphone_is_sent_and_answered(make_bridge, page):
+    with VoiceBackend() as backend:
+        bridge = make_bridge(backend_url=backend.url)
+        violations = open_chat(page, bridge)
+        page.click("#record")
+        page.wait_for_selector("#typing:has-text('Grabando')")
+        page.wait_for_timeout(1600)
+        page.click("#record")  # stop: the note goes
+        mine = page.wait_for_selector(".bubble.user:has-text('nota de voz')")
+        assert re.match(r"🎙️ nota de voz \([12] s\)", mine.inner_text())
+        page.wait_for_selector(".bubble.chasqui:has-text('Entendí')")
+        (call,) = backend.calls
+        recorded = call["file"]
+        assert recorded["content_type"].startswith(("audio/webm", "audio/ogg")) and len(recorded["data"]) > 1000
+        assert recorded["data"][:4] in (b"\x1aE\xdf\xa3", b"OggS")  # a WebM (Matroska) or OGG container
+        assert backend.problems == [] and violations == []

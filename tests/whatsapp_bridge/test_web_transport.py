@@ -6,6 +6,8 @@ Tests marked `needs_neonize` build events from neonize's own protobuf classes an
 the optional extra (chasqui[web]) is not installed."""
 from __future__ import annotations
 
+import base64
+import json
 import socket
 import stat
 import sys
@@ -17,6 +19,7 @@ from types import SimpleNamespace
 import pytest
 from flask import Flask
 
+from whatsapp_bridge.media import MediaUnavailable
 from whatsapp_bridge.messages import (AUDIO, BUTTON_REPLY, IMAGE, LOCATION, TEXT, UNSUPPORTED, Button, Outbound,
                                       SendFailed, Template)
 from whatsapp_bridge.transports.web import WebTransport, WebTransportUnavailable, convert, session
@@ -206,10 +209,13 @@ def test_media_and_places_map_to_their_kinds():
     image = convert.inbound_from_event(message_event(e2e.Message(
         imageMessage=e2e.ImageMessage(caption="mi maíz", mimetype="image/jpeg"))))
     assert (image.kind, image.text, image.details) == (IMAGE, "mi maíz", {"mime_type": "image/jpeg"})
-    voice = convert.inbound_from_event(message_event(e2e.Message(
-        audioMessage=e2e.AudioMessage(mimetype="audio/ogg; codecs=opus", seconds=7, PTT=True))))
+    voice = convert.inbound_from_event(message_event(e2e.Message(audioMessage=voice_note(e2e))))
     assert (voice.kind, voice.text) == (AUDIO, "")
+    download = voice.details.pop("download")
     assert voice.details == {"mime_type": "audio/ogg; codecs=opus", "seconds": 7, "voice_note": True}
+    keys = e2e.AudioMessage.FromString(base64.b64decode(download))  # what whatsmeow needs to fetch it, no more
+    assert (keys.directPath, keys.mediaKey, keys.fileLength) == ("/v/t62.7117-24/voice", b"k" * 32, 30_000)
+    assert not keys.waveform and not keys.seconds
     place = convert.inbound_from_event(message_event(e2e.Message(locationMessage=e2e.LocationMessage(
         degreesLatitude=-7.16, degreesLongitude=-78.51, name="Chacra", address="Cajamarca"))))
     assert place.kind == LOCATION and place.text == "Mi ubicación: -7.16, -78.51 (Chacra, Cajamarca)"
@@ -224,6 +230,14 @@ def test_media_and_places_map_to_their_kinds():
     tap = convert.inbound_from_event(message_event(e2e.Message(buttonsResponseMessage=e2e.ButtonsResponseMessage(
         selectedButtonID="si", selectedDisplayText="Sí"))))
     assert (tap.kind, tap.text, tap.details) == (BUTTON_REPLY, "Sí", {"button_id": "si"})
+
+
+def voice_note(e2e, **fields):
+    """A voice note's AudioMessage as WhatsApp sends it: the media's keys, and what a player shows."""
+    return e2e.AudioMessage(**{"mimetype": "audio/ogg; codecs=opus", "seconds": 7, "PTT": True,
+                               "directPath": "/v/t62.7117-24/voice", "mediaKey": b"k" * 32, "fileLength": 30_000,
+                               "fileSHA256": b"s" * 32, "fileEncSHA256": b"e" * 32, "mediaKeyTimestamp": 1_763_000_000,
+                               "waveform": b"\x01" * 64, **fields})
 
 
 def test_what_the_bridge_must_not_answer_is_ignored():
@@ -306,6 +320,12 @@ class StandInClient:
 
     def send_presence(self, presence):
         self._record("send_presence", presence)
+
+    def download_any(self, message):
+        self._record("download_any", message)
+        return self.audio
+
+    audio = b"OggS" + b"\x00" * 2000  # what download_any answers
 
 
 @pytest.fixture
@@ -416,6 +436,48 @@ def test_a_typed_number_after_a_list_reads_as_that_button(connected):
     transport.send(Outbound(PHONE, "¿Cuántas hectáreas?"))  # a later question without buttons
     transport._handle_message(client, message_event(e2e.Message(conversation="2"), message_id="B"))
     assert (connected.received[-1].kind, connected.received[-1].text) == (TEXT, "2")
+
+
+def test_a_voice_note_is_downloaded_from_the_keys_its_message_carried(connected):
+    transport, client = connected.transport, connected.client
+    _, e2e = neonize_protos()
+    transport._handle_message(client, message_event(e2e.Message(audioMessage=voice_note(e2e)), message_id="V1"))
+    (inbound,) = connected.received
+    assert inbound.kind == AUDIO and "audio" not in inbound.details  # handed on at once, fetched by the relay
+    audio = transport.fetch_audio(inbound.message_id, json.loads(json.dumps(inbound.details)))  # via the inbox
+    assert (audio.data, audio.mime_type) == (client.audio, "audio/ogg; codecs=opus")
+    (_, (message,), _), = [call for call in client.calls if call[0] == "download_any"]
+    assert message.audioMessage.directPath == "/v/t62.7117-24/voice" and message.audioMessage.mediaKey == b"k" * 32
+
+
+def test_voice_notes_that_cannot_be_downloaded_say_whether_to_try_again(connected):
+    transport, client = connected.transport, connected.client
+    _, e2e = neonize_protos()
+
+    def details(**fields):
+        return convert.inbound_from_event(message_event(e2e.Message(audioMessage=voice_note(e2e, **fields)))).details
+
+    def problem(media: dict) -> MediaUnavailable:
+        with pytest.raises(MediaUnavailable) as raised:
+            transport.fetch_audio("V2", media)
+        return raised.value
+
+    gone = transport._nz.NeonizeError("download failed with status code 404")  # the media left WhatsApp's servers
+    for fail, retryable in ((gone, False), (transport._nz.NeonizeError("context deadline exceeded"), True),
+                            (RuntimeError("boom"), True)):
+        client.fail["download_any"] = fail
+        assert problem(details()).retryable is retryable, fail
+    del client.fail["download_any"]
+    downloads = len(client.calls)
+    assert problem(details(fileLength=17 * 1024 * 1024)).code == "too_large"  # refused before downloading
+    assert problem(details(mimetype="image/jpeg")).code == "not_audio"
+    assert not problem({"download": "not base64!", "mime_type": "audio/ogg"}).retryable
+    assert not problem({"mime_type": "audio/ogg"}).retryable
+    assert len(client.calls) == downloads
+    client.audio = b""
+    assert problem(details()).code == "not_audio"  # nothing came
+    transport._handle_disconnected(client, None)
+    assert problem(details()).retryable  # back once WhatsApp Web reconnects
 
 
 def test_logged_out_means_unpaired_and_a_new_session(connected):

@@ -3,7 +3,7 @@
 GET /webhook answers Meta's verification handshake; POST /webhook checks the signature before
 reading a byte of the payload (403 when it does not match), answers 400 to a malformed payload
 and 200 to everything else at once, handing messages to the relay and status updates to the
-alert bookkeeping.
+alert bookkeeping. A voice note's audio is fetched later, from the relay's worker (cloud_media.py).
 """
 from __future__ import annotations
 
@@ -13,10 +13,12 @@ from flask import Blueprint, Response, jsonify, request
 
 from chasqui.http_errors import ApiError, bad_request
 from chasqui.http_input import InvalidJson, loads_strict
+from whatsapp_bridge.media import AudioFile
 from whatsapp_bridge.messages import Outbound
 from whatsapp_bridge.settings import BridgeSettings
 from whatsapp_bridge.transports.base import OnMessage, OnStatus
 from whatsapp_bridge.transports.cloud_api import CloudAPI
+from whatsapp_bridge.transports.cloud_media import CloudMedia
 from whatsapp_bridge.transports.cloud_webhook import MalformedPayload, parse_payload, signature_matches
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,8 @@ class CloudTransport:
         self.verify_token = settings.whatsapp_verify_token
         self.api = CloudAPI(settings.graph_api_url, settings.graph_api_version, settings.whatsapp_phone_number_id,
                             settings.whatsapp_access_token, settings.sends_per_second)
+        self.media = CloudMedia(settings.graph_api_url, settings.graph_api_version, settings.whatsapp_access_token,
+                                settings.max_audio_bytes)
         self._on_message: OnMessage | None = None
         self._on_status: OnStatus | None = None
         self.webhooks_refused = 0
@@ -42,6 +46,9 @@ class CloudTransport:
 
     def send(self, message: Outbound) -> str:
         return self.api.send(message)
+
+    def fetch_audio(self, inbound_message_id: str, media: dict) -> AudioFile:
+        return self.media.fetch_audio(media.get("media_id"), media.get("mime_type"))
 
     def show_typing(self, phone: str, inbound_message_id: str | None) -> None:
         if inbound_message_id:

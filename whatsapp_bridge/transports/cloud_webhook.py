@@ -108,7 +108,8 @@ def _message(raw: object, names: dict) -> Inbound:
         details = {key: body.get(key) for key in ("latitude", "longitude", "name", "address")}
         text = _location_text(details)
     elif kind in ("audio", "voice"):
-        inbound_kind, details = AUDIO, {"media_id": _text(body.get("id")), "mime_type": _text(body.get("mime_type"))}
+        inbound_kind, details = AUDIO, {"media_id": _text(body.get("id")), "mime_type": _text(body.get("mime_type")),
+                                        "voice": body.get("voice") is True}
     elif kind == "image":
         inbound_kind = IMAGE
         details = {"media_id": _text(body.get("id")), "mime_type": _text(body.get("mime_type"))}

@@ -6,35 +6,45 @@ what the bridge sends lands in the page's conversation. Conversations live in me
 backend keeps the real record). It has no login: it listens where the bridge listens, 127.0.0.1
 by default, and the bridge refuses any other address unless BRIDGE_SIMULATOR_ALLOW_NETWORK=1
 (whatsapp_bridge/settings.py). Its page sends a strict CSP (chasqui/security_headers.py).
+
+A voice note (recorded on the page's microphone, or an audio file picked) is posted as
+multipart/form-data to /simulator/api/voice and handed to the relay with its bytes inside, as a
+provider's would be once fetched.
 """
 from __future__ import annotations
 
 import base64
 import itertools
+import mimetypes
 import threading
 import time
 import uuid
 from collections import defaultdict
 
 from flask import Blueprint, Response, jsonify, render_template, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
-from chasqui.http_errors import bad_request
+from chasqui.http_errors import ApiError, bad_request
 from chasqui.http_input import parse_json_body
 from chasqui.security_headers import NONCE, add_nosniff, add_page_headers, csp_nonce, page_policy
-from whatsapp_bridge.messages import BUTTON_REPLY, TEXT, Inbound, Outbound
+from whatsapp_bridge.media import MAX_AUDIO_BYTES, AudioFile, MediaUnavailable, checked_audio
+from whatsapp_bridge.messages import AUDIO, BUTTON_REPLY, TEXT, Inbound, Outbound
 from whatsapp_bridge.transports.base import OnMessage, OnStatus
 
 MAX_TEXT_CHARS = 4096  # WhatsApp's own limit: the page cannot send more than a phone could
+FORM_OVERHEAD_BYTES = 64 * 1024  # a voice note's multipart body: the audio, plus its fields and boundaries
 # The page loads nothing but itself and its API: its inline style and script carry the nonce.
-# Pictures arrive as data: URLs (or, from a plug-in, an https link the phone would open too).
+# Pictures arrive as data: URLs (or, from a plug-in, an https link the phone would open too); an
+# audio file picked is read from its own blob: URL to learn its length.
 PAGE_POLICY = page_policy(default_src=("'none'",), style_src=(NONCE,), img_src=("'self'", "data:", "https:"),
-                          connect_src=("'self'",), form_action=("'none'",))
+                          media_src=("blob:",), connect_src=("'self'",), form_action=("'none'",))
 
 
 class SimulatorTransport:
     name = "simulator"
 
-    def __init__(self):
+    def __init__(self, max_audio_bytes: int = MAX_AUDIO_BYTES):
+        self.max_audio_bytes = max_audio_bytes
         self._conversations: dict[str, list[dict]] = defaultdict(list)
         self._typing: dict[str, float] = {}
         self._sequence = itertools.count(1)
@@ -62,6 +72,11 @@ class SimulatorTransport:
                                      "image_url": image_url})
         return provider_id
 
+    def fetch_audio(self, inbound_message_id: str, media: dict) -> AudioFile:
+        # The page's notes come with their bytes, kept with the inbox row in the same statement.
+        raise MediaUnavailable("the simulator has no audio to fetch: its notes come with their bytes",
+                               retryable=False)
+
     def show_typing(self, phone: str, inbound_message_id: str | None) -> None:
         with self._changed:
             self._typing[phone] = time.time() + 25  # WhatsApp shows it for up to 25 s or until the reply
@@ -76,7 +91,7 @@ class SimulatorTransport:
 
         @simulator.get("/")
         def page():
-            return render_template("simulator.html", csp_nonce=csp_nonce())
+            return render_template("simulator.html", csp_nonce=csp_nonce(), max_audio_bytes=self.max_audio_bytes)
 
         @simulator.after_request
         def security_headers(response: Response) -> Response:
@@ -102,6 +117,16 @@ class SimulatorTransport:
             self._on_message(message)
             return jsonify({"id": message.message_id}), 202
 
+        @simulator.post("/api/voice")
+        def voice_from_phone():
+            phone, audio, seconds = self._voice_form()
+            message = Inbound(phone, f"sim.in.{uuid.uuid4().hex[:16]}", AUDIO, timestamp=time.time(),
+                              details={"audio": audio.data, "mime_type": audio.mime_type, "seconds": seconds})
+            self._append(phone, {"id": message.message_id, "from": "user", "text": voice_label(seconds),
+                                 "kind": "voice"})
+            self._on_message(message)
+            return jsonify({"id": message.message_id, "bytes": len(audio.data)}), 202
+
         @simulator.get("/api/messages")
         def conversation():
             phone = _phone(request.args.get("phone"))
@@ -114,6 +139,33 @@ class SimulatorTransport:
             return jsonify({"phones": sorted(self._conversations)})
 
         return simulator
+
+    def _voice_form(self) -> tuple[str, AudioFile, float | None]:
+        """(phone, audio, seconds) of a posted voice note: multipart fields `phone`, `seconds`
+        (optional, as the page measured it) and the file part `file`, checked as a provider's."""
+        if request.mimetype != "multipart/form-data":
+            raise bad_request("send multipart/form-data with 'phone' and the audio as the part 'file'", "file")
+        request.max_content_length = self.max_audio_bytes + FORM_OVERHEAD_BYTES  # the app's is for JSON
+        try:
+            form, files = request.form, request.files
+        except RequestEntityTooLarge:
+            raise _too_large(self.max_audio_bytes) from None
+        phone = _phone(form.get("phone"))
+        upload = files.get("file")
+        if upload is None:
+            raise bad_request("the audio must come as the multipart part 'file'", "file")
+        data = upload.read(self.max_audio_bytes + 1)
+        mime_type = upload.mimetype if upload.mimetype not in ("", "application/octet-stream") else \
+            mimetypes.guess_type(upload.filename or "")[0]
+        try:
+            audio = checked_audio(data, mime_type, self.max_audio_bytes)
+        except MediaUnavailable as problem:
+            if problem.code == "too_large":
+                raise _too_large(self.max_audio_bytes) from None
+            raise bad_request(f"'file' {problem}", "file", code="not_audio") from None
+        # the part's own parameters too ("audio/webm;codecs=opus"): the decoder reads them
+        full_type = upload.content_type if upload.mimetype == mime_type else mime_type
+        return phone, AudioFile(audio.data, full_type), _seconds(form.get("seconds"))
 
     def conversation(self, phone: str) -> list[dict]:
         """Everything said with one phone, oldest first (for tests and benchmarks)."""
@@ -148,6 +200,25 @@ def _phone(raw: object) -> str:
     if not 8 <= len(digits) <= 15 or digits.startswith("0"):
         raise bad_request("'phone' must be a number in international form, e.g. +51987654321", "phone")
     return "+" + digits
+
+
+def voice_label(seconds: float | None) -> str:
+    """How the page shows the user's note (the simulator keeps no audio to play back)."""
+    return f"🎙️ nota de voz ({round(seconds)} s)" if seconds is not None else "🎙️ nota de voz"
+
+
+def _seconds(raw: object) -> float | None:
+    """The note's length as the page measured it; anything unusable is left unknown."""
+    try:
+        seconds = float(str(raw))
+    except ValueError:
+        return None
+    return seconds if 0 <= seconds <= 24 * 3600 else None  # NaN and infinities fail both
+
+
+def _too_large(limit: int) -> ApiError:
+    return ApiError(413, "audio_too_large", f"the audio is larger than {limit} bytes (WhatsApp's limit, "
+                                            "BRIDGE_MAX_AUDIO_BYTES)", "file")
 
 
 def _whole_number(raw: str, name: str) -> int:

@@ -58,6 +58,10 @@ PLUGIN = DomainPlugin(
     ],
     signals=re.compile(r"\b(rieg\w*|regar|regu?e|chacra|cultiv\w*|sembr\w*|siembr\w*|cosech\w*|plaga\w*|"
                        r"agricult\w*|agro|hectareas?|lote|parcela|helada|abono|fertiliz\w*|productor\w*)\b"),
+    speech_prompt=("Consulta de un productor sobre su chacra: ¿cuándo riego? Regué tres horas con goteo, "
+                   "aspersión o gravedad. Papa, maíz, quinua, arroz, café, palta, frijol, cebolla, trigo, "
+                   "alfalfa. Sembré hace dos meses. Rancha, gusano cogollero, gorgojo de los Andes, polilla, "
+                   "roya, mosca blanca, pulgones, helada, lluvia. Huancayo, Cajamarca, Huaral, Cusco, Puno."),
     first_question="¿Cuándo riego?",
     first_ask="¿Qué cultivo tienes y dónde está tu chacra? Por ejemplo «papa en Huancayo» o «maíz, Huaral».",
     asks_name=False,

@@ -47,6 +47,9 @@ PLUGIN = DomainPlugin(
                      profile.parse_injuries, needed=NEVER, default=lambda answers: ""),
         ProfileField("edad", "¿Cuántos años tienes?", profile.parse_age, needed=NEVER),
     ],
+    speech_prompt=("Mensaje de un corredor a su entrenador: corrí 10 kilómetros en 55 minutos, a ritmo "
+                   "de 5:30 por kilómetro. Rodaje, series, tempo, fondo largo, maratón, media maratón, 5K, "
+                   "10K, 21K. Me duele la rodilla. ¿Qué me toca hoy?"),
     signals=re.compile(r"\b(corr\w*|running|runner|maraton\w*|carrera|trote|trotar|entren\w*|ritmo|5 ?k|10 ?k|21 ?k|"
                        r"42 ?k|km|kilometros?|coach|trail|ultra)\b"),
     first_question="¿Cuáles son mis ritmos de entrenamiento?",

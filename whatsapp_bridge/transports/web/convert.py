@@ -5,6 +5,7 @@ itself cannot be.
 """
 from __future__ import annotations
 
+import base64
 import logging
 import re
 from typing import Callable
@@ -34,6 +35,10 @@ SILENT_FIELDS = frozenset({
     "callLogMesssage", "bcallMessage",
 })
 RECEIPT_STATUSES = {"DELIVERED": "delivered", "READ": "read", "PLAYED": "read"}
+# What downloading a voice note takes (whatsmeow's DownloadAny reads these), kept with the inbox
+# row so that the note can be fetched in the relay's worker, and again after a restart.
+AUDIO_DOWNLOAD_FIELDS = ("URL", "directPath", "mediaKey", "mediaKeyTimestamp", "fileSHA256", "fileEncSHA256",
+                         "fileLength", "mimetype")
 
 
 # -- phones and JIDs ----------------------------------------------------------------------------------
@@ -101,13 +106,18 @@ def _location(sub, live: bool = False) -> tuple[str, str, dict]:
     return LOCATION, location_text(sub.degreesLatitude, sub.degreesLongitude, name, address), details
 
 
+def _audio(sub) -> tuple[str, str, dict]:
+    keys = type(sub)(**{name: getattr(sub, name) for name in AUDIO_DOWNLOAD_FIELDS if sub.HasField(name)})
+    return AUDIO, "", {"mime_type": sub.mimetype, "seconds": sub.seconds, "voice_note": sub.PTT,
+                       "download": base64.b64encode(keys.SerializeToString()).decode()}
+
+
 # One converter per message field: (kind, text, details).
 CONVERTERS: dict[str, Callable] = {
     "conversation": lambda text: (TEXT, text, {}),
     "extendedTextMessage": lambda sub: (TEXT, sub.text, {}),
     "imageMessage": lambda sub: (IMAGE, sub.caption, {"mime_type": sub.mimetype}),
-    "audioMessage": lambda sub: (AUDIO, "", {"mime_type": sub.mimetype, "seconds": sub.seconds,
-                                             "voice_note": sub.PTT}),
+    "audioMessage": _audio,
     "locationMessage": _location,
     "liveLocationMessage": lambda sub: _location(sub, live=True),
     "buttonsResponseMessage": lambda sub: (BUTTON_REPLY, sub.selectedDisplayText,

@@ -1,6 +1,7 @@
 """The WhatsApp Web transport itself: a supervised neonize client behind the bridge's Transport."""
 from __future__ import annotations
 
+import base64
 import ipaddress
 import logging
 import os
@@ -16,6 +17,8 @@ from urllib.parse import urlparse
 import requests
 from flask import Blueprint, Response, jsonify, request
 
+from whatsapp_bridge.media import MAX_AUDIO_BYTES, AudioFile, MediaUnavailable, check_audio_type, check_size, \
+    checked_audio
 from whatsapp_bridge.messages import BUTTON_REPLY, TEXT, Button, Inbound, Outbound, SendFailed
 from whatsapp_bridge.transports.base import OnMessage, OnStatus
 from whatsapp_bridge.transports.web.convert import (enum_name, inbound_from_event, jid_to_phone, match_button,
@@ -82,8 +85,10 @@ class WebTransport:
     """
     name = "web"
 
-    def __init__(self, session_dir: Path, *, device_name: str = "Chasqui", proxy_url: str | None = None):
+    def __init__(self, session_dir: Path, *, device_name: str = "Chasqui", proxy_url: str | None = None,
+                 max_audio_bytes: int = MAX_AUDIO_BYTES):
         self.session_dir = Path(session_dir).expanduser()
+        self.max_audio_bytes = max_audio_bytes
         self.db_path = self.session_dir / DB_NAME
         self.device_name = device_name  # shown in the phone's list of linked devices
         self.proxy_url = proxy_url  # socks5://… or http://…, for hosts that reach WhatsApp through one
@@ -161,6 +166,33 @@ class WebTransport:
             raise SendFailed(f"WhatsApp Web did not take the message: {problem}", retry_after=RETRY_AFTER_S) from None
         self._remember_buttons(message.phone, message.buttons)
         return response.ID
+
+    def fetch_audio(self, inbound_message_id: str, media: dict) -> AudioFile:
+        """A voice note's bytes, downloaded and decrypted by whatsmeow from the keys its message
+        carried (convert.AUDIO_DOWNLOAD_FIELDS, kept with the inbox row)."""
+        message = self._audio_message(media)
+        mime_type = media.get("mime_type") or message.audioMessage.mimetype
+        check_audio_type(mime_type)
+        if message.audioMessage.fileLength:
+            check_size(message.audioMessage.fileLength, self.max_audio_bytes)
+        try:
+            client = self._ready_client()
+            data = self._go(client, client.download_any, message)
+        except (_Gone, SendFailed):
+            raise MediaUnavailable("WhatsApp Web is not connected", retryable=True) from None
+        except Exception as problem:  # whatsmeow's text: a 404/410 means the media is gone for good
+            gone = any(status in str(problem) for status in ("404", "410"))
+            raise MediaUnavailable(f"WhatsApp Web download failed: {problem}", retryable=not gone) from None
+        return checked_audio(data or b"", mime_type, self.max_audio_bytes)
+
+    def _audio_message(self, media: dict):
+        message = self._nz.Message() if self._nz is not None else None
+        try:
+            message.audioMessage.ParseFromString(base64.b64decode(media["download"], validate=True))
+        except Exception as problem:  # missing, not base64, not an AudioMessage (protobuf's DecodeError)
+            raise MediaUnavailable(f"the voice note's download keys are unreadable: {problem!r}",
+                                   retryable=False) from None
+        return message
 
     def show_typing(self, phone: str, inbound_message_id: str | None) -> None:
         """Marks the message read (blue ticks, as the Cloud API's typing indicator does) and shows

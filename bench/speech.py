@@ -17,6 +17,7 @@ import statistics
 import sys
 import threading
 import time
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,8 +29,9 @@ sys.path.insert(0, str(REPO))
 from model_api.audio_decoding import decode_audio  # noqa: E402
 from model_api.settings import load_settings  # noqa: E402
 from model_api.speech import SpeechEngine, TranscriptionRequest  # noqa: E402
-from tests.model_api.speech_samples import SENTENCES, DOMAIN_PROMPT, spoken_for, word_error_rate  # noqa: E402
+from tests.model_api.speech_samples import DOMAIN_PROMPT, SENTENCES, spoken_for  # noqa: E402
 from tests.speech.voices import voice_note  # noqa: E402
+from tests.speech.wer import word_error_rate  # noqa: E402
 
 LENGTHS = (3, 10, 30)  # beam and prompt compared on these
 THREAD_LENGTHS = (5, 15)  # and threads on these too, alone and beside the LLM
@@ -189,6 +191,9 @@ def word_errors(engine: SpeechEngine) -> None:
                 fallbacks += any(s.temperature > 0 for s in result.segments)
             print(f"  beam {beam}  prompt {'yes' if prompt else 'no '}  mean WER {statistics.mean(errors):.3f}  "
                   f"{seconds:5.1f} s in all  notes re-decoded hotter {fallbacks}", flush=True)
+    detected = Counter(engine.transcribe(TranscriptionRequest(audio, None, DOMAIN_PROMPT)).language
+                       for _, audio in notes)
+    print(f"  language left to Whisper (SPEECH_LANGUAGE fixes it): {dict(detected.most_common())}")
 
 
 def beside_the_llm(engines: dict, notes: dict, beam: int, args) -> None:

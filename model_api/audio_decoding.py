@@ -113,11 +113,13 @@ class _Mono16k:
         self.samples = 0
 
     def add(self, frame) -> None:
+        """May raise av.FFmpegError or ValueError (a frame it cannot take): the caller counts it."""
         layout = (frame.format.name, frame.layout.name, frame.sample_rate)
         if layout != self._layout:
-            self.flush()
+            previous, self._layout = self._resampler, layout
             self._resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
-            self._layout = layout
+            if previous is not None:
+                self._keep(previous.resample(None))  # its last samples, before the new frame's
         frame.pts = None  # FFmpeg's timestamps need not be continuous; the samples are
         self._keep(self._resampler.resample(frame))
 
@@ -145,6 +147,8 @@ def decode_audio(data: bytes, max_seconds: float) -> DecodedAudio:
         stream = next((s for s in container.streams if s.type == "audio"), None)
         if stream is None:
             raise UnsupportedAudio(f"the file ({container.format.name}) has no audio stream")
+        if stream.codec_context is None:  # a codec FFmpeg has no decoder for (or a damaged codec id)
+            raise UnsupportedAudio(f"the audio in the file ({container.format.name}) is in a codec that cannot be decoded")
         if container.format.name == "ogg" and (cut := _ogg_cut_at(data)) is not None:
             raise InvalidAudio(f"the Ogg file is cut short or damaged at byte {cut} of {len(data)} (a partial upload?)")
         mono, packets, bad = _Mono16k(), 0, 0
@@ -152,17 +156,15 @@ def decode_audio(data: bytes, max_seconds: float) -> DecodedAudio:
             for packet in container.demux(stream):
                 packets += 1
                 try:
-                    frames = packet.decode()
-                except (av.FFmpegError, ValueError):
+                    for frame in packet.decode():
+                        mono.add(frame)
+                except (av.FFmpegError, ValueError):  # the packet, or a frame the resampler cannot take
                     bad += 1
-                    continue
-                for frame in frames:
-                    mono.add(frame)
                 if mono.samples > limit:
                     raise AudioTooLong(max_seconds)
-        except av.FFmpegError as problem:  # the container itself broke off
+            mono.flush()
+        except av.FFmpegError as problem:  # the container itself broke off, or the resampler's last step
             raise InvalidAudio(f"the audio file is damaged or cut short ({_reason(problem)})") from None
-        mono.flush()
         codec = stream.codec_context.name
     if bad > MAX_BAD_PACKET_SHARE * packets or (bad and not mono.samples):
         raise InvalidAudio(f"the audio is damaged: {bad} of {packets} packets could not be decoded ({codec})")

@@ -146,8 +146,8 @@ def _hub_whisper(size: str, description: str) -> SpeechModel:
     )
 
 
-WHISPER_SMALL = _hub_whisper("small", "Whisper small, 244M parameters: fewer errors, ~3x slower (about 480 MB; needs the hub)")
-WHISPER_MEDIUM = _hub_whisper("medium", "Whisper medium, 769M parameters: slow on 2 cores (about 1.5 GB; needs the hub)")
+WHISPER_SMALL = _hub_whisper("small", "Whisper small, 244M parameters (3.3x base): fewer errors, slower (about 480 MB; needs the hub)")
+WHISPER_MEDIUM = _hub_whisper("medium", "Whisper medium, 769M parameters (10x base): for more cores (about 1.5 GB; needs the hub)")
 
 SPEECH_CATALOG: dict[str, SpeechModel] = {m.name: m for m in (WHISPER_BASE, WHISPER_SMALL, WHISPER_MEDIUM)}
 DEFAULT_SPEECH_MODEL = WHISPER_BASE.name

@@ -2,29 +2,30 @@
 
 Not thread-safe by design, like engine.py: only the speech queue's worker calls transcribe().
 
-Measured on the 2-core machine Chasqui targets (bench/speech.py: espeak-ng's Spanish, the domain
-prompt sent, whisper-base, medians of 3; the figures vary by some 10% from run to run):
+Measured on the 2-core machine Chasqui targets (bench/speech.py: espeak-ng's Spanish, whisper-base,
+the domain prompt sent unless said, medians of 3; the figures move 10-20% from run to run):
 - A note costs about a second whatever its length up to 30 s, because Whisper encodes a whole
-  30-s window: on one thread 3 s took 0.99 s, 10 s 1.28 s, 30 s 1.71 s (real-time factor 0.31
-  to 0.06). Loading takes 0.5 s; the model API process peaks about 330 MB higher (591 MB with
-  SmolLM2 against 260 MB with SPEECH_MODEL=none).
-- beam_size 1 (SPEECH_BEAM_SIZE): with the prompt, beam 5 read 26 sentences barely better (mean
-  word error rate 0.345 against 0.367, some 3 words in 130) and took longer: 30 s 2.17 against
-  1.71 s alone, 3.22 against 2.51 s beside the LLM. Without a prompt greedy decoding falls back
-  to hotter temperatures more often (12 of the 26 notes against 5: 63 s against 49 s for them
-  all): a client that sends no prompt may want 5.
+  30-s window: 3 s took 1.03 s, 10 s 1.27 s, 30 s 2.19 s (real-time factor 0.32 to 0.07).
+  Loading takes 0.4 s; the model API process peaks 323 MB higher (583 MB with SmolLM2 against
+  260 MB with SPEECH_MODEL=none).
+- beam_size 5 (SPEECH_BEAM_SIZE): on 16 one-sentence notes, the usual length, beam 5 made fewer
+  word errors than greedy decoding (mean word error rate 0.288 against 0.374) in the same time
+  (18.8 s for all 16 either way), since the encoder dominates short notes; it costs more only on
+  long ones (30 s: 2.19 against 1.69 s alone, 3.25 against 2.57 s beside the LLM). The prompt
+  matters more than the beam: without it, 0.490 (beam 5) and 0.392 (beam 1), and Whisper
+  re-decoded 2 and 4 of the notes at hotter temperatures (a 3-s note then took 3.0 s).
 - threads 1 (SPEECH_THREADS): the two cores are shared, not split. The LLM's worker runs
-  MODEL_N_THREADS (2) llama.cpp threads and this worker its own CTranslate2 threads, each with
-  its queue, so a note never waits behind a chat answer (10-20 s) nor an answer behind a note.
-  Alone, a second thread is faster (10 s: 0.80 against 1.28 s; 30 s: 1.53 against 1.71 s). Beside
-  a generating LLM it still gained 10-30% (5 s: 1.12 against 1.59 s) but the LLM, 39 tokens/s
-  alone, fell to a median of 0.9-9.9 tokens/s while the note was transcribed (0.4 at worst);
-  with one speech thread it kept a steady 13-16. llama.cpp's threads wait for each other at
-  every step, and four busy threads on two cores keep one of them off a core. A user's note is
-  transcribed before their question reaches the LLM, so the two overlap only across users; when
-  they do, a few tenths of a second on the note cost less than a stalled answer.
-- language fixed (SPEECH_LANGUAGE, "es"): left to detect it, Whisper base took 6 of 26 short
-  Spanish notes for another language (English, Latin, Thai, Japanese).
+  MODEL_N_THREADS (2) llama.cpp threads and this worker its own CTranslate2 thread, each with its
+  queue, so a note never waits behind a chat answer (10-20 s) nor an answer behind a note.
+  Beside a generating LLM (42 tokens/s alone) one speech thread left it a steady median of
+  12-14 tokens/s for the 1.5-3.3 s a note took; two threads were at best a quarter faster for
+  speech (5 s: 1.24 against 1.62 s) and sometimes slower (3 s: 1.70 against 1.50 s), and made
+  the LLM stall, down to a median of 3.4-4.7 tokens/s on some notes (1.3 at worst): llama.cpp's
+  threads wait for each other at every step, and four busy threads on two cores keep one of them
+  off a core. Alone, a second thread saved at most a third (beam 1, 10 s: 0.79 against 1.16 s)
+  and with beam 5 little or nothing (10 s: 1.20 against 1.27 s).
+- language fixed (SPEECH_LANGUAGE, "es"): left to detect it, Whisper base took 4 of the 16 short
+  Spanish notes for English, Thai or Japanese.
 - vad_filter: Silero VAD drops silence first, so a silent note costs about 10 ms and gives Whisper
   nothing to invent text over (whisper_hallucinations.py catches what noise gets through).
 - condition_on_previous_text False: a note is one to four 30-s windows, and feeding a window's

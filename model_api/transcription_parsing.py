@@ -32,6 +32,9 @@ def _form(max_body_bytes: int):
     try:
         return request.files, request.form
     except RequestEntityTooLarge:
+        if request.content_length is not None and request.content_length <= max_body_bytes:
+            raise ApiError(413, "body_too_large", "a text field of the form is too large (Flask's "
+                           "MAX_FORM_MEMORY_SIZE); only the file may be large") from None
         raise ApiError(413, "body_too_large",
                        f"the upload is larger than {max_body_bytes} bytes (SPEECH_MAX_BODY_BYTES)") from None
 

@@ -1,8 +1,7 @@
-"""Spanish voice notes for the speech tests and bench/speech.py: short sentences a farmer or a
-runner would send, the domain prompt the backend sends with them, and the word error rate."""
+"""Spanish voice notes for the model API's speech tests and bench/speech.py: short sentences a
+farmer or a runner would send, the kind of domain prompt the backend sends with them, and notes of
+a given length (the word error rate is tests/speech/wer.py's)."""
 from __future__ import annotations
-
-from model_api.whisper_hallucinations import normalized
 
 SENTENCES = (
     "tengo maíz en Huaral",
@@ -25,18 +24,6 @@ SENTENCES = (
 # The kind of vocabulary the backend sends as `prompt`: names Whisper base rarely spells right.
 DOMAIN_PROMPT = ("Mensaje de un agricultor o corredor peruano: riego, maíz, papa, quinua, rancha, gusano "
                  "cogollero, helada, Huaral, Cajamarca, kilómetros, rodilla, maratón.")
-
-
-def word_error_rate(reference: str, hypothesis: str) -> float:
-    """Word edit distance over the reference's length, ignoring case, accents and punctuation."""
-    ref, hyp = normalized(reference).split(), normalized(hypothesis).split()
-    previous = list(range(len(hyp) + 1))
-    for i, word in enumerate(ref, 1):
-        current = [i]
-        for j, other in enumerate(hyp, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (word != other)))
-        previous = current
-    return previous[-1] / max(1, len(ref))
 
 
 def spoken_for(seconds: float, fmt: str = "ogg") -> tuple[bytes, str]:

@@ -74,7 +74,7 @@ def test_word_error_rate_on_spoken_sentences_of_both_domains(speech_api, capsys)
         rates.setdefault(sentence["part"], []).append(word_error_rate(sentence["text"], response.json()["text"]))
     means = {part: statistics.mean(values) for part, values in rates.items()}
     with capsys.disabled():
-        print(f"\nvoice notes, mean word error rate: " + ", ".join(
+        print("\nvoice notes, mean word error rate: " + ", ".join(
             f"{part} {mean:.3f} ({len(rates[part])} sentences)" for part, mean in means.items()))
     assert len(SENTENCES) >= 20 and {"tune", "held_out"} <= set(means)
     assert all(mean <= MEAN_WER_TARGET for mean in means.values()), means

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from tests.agro.conftest import lima_today
+from tests.robustness.bridge_world import multipart
 from tests.robustness.worlds import AGRO, NOTES, RUNNER, BackendWorld
 
 GARMIN_CSV = (Path(__file__).parents[1] / "running" / "data" / "activities_en.csv").read_bytes()
@@ -91,4 +92,12 @@ EXAMPLES: dict[tuple[str, str], Callable[[BackendWorld], list[Callable[[], Examp
                          "fuente_agua": "canal"}, query=[("phone", AGRO)], phones=(AGRO,))],
     ("POST", "/running/import/garmin"): lambda w: [
         lambda: Example(GARMIN_CSV, query=[("phone", RUNNER)], content_type="text/csv", phones=(RUNNER,))],
+    # An empty note is answered without the speech engine (the world has none): «me llegó vacía».
+    ("POST", "/agent/voice"): lambda w: [lambda: _voice_note(w, AGRO), lambda: _voice_note(w, RUNNER)],
 }
+
+
+def _voice_note(world: BackendWorld, phone: str) -> Example:
+    body, content_type = multipart({"phone": phone, "message_id": f"wamid.voice.{world.unique()}", "role": "consulta"},
+                                   ("nota.ogg", "audio/ogg; codecs=opus", b""))
+    return Example(body, content_type=content_type, phones=(phone,))

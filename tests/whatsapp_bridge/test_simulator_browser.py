@@ -68,8 +68,9 @@ def test_a_newcomer_chats_in_the_simulator_and_sees_an_alert_arrive(make_bridge,
     page.click(".buttons button:has-text('Gracias')")
     page.wait_for_selector(".bubble.user:has-text('Gracias')")
     # The number is remembered for next time.
-    page.reload()
-    assert PHONE in page.locator("#phones option").evaluate_all("options => options.map(o => o.value)")
+    page.reload()  # the list of numbers is fetched after the page loads: wait for it
+    page.wait_for_function("phone => [...document.querySelectorAll('#phones option')].some(o => o.value === phone)",
+                           arg=PHONE, timeout=5000)
     # Styled by its own nonce'd <style> (the header's green), and nothing was refused along the way.
     assert page.locator("header").evaluate("h => getComputedStyle(h).backgroundColor") == "rgb(0, 128, 105)"
     assert violations == []

@@ -156,7 +156,8 @@ def cmd_up(args) -> int:
             known = sample_user_onboarded(backend_settings.db_path)
             show_sample_conversation(bridge_url, sample_messages(load_plugins(backend_settings.plugins), known))
         if not args.once:
-            where = (f"chat in the simulator: {bridge_url}/simulator/" if bridge_settings.transport == "simulator"
+            where = (f"chat in the simulator (typed or 🎙️ voice notes): {bridge_url}/simulator/"
+                     if bridge_settings.transport == "simulator"
                      else f"bridge {bridge_url}")
             print(f"\nReady. {where} · admin {backend_url}/admin · model API {model_url}. Ctrl-C stops them.",
                   flush=True)

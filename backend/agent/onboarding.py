@@ -231,8 +231,9 @@ def _finish(db, contact: Contact, plugin: DomainPlugin, lead: str) -> Step:
 
 def _understood(plugin: DomainPlugin, contact: Contact, only: dict | None = None) -> str:
     """"Anoté: papa, Huancayo. " — what was read, so a misreading shows at once."""
+    own = {field.name for field in plugin.profile_fields}  # not what another domain left in the profile
     shown = [plugin.describe(f, v) for f, v in (only or contact.profile).items()
-             if (only is not None or contact.sources.get(f) == "answered")]
+             if f in own and (only is not None or contact.sources.get(f) == "answered")]
     return f"Anoté: {_join(shown)}. " if shown else ""
 
 

@@ -159,3 +159,16 @@ def test_a_stored_report_that_no_longer_fits_its_form_is_skipped_not_fatal(farm)
     assert reply["source"] == "code" and " mm" in reply["model_output"]["respuesta_chat"]
     assert "No tengo ninguna lluvia anotada" in farm.say(PHONE, "cuando fue la ultima lluvia?")["model_output"][
         "respuesta_chat"]
+
+
+def test_a_producer_onboarded_again_after_agro_is_switched_off_sees_no_raw_profile_values(farm, tmp_path, model):
+    """The example domain's onboarding reads back only its own fields, not the agro profile left
+    behind (it once listed «{'method': 'goteo', …}»)."""
+    from backend.app import create_app
+    from tests.backend.conftest import Backend, backend_settings
+
+    onboard(farm)
+    example_only = create_app(backend_settings(tmp_path, model.url, plugins=("example",)))
+    example_only.extensions["chasqui_scheduler"].stop()
+    reply = Backend(example_only).say(PHONE, "Guarda una nota: regar el jueves")["model_output"]["respuesta_chat"]
+    assert "{" not in reply and "method" not in reply and "goteo" not in reply, reply

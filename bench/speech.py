@@ -231,7 +231,7 @@ def http_round_trip() -> None:
     import tempfile
 
     from model_api.catalog import TEST_MODEL
-    from tests.servers import start_model_api
+    from tests.servers import start_model_api, wait_for_speech
 
     data, _ = spoken_for(10)
     with tempfile.TemporaryDirectory() as scratch:
@@ -257,14 +257,6 @@ def http_round_trip() -> None:
             print(f"the same with SPEECH_MODEL=none, after a chat: peak RSS {process_peak_rss_mb(api.process.pid):.0f} MB")
         finally:
             api.stop()
-
-
-def wait_for_speech(url: str, timeout_s: float = 120) -> None:
-    deadline = time.monotonic() + timeout_s
-    while requests.get(f"{url}/health", timeout=5).json()["speech"]["status"] != "ready":
-        if time.monotonic() > deadline:
-            raise TimeoutError("speech never became ready")
-        time.sleep(0.2)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from bench.whatsapp_bridge import TOKEN, cloud_settings, percentile, start_bridg
 from model_api.catalog import DEFAULT_MODEL  # noqa: E402
 from tests.agro.conftest import lima_today  # noqa: E402
 from tests.agro.fake_open_meteo import FakeOpenMeteo  # noqa: E402
-from tests.servers import start_backend, start_model_api  # noqa: E402
+from tests.servers import start_backend, start_model_api, wait_for_speech  # noqa: E402
 from tests.speech.voices import voice_note  # noqa: E402
 from tests.whatsapp_bridge import webhook_payloads as meta  # noqa: E402
 from tests.whatsapp_bridge.fake_graph_api import FakeGraphAPI, text_of  # noqa: E402
@@ -35,14 +35,6 @@ from whatsapp_bridge.transports.cloud import CloudTransport  # noqa: E402
 PHONE = "+51955500001"
 ONBOARDING = ["Hola", "papa en Huancayo, sembré hace 2 meses, suelo franco, riego por goteo 4 mm/h"]
 QUESTION = "cuándo riego mi papa"
-
-
-def wait_for_speech(model_url: str, timeout_s: float = 180) -> None:
-    deadline = time.monotonic() + timeout_s
-    while requests.get(f"{model_url}/health", timeout=5).json().get("speech", {}).get("status") != "ready":
-        if time.monotonic() > deadline:
-            raise SystemExit("the model API's speech engine did not become ready")
-        time.sleep(0.5)
 
 
 def post(bridge_url: str, payload: dict, secret: str) -> None:

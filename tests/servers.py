@@ -100,6 +100,20 @@ def start_model_api(tmp_path: Path, model: str, command: list[str] | None = None
     return _ready(service)
 
 
+def wait_for_speech(model_api_url: str, timeout_s: float = 120) -> None:
+    """Until the model API's speech engine (which loads after the LLM) says it is ready; at once an
+    error when it says it never will be (failed, missing, disabled)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        speech = requests.get(f"{model_api_url}/health", timeout=5).json().get("speech", {})
+        if speech.get("status") == "ready":
+            return
+        if speech.get("status") in ("failed", "missing", "disabled"):
+            raise RuntimeError(f"the model API has no speech engine: {speech}")
+        time.sleep(0.2)
+    raise TimeoutError("the speech engine did not load")
+
+
 def start_backend(tmp_path: Path, model_url: str, port: int | None = None, **env_overrides: str) -> RunningService:
     port = port or free_port()
     # No warm-up requests unless asked: a scripted model would count them as the test's own.

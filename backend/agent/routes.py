@@ -3,6 +3,8 @@ A message it refuses or fails on is recorded for the admin (backend/failures.py)
 error goes back to the bridge."""
 from __future__ import annotations
 
+from typing import Any, Callable
+
 from flask import Blueprint, jsonify
 from werkzeug.exceptions import HTTPException
 
@@ -21,16 +23,7 @@ def create_agent_blueprint(orchestrator: Orchestrator, metrics) -> Blueprint:
 
     @blueprint.post("/agent")
     def agent():
-        body: dict = {}
-        try:
-            body = json_object()
-            return answer(body)
-        except (ApiError, HTTPException) as refusal:
-            record_failure(orchestrator, body, getattr(refusal, "message", None) or str(refusal))
-            raise
-        except Exception as problem:
-            record_failure(orchestrator, body, failures.describe(problem))
-            raise
+        return answer_recording_failures(orchestrator, json_object, answer)
 
     def answer(body: dict):
         phone = required_phone(body)
@@ -63,6 +56,23 @@ def answer_body(reply: AgentReply, metrics, said_first: str = "") -> dict:
     if reply.options:
         answer["opciones"] = list(reply.options)  # shown as buttons or a list, or numbered
     return answer
+
+
+def answer_recording_failures(orchestrator: Orchestrator, read: Callable[[], dict], answer: Callable[[dict], Any]):
+    """`answer(read())`; a message refused (4xx) or failed on (500) is recorded for the admin
+    first. A 503 is not: the bridge keeps the message and sends it again."""
+    body: dict = {}
+    try:
+        body = read()
+        return answer(body)
+    except (ApiError, HTTPException) as refusal:
+        status = refusal.status if isinstance(refusal, ApiError) else refusal.code
+        if status != 503:
+            record_failure(orchestrator, body, getattr(refusal, "message", None) or str(refusal))
+        raise
+    except Exception as problem:
+        record_failure(orchestrator, body, failures.describe(problem))
+        raise
 
 
 def record_failure(orchestrator: Orchestrator, body: dict, error: str) -> None:

@@ -14,11 +14,10 @@ The bridge sends the note as it came (multipart: `phone`, `message_id`, `name`, 
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
-from werkzeug.exceptions import HTTPException
 
-from backend import conversation, failures, voice_notes
+from backend import conversation, voice_notes
 from backend.agent.orchestrator import Orchestrator
-from backend.agent.routes import answer_body, profile_name, record_failure
+from backend.agent.routes import answer_body, answer_recording_failures, profile_name
 from backend.agent.speech_client import Heard, SpeechClient, SpeechUnavailable
 from backend.contacts import find_contact
 from backend.phones import InvalidPhone, normalize_phone
@@ -64,18 +63,7 @@ def create_voice_blueprint(orchestrator: Orchestrator, speech: SpeechClient, max
 
     @blueprint.post("/agent/voice")
     def voice():
-        fields: dict = {}
-        try:
-            fields = _form_fields()
-            return answer(fields)
-        except (ApiError, HTTPException) as refusal:
-            status = refusal.status if isinstance(refusal, ApiError) else refusal.code
-            if status != 503:  # an engine that is busy is no failure of this note
-                record_failure(orchestrator, fields, getattr(refusal, "message", None) or str(refusal))
-            raise
-        except Exception as problem:
-            record_failure(orchestrator, fields, failures.describe(problem))
-            raise
+        return answer_recording_failures(orchestrator, _form_fields, answer)
 
     def answer(fields: dict):
         upload = request.files.get("file")

@@ -11,8 +11,7 @@ import requests
 
 from model_api.catalog import TEST_MODEL
 from tests.model_api.speech_samples import DOMAIN_PROMPT
-from tests.servers import start_model_api
-from tests.speech.conftest import wait_for_speech
+from tests.servers import start_model_api, wait_for_speech
 from tests.speech.voices import FORMATS, espeak_available, silence, voice_note
 from tests.speech.wer import word_error_rate
 
@@ -32,7 +31,7 @@ PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
 @pytest.fixture(scope="module")
 def api(tmp_path_factory, test_model_path, whisper_base_dir):
     service = start_model_api(tmp_path_factory.mktemp("speech-api"), TEST_MODEL, MODEL_API_TOKEN=TOKEN)
-    wait_for_speech(service)
+    wait_for_speech(service.url)
     yield service
     service.stop()
 

@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from backend.agent.voice import UNHEARD_REPLIES, speech_prompt
+from tests.agro import conftest as agro
 from tests.agro.conftest import ONBOARDING as FARM_ONBOARDING
 from tests.backend.conftest import AUTH, Backend, backend_settings
 from tests.running.conftest import ONBOARDING as RUN_ONBOARDING
@@ -19,6 +20,7 @@ from tests.speech.voices import encode, padded, silence, speak_wav, voice_note
 from tests.speech.wer import word_error_rate
 
 FARMER, RUNNER = "+51911111111", "+51922222222"
+weather = agro.weather  # the fixture: the loopback Open-Meteo with recorded weather
 MEAN_WER_TARGET = 0.35  # the target on espeak's robotic voice; real voices do better
 
 
@@ -33,19 +35,6 @@ def voice_backend(tmp_path, speech_api, weather):
     app.extensions["chasqui_scheduler"].stop()
     yield Backend(app)
     model.stop()
-
-
-@pytest.fixture
-def weather(monkeypatch):
-    from tests.agro.conftest import lima_today
-    from tests.agro.fake_open_meteo import FakeOpenMeteo
-
-    fake = FakeOpenMeteo()
-    fake.align_to = lima_today()
-    monkeypatch.setenv("AGRO_OPEN_METEO_URL", fake.url)
-    monkeypatch.setenv("AGRO_GEOCODING_URL", fake.url)
-    yield fake
-    fake.stop()
 
 
 def send_voice(backend: Backend, phone: str, audio: bytes, message_id: str, mime: str = "audio/ogg; codecs=opus"):

@@ -13,7 +13,8 @@ import pytest
 import requests
 
 from tests.backend.scripted_model import ScriptedModel
-from tests.servers import free_port, start_backend, start_model_api
+from tests.servers import free_port, start_backend
+from tests.speech import conftest as speech
 from tests.whatsapp_bridge import webhook_payloads as meta
 from tests.whatsapp_bridge.conftest import TOKEN, cloud_transport, post_webhook, wait_for_counts, wait_for_replies
 from whatsapp_bridge.relay import BACKEND_DOWN_REPLY
@@ -21,25 +22,9 @@ from whatsapp_bridge.relay import BACKEND_DOWN_REPLY
 voices = pytest.importorskip("tests.speech.voices")
 pytestmark = pytest.mark.timeout(300)
 
-TINY_MODEL = "smollm2-135m-instruct-q4_1"  # the model API needs a language model; speech is what is used
+speech_api = speech.speech_api  # the real model API of the module, its speech engine ready
 HEARD = '🎙️ Entendí: "'
 SENTENCE = "ayer regué tres horas"
-
-
-@pytest.fixture(scope="module")
-def speech_api(tmp_path_factory):
-    if not voices.espeak_available():
-        pytest.skip("espeak-ng is missing (apt-get install espeak-ng)")
-    service = start_model_api(tmp_path_factory.mktemp("model-api"), TINY_MODEL)
-    try:
-        deadline = time.monotonic() + 120
-        while (speech := requests.get(f"{service.url}/health", timeout=5).json().get("speech") or {}).get(
-                "status") not in ("ready", "failed") and time.monotonic() < deadline:
-            time.sleep(0.5)
-        assert speech.get("status") == "ready", f"the speech engine is not ready: {speech}\n{service.log()[-3000:]}"
-        yield service
-    finally:
-        service.stop()
 
 
 @pytest.fixture(scope="module")

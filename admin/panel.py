@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from flask import Blueprint, Flask, Response, request
 from flask_admin import Admin
+from flask_babel import Babel
 from flask_admin.theme import Bootstrap4Theme
 
 from admin.auth import HomeView
@@ -86,6 +87,7 @@ def init_admin(app: Flask, store: Store, secret_key: str | None = None, extra_vi
     for name, function in FILTERS.items():
         app.add_template_filter(function, name)
     app.after_request(_harden_admin_pages)
+    Babel(app, locale_selector=lambda: "en")  # `_()` in every template; Spanish by default comes with admin/i18n.py
 
     panel = Admin(app, name="Chasqui", url=ADMIN_URL, index_view=HomeView(store, url=ADMIN_URL),
                   theme=Bootstrap4Theme(fluid=True), csp_nonce_generator=csp_nonce)

@@ -250,6 +250,72 @@ CREATE TABLE voice_notes (
 CREATE INDEX voice_notes_by_contact ON voice_notes(contact_id, id);
 CREATE INDEX voice_notes_by_message ON voice_notes(message_id);
 """),
+    # The officer's desk. A conversation can ask for a person (takeovers: one open at a time per
+    # contact; while 'taken' the bot stays silent); users rate replies (ratings, one per reply);
+    # every officer action is recorded (audit_log); accounts have roles. Officers' replies and the
+    # notices about a takeover go out through the alert queue (alerts.kind, alerts.message_id), so
+    # they get its leases, retries, delivery statuses and template fallback; a file (a user's data
+    # export) rides on an alert as its document. A deleted contact leaves only a count.
+    (12, "officer's desk", """
+CREATE TABLE takeovers (
+    id INTEGER PRIMARY KEY,
+    contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+    reason TEXT NOT NULL CHECK (reason IN ('asked', 'not_understood', 'bad_rating', 'officer')),
+    message_id INTEGER REFERENCES messages(id) ON DELETE SET NULL,  -- the message that asked
+    status TEXT NOT NULL DEFAULT 'waiting' CHECK (status IN ('waiting', 'taken', 'returned')),
+    officer TEXT,                            -- the username holding it
+    requested_at REAL NOT NULL,
+    taken_at REAL,
+    last_activity_at REAL NOT NULL,          -- the officer's last reply (or the take): silence counts from here
+    returned_at REAL,
+    returned_by TEXT                         -- a username, or 'silence'
+);
+CREATE UNIQUE INDEX takeovers_one_open ON takeovers(contact_id) WHERE status != 'returned';
+CREATE INDEX takeovers_by_status ON takeovers(status, requested_at);
+CREATE TABLE ratings (
+    id INTEGER PRIMARY KEY,
+    contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+    message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,  -- the rated reply
+    value INTEGER NOT NULL CHECK (value IN (-1, 1)),
+    via TEXT NOT NULL CHECK (via IN ('reaction', 'text')),
+    emoji TEXT,
+    reply_source TEXT,                       -- where the rated reply came from: code, model, cache, officer...
+    question TEXT,                           -- the user's message the reply answered
+    created_at REAL NOT NULL,
+    reviewed_at REAL,
+    reviewed_by TEXT,
+    knowledge_id INTEGER REFERENCES knowledge(id) ON DELETE SET NULL,  -- the right answer an officer wrote
+    UNIQUE (message_id)                      -- a changed reaction replaces the rating
+);
+CREATE INDEX ratings_by_time ON ratings(created_at);
+CREATE TABLE audit_log (
+    id INTEGER PRIMARY KEY,
+    officer TEXT NOT NULL,
+    action TEXT NOT NULL,                    -- take_over, reply, hand_back, alert, broadcast, edit_form...
+    target TEXT,                             -- what it was done to: 'takeover 3', 'form 2' (never a phone)
+    contact_id INTEGER REFERENCES contacts(id) ON DELETE SET NULL,
+    detail TEXT,
+    created_at REAL NOT NULL
+);
+CREATE INDEX audit_log_newest ON audit_log(created_at);
+CREATE TABLE erasures (
+    id INTEGER PRIMARY KEY,
+    domain TEXT,
+    requested_via TEXT NOT NULL CHECK (requested_via IN ('chat', 'panel')),
+    created_at REAL NOT NULL                 -- no contact, no phone: only that one was erased, and when
+);
+ALTER TABLE admin_users ADD COLUMN role TEXT NOT NULL DEFAULT 'admin' CHECK (role IN ('officer', 'admin'));
+ALTER TABLE messages ADD COLUMN officer TEXT;   -- out, source 'officer': who wrote it
+ALTER TABLE alerts ADD COLUMN kind TEXT NOT NULL DEFAULT 'alert'
+    CHECK (kind IN ('alert', 'reply', 'notice', 'document'));
+ALTER TABLE alerts ADD COLUMN message_id INTEGER REFERENCES messages(id) ON DELETE CASCADE;
+ALTER TABLE alerts ADD COLUMN document BLOB;
+ALTER TABLE alerts ADD COLUMN document_name TEXT;
+ALTER TABLE alerts ADD COLUMN document_type TEXT;
+CREATE INDEX alerts_by_message ON alerts(message_id) WHERE message_id IS NOT NULL;
+CREATE INDEX messages_by_time ON messages(created_at);
+CREATE INDEX contacts_by_time ON contacts(created_at);
+"""),
 ]
 
 

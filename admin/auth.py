@@ -1,14 +1,22 @@
-"""Session login for the panel: every view but the login page needs a signed-in admin, and an
-anonymous request is sent to the login page (then back where it was going)."""
+"""Session login for the panel: every view but the login page needs a signed-in account, and an
+anonymous request is sent to the login page (then back where it was going).
+
+Roles (admin_users.role): an *officer* reads everything, takes over conversations and sends
+alerts; an *admin* also manages accounts, forms, the knowledge base and contacts' details. A view
+only for admins mixes in `AdminOnly` (hidden from officers' menus, 403 for them); a page officers
+may read but not change marks its method `@admin_to_change` (a POST from an officer is a 403 and
+writes nothing) or `@admin_required` (every method)."""
 from __future__ import annotations
 
+import functools
 import math
 from urllib.parse import urlsplit
 
 from flask import flash, g, redirect, request, session, url_for
 from flask_admin import AdminIndexView, BaseView, expose
+from flask_babel import gettext as _, ngettext
 
-from admin import login_throttle, users
+from admin import i18n, login_throttle, users
 from admin.forms import CSRF_PROBLEM, ActionForm, LoginForm
 from backend.store.database import Store
 
@@ -24,26 +32,72 @@ class LoginRequired:
         self.store = store
         super().__init__(**kwargs)
 
-    def signed_in_admin(self) -> str | None:
-        """The session's admin, if the account still exists (a deleted account loses access at once)."""
-        if "signed_in_admin" not in g:
+    def signed_in_account(self) -> tuple[str, str] | None:
+        """(username, role) of the session's account, if it still exists: a deleted account loses
+        access at once, a changed role applies from the next request."""
+        if "signed_in_account" not in g:
             username = session.get(SESSION_USER)
-            exists = username and self.store.db.execute(
-                "SELECT 1 FROM admin_users WHERE username = ?", (username,)).fetchone()
-            g.signed_in_admin = username if exists else None
-        return g.signed_in_admin
+            row = username and self.store.db.execute(
+                "SELECT username, role FROM admin_users WHERE username = ?", (username,)).fetchone()
+            g.signed_in_account = tuple(row) if row else None
+        return g.signed_in_account
+
+    def signed_in_admin(self) -> str | None:
+        """The signed-in username, whatever its role (the name predates roles)."""
+        account = self.signed_in_account()
+        return account[0] if account else None
+
+    def is_admin(self) -> bool:
+        account = self.signed_in_account()
+        return account is not None and account[1] == users.ADMIN
 
     def is_accessible(self) -> bool:
         return self.signed_in_admin() is not None
 
     def inaccessible_callback(self, name, **kwargs):
+        if self.signed_in_admin() is not None:  # signed in, but an officer on an admin's page
+            return self.forbidden()
         return redirect(url_for(LOGIN_ENDPOINT, next=request.full_path.rstrip("?")))
+
+    def forbidden(self):
+        return self.render("chasqui/forbidden.html"), 403
 
     def render(self, template: str, **kwargs) -> str:
         # The navbar's "log out" button posts a CSRF-protected form on every page.
         kwargs.setdefault("signed_in_admin", self.signed_in_admin())
+        kwargs.setdefault("is_admin", self.is_admin())
         kwargs.setdefault("logout_form", ActionForm())
         return super().render(template, **kwargs)
+
+
+class AdminOnly:
+    """Mixed in before PanelView: the whole view is for admins; officers do not see it in the menu."""
+
+    def is_accessible(self) -> bool:
+        return super().is_accessible() and self.is_admin()
+
+    def is_visible(self) -> bool:
+        return self.is_admin()
+
+
+def admin_required(method):
+    """Every request to this view method needs an admin (an officer gets the 403 page)."""
+    @functools.wraps(method)
+    def guarded(self, *args, **kwargs):
+        if not self.is_admin():
+            return self.forbidden()
+        return method(self, *args, **kwargs)
+    return guarded
+
+
+def admin_to_change(method):
+    """Officers may read this page (GET) but not post to it."""
+    @functools.wraps(method)
+    def guarded(self, *args, **kwargs):
+        if request.method != "GET" and not self.is_admin():
+            return self.forbidden()
+        return method(self, *args, **kwargs)
+    return guarded
 
 
 class PanelView(LoginRequired, BaseView):
@@ -60,14 +114,9 @@ class HomeView(LoginRequired, AdminIndexView):
 
     @expose("/")
     def index(self):
-        db = self.store.db
-        counts = {
-            "contacts": db.execute("SELECT COUNT(*) FROM contacts").fetchone()[0],
-            "messages": db.execute("SELECT COUNT(*) FROM messages").fetchone()[0],
-            "knowledge entries": db.execute("SELECT COUNT(*) FROM knowledge").fetchone()[0],
-        }
-        alerts = dict(db.execute("SELECT status, COUNT(*) FROM alerts GROUP BY status").fetchall())
-        return self.render("chasqui/home.html", counts=counts, alerts=alerts)
+        from admin.views.dashboard import dashboard_page  # here: that module imports this one
+
+        return dashboard_page(self)  # the charts, with the stored counts this page showed before
 
     @expose("/login", methods=("GET", "POST"))
     def login(self):
@@ -75,19 +124,21 @@ class HomeView(LoginRequired, AdminIndexView):
         if request.method == "GET":
             return self.render("chasqui/login.html", form=form)
         if not form.validate():
-            flash(CSRF_PROBLEM if form.csrf_failed else "Enter a username and a password.", "error")
+            flash(str(CSRF_PROBLEM) if form.csrf_failed else _("Enter a username and a password."), "error")
             return self.render("chasqui/login.html", form=form), 400
         db, username, address = self.store.db, form.username.data, request.remote_addr or ""
         wait_s = login_throttle.seconds_locked(db, username, address)
         if wait_s:
-            flash(f"Too many wrong passwords. Try again in {math.ceil(wait_s / 60)} minutes.", "error")
+            minutes = math.ceil(wait_s / 60)
+            flash(ngettext("Too many wrong passwords. Try again in %(num)d minute.",
+                           "Too many wrong passwords. Try again in %(num)d minutes.", minutes), "error")
             return self.render("chasqui/login.html", form=form), 429, {"Retry-After": str(math.ceil(wait_s))}
         if not users.verify(db, username, form.password.data):
             login_throttle.record_failure(db, username, address)
-            flash("Wrong username or password.", "error")
+            flash(_("Wrong username or password."), "error")
             return self.render("chasqui/login.html", form=form), 401
         login_throttle.clear(db, username, address)
-        session.clear()  # a fresh session for the signed-in admin
+        i18n.clear_session(session)  # a fresh session for the signed-in admin (in the language chosen)
         session[SESSION_USER] = form.username.data.strip()
         session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME
         return redirect(_safe_next(request.args.get("next")) or url_for("admin.index"))
@@ -95,10 +146,10 @@ class HomeView(LoginRequired, AdminIndexView):
     @expose("/logout", methods=("POST",))
     def logout(self):
         if not ActionForm(request.form).validate():
-            flash(CSRF_PROBLEM, "error")
+            flash(str(CSRF_PROBLEM), "error")
             return redirect(url_for("admin.index"))
-        session.clear()
-        flash("Signed out.", "info")
+        i18n.clear_session(session)
+        flash(_("Signed out."), "info")
         return redirect(url_for(LOGIN_ENDPOINT))
 
 

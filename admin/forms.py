@@ -7,18 +7,21 @@ import re
 from datetime import timedelta
 
 from flask_admin.form import SecureForm
+from flask_babel import gettext, lazy_gettext
 from jsonschema import Draft202012Validator, SchemaError
 from wtforms import (BooleanField, PasswordField, RadioField, SelectChoice, SelectField, StringField,
                      TextAreaField)
 from wtforms.csrf.session import SessionCSRF
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
+from admin.users import ADMIN, MAX_USERNAME_CHARS, MIN_PASSWORD_CHARS, OFFICER
 from backend.alerts.repository import LEVELS, MAX_MESSAGE_CHARS
 from backend.forms import reference_problem
 
 DOMAIN_NAME = r"^[a-z][a-z0-9_]{0,31}$"  # a plug-in's name, as in BACKEND_PLUGINS
 _PROFILE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-CSRF_PROBLEM = "The form expired or did not come from this panel: reload the page and try again."
+# Lazy: flashed and raised at request time, in the request's language.
+CSRF_PROBLEM = lazy_gettext("The form expired or did not come from this panel: reload the page and try again.")
 
 
 class _SessionCSRF(SessionCSRF):
@@ -53,38 +56,40 @@ class ActionForm(PanelForm):
 
 
 class LoginForm(PanelForm):
-    username = StringField("Username", [DataRequired(), Length(max=64)])
-    password = PasswordField("Password", [DataRequired(), Length(max=1024)])
+    username = StringField(lazy_gettext("Username"), [DataRequired(), Length(max=64)])
+    password = PasswordField(lazy_gettext("Password"), [DataRequired(), Length(max=1024)])
 
 
 class ContactForm(PanelForm):
-    name = StringField("Name", [Optional(), Length(max=100)])
-    domain = StringField("Domain", [Optional(), Regexp(DOMAIN_NAME, message="a plug-in name: lower-case letters, "
-                                                                           "digits and _ (e.g. agro)")])
-    opted_out = BooleanField("Opted out (receives no alerts)")
+    name = StringField(lazy_gettext("Name"), [Optional(), Length(max=100)])
+    domain = StringField(lazy_gettext("Domain"), [Optional(), Regexp(DOMAIN_NAME, message=lazy_gettext(
+        "a plug-in name: lower-case letters, digits and _ (e.g. agro)"))])
+    opted_out = BooleanField(lazy_gettext("Opted out (receives no alerts)"))
 
 
 class AlertForm(PanelForm):
-    target = RadioField("Send to", choices=[SelectChoice("contact", "One contact"), SelectChoice("group", "A group")],
+    target = RadioField(lazy_gettext("Send to"), choices=[SelectChoice("contact", lazy_gettext("One contact")),
+                                                        SelectChoice("group", lazy_gettext("A group"))],
                         default="contact")
-    phone = StringField("Phone (one contact)", [Optional(), Length(max=40)])
-    domain = StringField("Domain (group)", [Optional(), Regexp(DOMAIN_NAME, message="a plug-in name, e.g. agro")])
-    profile_filters = TextAreaField("Profile filters (group, optional): one key=value a line",
+    phone = StringField(lazy_gettext("Phone (one contact)"), [Optional(), Length(max=40)])
+    domain = StringField(lazy_gettext("Domain (group)"),
+                         [Optional(), Regexp(DOMAIN_NAME, message=lazy_gettext("a plug-in name, e.g. agro"))])
+    profile_filters = TextAreaField(lazy_gettext("Profile filters (group, optional): one key=value a line"),
                                     [Optional(), Length(max=2000)])
-    message = TextAreaField("Message", [DataRequired(), Length(max=MAX_MESSAGE_CHARS)])
-    level = SelectField("Level", choices=[SelectChoice(level) for level in LEVELS], default="media")
+    message = TextAreaField(lazy_gettext("Message"), [DataRequired(), Length(max=MAX_MESSAGE_CHARS)])
+    level = SelectField(lazy_gettext("Level"), choices=[SelectChoice(level) for level in LEVELS], default="media")
 
     def validate(self, extra_validators=None) -> bool:
         """The fields a target needs (the per-field Optional() would skip inline checks on empty input)."""
         valid = super().validate(extra_validators)
         self.parsed_filters = {}
         if self.target.data == "contact" and not (self.phone.data or "").strip():
-            self.phone.errors.append("enter the contact's phone number")
+            self.phone.errors.append(gettext("enter the contact's phone number"))
             valid = False
         if self.target.data == "group":
             if not (self.domain.data or "").strip():
                 # A group without a domain would be everybody: too easy to do by mistake.
-                self.domain.errors.append("a group needs a domain")
+                self.domain.errors.append(gettext("a group needs a domain"))
                 valid = False
             try:
                 self.parsed_filters = parse_profile_filters(self.profile_filters.data or "")
@@ -104,39 +109,60 @@ def parse_profile_filters(text: str) -> dict:
         key, equals, raw_value = line.partition("=")
         key, raw_value = key.strip(), raw_value.strip()
         if not equals or not _PROFILE_KEY.match(key):
-            raise ValidationError(f"line {number}: write key=value, the key in letters, digits and _")
+            raise ValidationError(gettext("line %(number)s: write key=value, the key in letters, digits and _",
+                                          number=number))
         try:
             value = json.loads(raw_value)
         except ValueError:
             value = raw_value
         if isinstance(value, (dict, list)):
-            raise ValidationError(f"line {number}: the value must be text, a number, true/false or null")
+            raise ValidationError(gettext("line %(number)s: the value must be text, a number, true/false or null",
+                                          number=number))
         filters[key] = value
     return filters
 
 
 class FormSchemaForm(PanelForm):
-    schema = TextAreaField("JSON schema", [DataRequired(), Length(max=100_000)])
+    schema = TextAreaField(lazy_gettext("JSON schema"), [DataRequired(), Length(max=100_000)])
 
     def validate_schema(self, field):
         try:
             schema = json.loads(field.data)
         except ValueError as problem:
-            raise ValidationError(f"not valid JSON: {problem}") from None
+            raise ValidationError(gettext("not valid JSON: %(problem)s", problem=problem)) from None
         if not isinstance(schema, dict):
-            raise ValidationError("the schema must be a JSON object ({...})")
+            raise ValidationError(gettext("the schema must be a JSON object ({...})"))
         try:
             Draft202012Validator.check_schema(schema)
         except SchemaError as problem:
-            where = "/".join(str(part) for part in problem.absolute_path) or "the top level"
-            raise ValidationError(f"not a valid JSON schema at {where}: {problem.message}") from None
+            where = "/".join(str(part) for part in problem.absolute_path) or gettext("the top level")
+            raise ValidationError(gettext("not a valid JSON schema at %(where)s: %(problem)s", where=where,
+                                          problem=problem.message)) from None
         if unresolvable := reference_problem(schema):  # accepted, it would fail every submission
             raise ValidationError(unresolvable)
         self.parsed_schema = schema
 
 
 class KnowledgeForm(PanelForm):
-    title = StringField("Title", [DataRequired(), Length(max=200)])
-    domain = StringField("Domain (empty: every domain)",
-                         [Optional(), Regexp(DOMAIN_NAME, message="a plug-in name, e.g. agro")])
-    body = TextAreaField("Text", [DataRequired(), Length(max=20_000)])
+    title = StringField(lazy_gettext("Title"), [DataRequired(), Length(max=200)])
+    domain = StringField(lazy_gettext("Domain (empty: every domain)"),
+                         [Optional(), Regexp(DOMAIN_NAME, message=lazy_gettext("a plug-in name, e.g. agro"))])
+    body = TextAreaField(lazy_gettext("Text"), [DataRequired(), Length(max=20_000)])
+
+
+class AccountForm(PanelForm):
+    """A new panel account (admin/views/users.py); the role says what it may do (admin/auth.py)."""
+    username = StringField(lazy_gettext("Username"), [DataRequired(), Length(max=MAX_USERNAME_CHARS)])
+    password = PasswordField(lazy_gettext("Password"), [DataRequired(), Length(min=MIN_PASSWORD_CHARS, max=1024)])
+    role = SelectField(lazy_gettext("Role"), choices=[SelectChoice(OFFICER, lazy_gettext("officer")),
+                                                      SelectChoice(ADMIN, lazy_gettext("admin"))], default=OFFICER)
+
+
+class RoleForm(PanelForm):
+    role = SelectField(lazy_gettext("Role"), choices=[SelectChoice(OFFICER, lazy_gettext("officer")),
+                                                      SelectChoice(ADMIN, lazy_gettext("admin"))])
+
+
+class PasswordResetForm(PanelForm):
+    password = PasswordField(lazy_gettext("New password"),
+                             [DataRequired(), Length(min=MIN_PASSWORD_CHARS, max=1024)])

@@ -11,18 +11,22 @@ from datetime import timedelta
 
 from flask import Blueprint, Flask, Response, request
 from flask_admin import Admin
-from flask_babel import Babel
+from flask_babel import lazy_gettext
 from flask_admin.theme import Bootstrap4Theme
 
 from admin.auth import HomeView
 from admin.formatting import FILTERS
+from admin.i18n import init_i18n
 from admin.views.alerts import AlertsView
+from admin.views.audit import AuditView
 from admin.views.contacts import ContactsView
 from admin.views.conversations import ConversationsView
+from admin.views.dashboard import DashboardJsonView
 from admin.views.failures import FailuresView
 from admin.views.voice_notes import VoiceNotesView
 from admin.views.form_definitions import FormDefinitionsView
 from admin.views.knowledge import KnowledgeView
+from admin.views.users import UsersView
 from backend.store.database import Store
 from chasqui.env import env_str
 from chasqui.security_headers import NONCE, add_nosniff, add_page_headers, csp_nonce, page_policy
@@ -31,9 +35,9 @@ log = logging.getLogger("admin")
 
 ADMIN_URL = "/admin"
 SESSION_HOURS = 8
-# The one inline event handler of the panel's templates (knowledge.html's delete button). CSP can
+# The inline event handlers of the panel's templates (the delete buttons of knowledge.html and users.html). CSP can
 # allow exactly this code by its hash ('unsafe-hashes' permits hashed handlers, nothing else).
-INLINE_HANDLERS = ("return confirm('Delete this entry?');",)
+INLINE_HANDLERS = ("return confirm('Delete this entry?');", "return confirm('Delete this account?');")
 
 
 def _csp_hash(code: str) -> str:
@@ -83,23 +87,29 @@ def init_admin(app: Flask, store: Store, secret_key: str | None = None, extra_vi
         PERMANENT_SESSION_LIFETIME=timedelta(hours=SESSION_HOURS),
     )
     # Our templates (admin/templates/chasqui/...) next to flask-admin's, found through a route-less blueprint.
-    app.register_blueprint(Blueprint("chasqui_admin_templates", __name__, template_folder="templates"))
+    # ...and our static files (Chart.js, dashboard.js) at /admin/static/chasqui/: inside the panel's
+    # static path (nosniff, cacheable) and apart from flask-admin's own files there.
+    app.register_blueprint(Blueprint("chasqui_admin_templates", __name__, template_folder="templates",
+                                     static_folder="static", static_url_path=ADMIN_URL + "/static/chasqui"))
     for name, function in FILTERS.items():
         app.add_template_filter(function, name)
     app.after_request(_harden_admin_pages)
-    Babel(app, locale_selector=lambda: "en")  # `_()` in every template; Spanish by default comes with admin/i18n.py
+    init_i18n(app)  # Spanish by default, English on request (admin/i18n.py); `_()` in every template
 
     panel = Admin(app, name="Chasqui", url=ADMIN_URL, index_view=HomeView(store, url=ADMIN_URL),
                   theme=Bootstrap4Theme(fluid=True), csp_nonce_generator=csp_nonce)
     # Endpoints are prefixed: the backend already has blueprints named "alerts" and "forms".
     panel.add_views(
-        ContactsView(store, name="Contacts", endpoint="admin_contacts", url="contacts"),
-        ConversationsView(store, name="Conversations", endpoint="admin_conversations", url="conversations"),
-        AlertsView(store, name="Alerts", endpoint="admin_alerts", url="alerts"),
-        FormDefinitionsView(store, name="Forms", endpoint="admin_forms", url="forms"),
-        KnowledgeView(store, name="Knowledge", endpoint="admin_knowledge", url="knowledge"),
-        VoiceNotesView(store, name="Voice notes", endpoint="admin_voice_notes", url="voice-notes"),
-        FailuresView(store, name="Failures", endpoint="admin_failures", url="failures"),
+        ContactsView(store, name=lazy_gettext("Contacts"), endpoint="admin_contacts", url="contacts"),
+        ConversationsView(store, name=lazy_gettext("Conversations"), endpoint="admin_conversations", url="conversations"),
+        AlertsView(store, name=lazy_gettext("Alerts"), endpoint="admin_alerts", url="alerts"),
+        FormDefinitionsView(store, name=lazy_gettext("Forms"), endpoint="admin_forms", url="forms"),
+        KnowledgeView(store, name=lazy_gettext("Knowledge"), endpoint="admin_knowledge", url="knowledge"),
+        VoiceNotesView(store, name=lazy_gettext("Voice notes"), endpoint="admin_voice_notes", url="voice-notes"),
+        FailuresView(store, name=lazy_gettext("Failures"), endpoint="admin_failures", url="failures"),
+        DashboardJsonView(store, name=lazy_gettext("Dashboard JSON"), endpoint="admin_dashboard_json", url="dashboard.json"),
+        AuditView(store, name=lazy_gettext("Audit log"), endpoint="admin_audit", url="audit"),
+        UsersView(store, name=lazy_gettext("Accounts"), endpoint="admin_users", url="users"),
     )
     for make_view in extra_views:
         panel.add_view(make_view(store))

@@ -12,6 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from admin.panel import init_admin
 from backend.agent.model_client import CircuitBreaker, Endpoint, ModelClient
 from backend.agent.orchestrator import Orchestrator
+from backend.agent.reactions import create_reactions_blueprint
 from backend.agent.routes import create_agent_blueprint
 from backend.agent.speech_client import SpeechClient
 from backend.agent.voice import create_voice_blueprint
@@ -19,7 +20,10 @@ from backend.alerts.routes import create_alerts_blueprint
 from backend.forms import create_forms_blueprint
 from backend.plugins.registry import load_plugins, register_forms
 from backend.scheduler import Scheduler
+from backend.takeovers import takeover_job
 from backend.settings import BackendSettings, load_settings
+from backend.stats_metrics import StatsCollector
+from backend.stats_routes import create_stats_blueprint
 from backend.store.database import Store
 from backend.store.migrations import migrate
 from chasqui.http_errors import install_json_errors
@@ -75,6 +79,7 @@ def create_app(settings: BackendSettings | None = None) -> Flask:
     register_forms(store.db, plugins)
     model = build_model_client(settings)
     metrics = BackendMetrics()
+    metrics.registry.register(StatsCollector(store))  # the dashboard's gauges, computed at scrape
 
     app = Flask(__name__)
     install_row_ids(app)  # before any route: ids in paths are ASCII and fit SQLite's integers
@@ -107,21 +112,24 @@ def create_app(settings: BackendSettings | None = None) -> Flask:
         return Response(generate_latest(metrics.registry), mimetype=CONTENT_TYPE_LATEST)
 
     orchestrator = Orchestrator(store, plugins, model, {"model": settings.daily_model_calls,
-                                                        "secondary": settings.daily_secondary_model_calls})
+                                                        "secondary": settings.daily_secondary_model_calls},
+                                settings.takeover_idle_s)
     if settings.warm_up:
         threading.Thread(target=model.warm_up, args=(orchestrator.warm_up_prompts(),), daemon=True,
                          name="model-warm-up").start()
     app.register_blueprint(create_agent_blueprint(orchestrator, metrics))
+    app.register_blueprint(create_reactions_blueprint(store))
     app.register_blueprint(create_voice_blueprint(orchestrator, build_speech_client(settings),
                                                   settings.max_audio_bytes, metrics))
     app.register_blueprint(create_forms_blueprint(store))
     app.register_blueprint(create_alerts_blueprint(store, settings))
+    app.register_blueprint(create_stats_blueprint(store))
     for plugin in plugins.values():
         if plugin.routes:
             app.register_blueprint(plugin.routes(store))
     init_admin(app, store, extra_views=[view for p in plugins.values() for view in p.admin_views],  # at /admin
                secure_cookies=settings.admin_secure_cookies)
-    scheduler = Scheduler(store, plugins)
+    scheduler = Scheduler(store, plugins, core_jobs=[takeover_job(settings.takeover_idle_s)])
     app.extensions["chasqui_scheduler"] = scheduler
     scheduler.start()
     return app

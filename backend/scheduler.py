@@ -15,9 +15,11 @@ log = logging.getLogger(__name__)
 
 
 class Scheduler:
-    def __init__(self, store: Store, plugins: dict[str, DomainPlugin], tick_s: float = 5.0):
+    def __init__(self, store: Store, plugins: dict[str, DomainPlugin], tick_s: float = 5.0,
+                 core_jobs: tuple[ScheduledJob, ...] | list[ScheduledJob] = ()):
         self.store = store
         self.jobs = {f"{p.name}.{job.name}": job for p in plugins.values() for job in p.jobs}
+        self.jobs.update({f"core.{job.name}": job for job in core_jobs})  # the core's own (takeovers' silence)
         self.tick_s = tick_s
         self._stop = threading.Event()
 

@@ -38,6 +38,7 @@ class BackendSettings:
     speech_language: str = "es"
     speech_timeout_s: float = 90.0
     max_audio_bytes: int = 16 * 1024 * 1024  # WhatsApp's own limit for an audio message
+    takeover_idle_s: float = 12 * 3600  # an officer silent this long hands the conversation back to the bot
 
     def with_overrides(self, **changes) -> "BackendSettings":
         return replace(self, **changes)
@@ -71,6 +72,7 @@ def load_settings() -> BackendSettings:
         speech_language=env_str("SPEECH_LANGUAGE", "es"),
         speech_timeout_s=env_float("BACKEND_SPEECH_TIMEOUT", 90.0, minimum=1.0),
         max_audio_bytes=env_int("BACKEND_MAX_AUDIO_BYTES", 16 * 1024 * 1024, minimum=1024),
+        takeover_idle_s=env_float("BACKEND_TAKEOVER_IDLE_HOURS", 12.0, minimum=0.01) * 3600,
     )
 
 

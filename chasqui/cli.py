@@ -85,15 +85,35 @@ def cmd_db(args) -> int:
 
 
 def cmd_admin(args) -> int:
-    """`chasqui admin create-user NAME`: the password from CHASQUI_ADMIN_PASSWORD or a prompt."""
+    """`chasqui admin create-user NAME [--role officer|admin]`: the password from
+    CHASQUI_ADMIN_PASSWORD or a prompt. `chasqui admin set-role NAME ROLE`. Both are in the
+    panel's audit log, by "cli"."""
     import getpass
     import os
 
-    from admin.users import create_user
+    from admin import audit, users
     from backend.settings import load_settings
-    from backend.store.database import open_database
+    from backend.store.database import open_database, transaction
     from backend.store.migrations import migrate
 
+    settings = load_settings()
+    if args.admin_command == "set-role":
+        db = open_database(settings.db_path)
+        migrate(db)
+        try:
+            with transaction(db) as connection:
+                found = connection.execute("SELECT id FROM admin_users WHERE username = ?",
+                                           (args.username.strip(),)).fetchone()
+                if found is None:
+                    raise users.NoSuchUser(f"there is no account named {args.username!r}")
+                before = users.set_role(connection, found[0], args.role)
+                audit.record(connection, "cli", "change_role", f"account {found[0]}",
+                             detail=f"{before['username']}: {before['role']} -> {args.role}")
+        except ValueError as problem:
+            print(f"chasqui: {problem}", file=sys.stderr)
+            return 2
+        print(f"{args.username!r} is now {args.role} in {settings.db_path}")
+        return 0
     password = os.environ.get("CHASQUI_ADMIN_PASSWORD", "")
     if not password:
         try:
@@ -105,15 +125,17 @@ def cmd_admin(args) -> int:
         if password != again:
             print("chasqui: the two passwords differ; nothing was created", file=sys.stderr)
             return 2
-    settings = load_settings()
     db = open_database(settings.db_path)
-    migrate(db)  # admin_users arrives with migration 2
+    migrate(db)  # admin_users arrives with migration 2, its roles with 12
     try:
-        create_user(db, args.username, password)
+        username, password_hash = users.clean_username(args.username), users.hash_password(password)
+        with transaction(db) as connection:
+            user_id = users.insert_user(connection, username, password_hash, args.role)
+            audit.record(connection, "cli", "create_account", f"account {user_id}", detail=f"{username}: {args.role}")
     except ValueError as problem:
         print(f"chasqui: {problem}", file=sys.stderr)
         return 2
-    print(f"admin user {args.username!r} created in {settings.db_path}; sign in at /admin/login")
+    print(f"{args.role} user {args.username!r} created in {settings.db_path}; sign in at /admin/login")
     return 0
 
 
@@ -253,6 +275,12 @@ def build_parser() -> argparse.ArgumentParser:
     create_user = admin_commands.add_parser(
         "create-user", help="create an /admin account (password from CHASQUI_ADMIN_PASSWORD, or asked for)")
     create_user.add_argument("username")
+    create_user.add_argument("--role", choices=("officer", "admin"), default="admin",
+                             help="officer: reads, takes over, sends alerts; admin: also accounts, forms, knowledge "
+                                  "(default admin)")
+    set_role = admin_commands.add_parser("set-role", help="make an /admin account an officer or an admin")
+    set_role.add_argument("username")
+    set_role.add_argument("role", choices=("officer", "admin"))
     admin.set_defaults(handler=cmd_admin)
 
     up = with_address(commands.add_parser("up", help="run the whole stack on embedded defaults"))

@@ -12,6 +12,12 @@ either way: an alert whose bridge never comes back is handed out again when its 
 
 Outside WhatsApp's 24-hour window a user can only be reached with an approved template, so
 such alerts go out as WHATSAPP_ALERT_TEMPLATE with the alert's text as its parameter.
+
+The queue hands out more than alerts (docs/officers_desk.md): each item's "kind" is `alert`
+(absent from older backends), `reply` (an officer's, written in the panel), `notice` (a person
+attends now / the bot is back) or `document` (a file, e.g. a user's data export, fetched from the
+backend and sent as a WhatsApp document with the message as its caption). All are sent,
+reported and tracked the same way.
 """
 from __future__ import annotations
 
@@ -27,6 +33,8 @@ from whatsapp_bridge.transports.base import Transport
 log = logging.getLogger(__name__)
 
 REPORT_TRIES = 3
+# The queue's kinds, and the purpose their Outbound carries (logs, the simulator's bubbles).
+PURPOSES = {"alert": "alert", "reply": "reply", "notice": "notice", "document": "document"}
 
 
 class AlertSender:
@@ -122,12 +130,30 @@ class AlertSender:
         self._report(self.backend.alert_sent, alert["id"], alert.get("lease_token"), provider_id)
 
     def _message_for(self, alert: dict) -> Outbound:
+        kind = alert.get("kind") or "alert"
+        if kind not in PURPOSES:  # a newer backend's kind: its text still reaches the user
+            log.warning("unknown outbound kind; sent as an alert", extra={"alert": alert["id"], "kind": kind})
+            kind = "alert"
+        if kind == "document":
+            # Never as a template: its text without the file would tell the user of a file they never get.
+            return Outbound(alert["phone"], alert.get("message") or "", purpose="document",
+                            document=self._document(alert), document_name=alert.get("document_name") or "documento",
+                            document_type=alert.get("document_type") or "application/octet-stream")
         template = None
         if self.template and not self.inbox.window_open(alert["phone"]):
             name, language = self.template
             template = Template(name, language, (alert["message"],))
         image = self._image(alert) if alert.get("image_url") else None
-        return Outbound(alert["phone"], alert["message"], template=template, purpose="alert", image=image)
+        return Outbound(alert["phone"], alert["message"], template=template, purpose=PURPOSES[kind], image=image,
+                        officer=kind == "reply")
+
+    def _document(self, alert: dict) -> bytes:
+        if not alert.get("document_url"):
+            raise SendFailed("a document item without its document_url")
+        try:
+            return self.backend.alert_document(alert["document_url"])
+        except BackendUnavailable as problem:  # reported failed: the backend retries it with backoff
+            raise SendFailed(f"the document could not be fetched: {problem}", retry_after=5.0) from None
 
     def _image(self, alert: dict) -> bytes:
         try:

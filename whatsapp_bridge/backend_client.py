@@ -1,11 +1,14 @@
 """The bridge's calls to the backend: POST /agent for each message (POST /agent/voice for a voice
-note), and the alert queue (GET /alerts/pending, POST /alerts/<id>/sent|failed, POST
-/alerts/delivery), all with the bearer token."""
+note, POST /agent/reaction for a reaction), and the outbound queue (GET /alerts/pending, an
+alert's picture or document, POST /alerts/<id>/sent|failed, POST /alerts/delivery), all with the
+bearer token. The contracts: docs/officers_desk.md."""
 from __future__ import annotations
 
 import requests
 
 from whatsapp_bridge.media import file_name
+
+MAX_DOCUMENT_BYTES = 100 * 1024 * 1024  # WhatsApp's own limit for a document
 
 
 class BackendUnavailable(RuntimeError):
@@ -55,6 +58,14 @@ class BackendClient:
         return self._call("POST", "/agent/voice", data=fields, files={"file": (file_name(mime_type), audio, mime_type)},
                           timeout=self.voice_timeout_s)
 
+    def reaction(self, phone: str, message_id: str, reacted_to: str, emoji: str, reply_to: str | None) -> dict:
+        """The backend's answer to a reaction: {"rating": 1|-1|0|null, "respuesta_chat": str|null}.
+        `reply_to` (the inbound message the reacted reply answered) is left out when unknown."""
+        body = {"phone": phone, "message_id": message_id, "reacted_to": reacted_to, "emoji": emoji}
+        if reply_to:
+            body["reply_to"] = reply_to
+        return self._call("POST", "/agent/reaction", json=body, timeout=self.timeout_s)
+
     def claim_alerts(self, limit: int, wait_s: float = 0.0) -> list[dict]:
         params = {"limit": limit}
         if wait_s:
@@ -63,13 +74,32 @@ class BackendClient:
 
     def alert_image(self, image_url: str) -> bytes:
         """An alert's picture, from the backend (`image_url` is relative to it, behind the token)."""
+        content = self._file(image_url, 16 * 1024 * 1024)
+        if not content.startswith(b"\x89PNG"):
+            raise BackendUnavailable(f"GET {image_url}: not a PNG")
+        return content
+
+    def alert_document(self, document_url: str) -> bytes:
+        """A document item's file (`document_url`, e.g. /alerts/<id>/document, behind the token)."""
+        return self._file(document_url, MAX_DOCUMENT_BYTES)
+
+    def _file(self, path: str, limit: int) -> bytes:
+        """The bytes at a backend path; BackendUnavailable unless a 200 with 1 to `limit` bytes."""
         try:
-            response = self._session.get(f"{self.base_url}{image_url}", headers=self._headers, timeout=30)
+            with self._session.get(f"{self.base_url}{path}", headers=self._headers, timeout=30,
+                                   stream=True) as response:
+                if response.status_code != 200:
+                    raise BackendUnavailable(f"GET {path}: HTTP {response.status_code}", response.status_code)
+                body = bytearray()
+                for chunk in response.iter_content(64 * 1024):
+                    body += chunk
+                    if len(body) > limit:
+                        raise BackendUnavailable(f"GET {path}: larger than {limit} bytes")
         except requests.RequestException as problem:
-            raise BackendUnavailable(f"GET {image_url}: {type(problem).__name__}") from None
-        if response.status_code != 200 or not response.content.startswith(b"\x89PNG"):
-            raise BackendUnavailable(f"GET {image_url}: HTTP {response.status_code}, not a PNG")
-        return response.content
+            raise BackendUnavailable(f"GET {path}: {type(problem).__name__}") from None
+        if not body:
+            raise BackendUnavailable(f"GET {path}: empty")
+        return bytes(body)
 
     def alert_sent(self, alert_id: int, lease_token: str | None, provider_message_id: str) -> None:
         self._call("POST", f"/alerts/{alert_id}/sent", timeout=10,

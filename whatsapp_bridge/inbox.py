@@ -9,6 +9,10 @@ only what the user has not got yet.
 A voice note's row also holds what the provider said of it (`media`: its id, type, length) and,
 once fetched, the audio itself, so a restart asks the backend without fetching it again; the
 audio is dropped once the backend has answered (it keeps the note), `heard` keeps what it heard.
+
+A reaction's row holds what it reacted to and the emoji. The provider's id of every reply piece
+sent is kept (`reply_ids`), so that a later reaction to one of them is told which message that
+reply answered. An answer that asks to forget (`forget`) deletes the phone's rows once delivered.
 """
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from whatsapp_bridge.media import AudioFile
-from whatsapp_bridge.messages import AUDIO, Inbound
+from whatsapp_bridge.messages import AUDIO, REACTION, Inbound
 
 WINDOW_S = 24 * 3600  # WhatsApp's customer-service window after a user's last message
 
@@ -47,10 +51,20 @@ CREATE TABLE IF NOT EXISTS inbox (
     media TEXT,                              -- JSON: a voice note's media_id, mime_type, seconds (as known)
     audio BLOB,                              -- the voice note's bytes, from fetched until the backend answered
     heard TEXT,                              -- what the backend heard in the voice note ('' for nothing)
-    media_failures INTEGER NOT NULL DEFAULT 0 -- fetches of the audio that failed in a way that may pass
+    media_failures INTEGER NOT NULL DEFAULT 0, -- fetches of the audio that failed in a way that may pass
+    reacted_to TEXT,                         -- a reaction's: the provider id of the message reacted to
+    emoji TEXT,                              -- a reaction's emoji ('' when it was removed)
+    forget INTEGER NOT NULL DEFAULT 0        -- the answer asked to forget the phone once delivered
 );
 CREATE INDEX IF NOT EXISTS inbox_waiting ON inbox(next_attempt_at) WHERE status IN ('queued', 'replying');
 CREATE INDEX IF NOT EXISTS inbox_by_phone ON inbox(phone, received_at);
+-- Looked up by the provider's id when a reaction names it: a table, so the lookup is an index.
+CREATE TABLE IF NOT EXISTS reply_ids (
+    provider_message_id TEXT PRIMARY KEY,    -- a reply piece as the provider named it
+    inbound_message_id TEXT NOT NULL,        -- the inbox message it answered
+    phone TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS reply_ids_by_phone ON reply_ids(phone);
 """
 
 
@@ -72,6 +86,9 @@ class Entry:
     name: str | None = None
     media: dict = field(default_factory=dict)
     heard: str | None = None
+    reacted_to: str | None = None
+    emoji: str | None = None
+    forget: bool = False
 
 
 class Inbox:
@@ -85,7 +102,9 @@ class Inbox:
         columns = {row[1] for row in self.connection.execute("PRAGMA table_info(inbox)")}
         for column, declaration in (("refusal", "TEXT"), ("server_errors", "INTEGER NOT NULL DEFAULT 0"),
                                     ("options", "TEXT"), ("name", "TEXT"), ("media", "TEXT"), ("audio", "BLOB"),
-                                    ("heard", "TEXT"), ("media_failures", "INTEGER NOT NULL DEFAULT 0")):
+                                    ("heard", "TEXT"), ("media_failures", "INTEGER NOT NULL DEFAULT 0"),
+                                    ("reacted_to", "TEXT"), ("emoji", "TEXT"),
+                                    ("forget", "INTEGER NOT NULL DEFAULT 0")):
             if column not in columns:  # a file from before the column existed
                 self.connection.execute(f"ALTER TABLE inbox ADD COLUMN {column} {declaration}")
         self._lock = threading.Lock()  # one connection, shared by the relay's threads
@@ -100,19 +119,22 @@ class Inbox:
         the same statement: a crash never leaves the row without it."""
         at = time.time()
         media, audio = _media_of(message)
+        reacted_to, emoji = (message.details.get("reacted_to"), message.details.get("emoji") or "") \
+            if message.kind == REACTION else (None, None)
         cursor = self.execute(
             "INSERT OR IGNORE INTO inbox (message_id, phone, kind, text, received_at, next_attempt_at, name, media, "
-            "audio) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (message.message_id, message.phone, message.kind, message.text, at, at, message.name, media, audio))
+            "audio, reacted_to, emoji) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (message.message_id, message.phone, message.kind, message.text, at, at, message.name, media, audio,
+             reacted_to, emoji))
         return cursor.lastrowid if cursor.rowcount else None
 
     def get(self, entry_id: int) -> Entry:
         row = self.execute("SELECT id, message_id, phone, kind, text, status, attempts, reply_pieces, pieces_sent, "
-                           "holding_sent, received_at, server_errors, options, name, media, heard FROM inbox "
-                           "WHERE id = ?", (entry_id,)).fetchone()
+                           "holding_sent, received_at, server_errors, options, name, media, heard, reacted_to, emoji, "
+                           "forget FROM inbox WHERE id = ?", (entry_id,)).fetchone()
         pieces = json.loads(row[7]) if row[7] else None
         return Entry(*row[:7], pieces, row[8], bool(row[9]), row[10], row[11], json.loads(row[12] or "[]"), row[13],
-                     json.loads(row[14] or "{}"), row[15])
+                     json.loads(row[14] or "{}"), row[15], row[16], row[17], bool(row[18]))
 
     def audio(self, entry_id: int) -> AudioFile | None:
         """The voice note's bytes, once kept (read apart: a note may be megabytes)."""
@@ -155,11 +177,15 @@ class Inbox:
     def asking(self, entry_id: int) -> None:
         self.execute("UPDATE inbox SET status = 'asking' WHERE id = ?", (entry_id,))
 
-    def answer_known(self, entry_id: int, pieces: list[str], options: list[str] | None = None) -> None:
-        """The answer is decided: the audio is no longer needed (the backend keeps the note)."""
+    def answer_known(self, entry_id: int, pieces: list[str], options: list[str] | None = None,
+                     forget: bool = False) -> None:
+        """The answer is decided: the audio is no longer needed (the backend keeps the note). No
+        pieces is an answer too (silence: an officer holds the chat; a reaction the backend only
+        noted). `forget` is kept with it, so a restart mid-delivery still forgets afterwards."""
         self.execute("UPDATE inbox SET status = 'replying', reply_pieces = ?, pieces_sent = 0, options = ?, "
-                     "audio = NULL WHERE id = ?",
-                     (json.dumps(pieces, ensure_ascii=False), json.dumps(options or [], ensure_ascii=False), entry_id))
+                     "audio = NULL, forget = ? WHERE id = ?",
+                     (json.dumps(pieces, ensure_ascii=False), json.dumps(options or [], ensure_ascii=False),
+                      int(forget), entry_id))
 
     def server_error(self, entry_id: int) -> int:
         """One more try of this message ended in an HTTP 500; how many have."""
@@ -171,8 +197,47 @@ class Inbox:
         polite reply, and the row says why (the backend's «Failures» page has it too)."""
         self.execute("UPDATE inbox SET refusal = ? WHERE id = ?", (reason[:500], entry_id))
 
-    def piece_sent(self, entry_id: int, pieces_sent: int) -> None:
-        self.execute("UPDATE inbox SET pieces_sent = ? WHERE id = ?", (pieces_sent, entry_id))
+    def piece_sent(self, entry_id: int, pieces_sent: int, provider_message_id: str | None = None) -> None:
+        """One more piece delivered, and the provider's id for it (one transaction: a reaction to a
+        piece the row counts as sent always finds what it answered)."""
+        with self._lock:
+            self.connection.execute("BEGIN")
+            try:
+                self.connection.execute("UPDATE inbox SET pieces_sent = ? WHERE id = ?", (pieces_sent, entry_id))
+                if provider_message_id:
+                    self.connection.execute(
+                        "INSERT OR REPLACE INTO reply_ids (provider_message_id, inbound_message_id, phone) "
+                        "SELECT ?, message_id, phone FROM inbox WHERE id = ?", (provider_message_id, entry_id))
+                self.connection.execute("COMMIT")
+            except BaseException:
+                self.connection.execute("ROLLBACK")
+                raise
+
+    def answered_by(self, provider_message_id: str | None) -> str | None:
+        """The inbound message id a reply piece (named by the provider's id) answered; None when
+        the id is none of our replies (an alert, a holding note, or forgotten)."""
+        if not provider_message_id:
+            return None
+        row = self.execute("SELECT inbound_message_id FROM reply_ids WHERE provider_message_id = ?",
+                           (provider_message_id,)).fetchone()
+        return row[0] if row else None
+
+    def forget(self, phone: str, up_to_entry: int) -> int:
+        """Deletes what the bridge keeps of a phone (rows, their audio, its replies' ids) up to the
+        entry that asked for it; rows after it, written since, are new messages and still waiting.
+        The number of rows deleted."""
+        with self._lock:
+            self.connection.execute("BEGIN")
+            try:
+                deleted = self.connection.execute("DELETE FROM inbox WHERE phone = ? AND id <= ?",
+                                                  (phone, up_to_entry)).rowcount
+                self.connection.execute("DELETE FROM reply_ids WHERE phone = ? AND inbound_message_id NOT IN "
+                                        "(SELECT message_id FROM inbox WHERE phone = ?)", (phone, phone))
+                self.connection.execute("COMMIT")
+            except BaseException:
+                self.connection.execute("ROLLBACK")
+                raise
+        return deleted
 
     def holding_sent(self, entry_id: int) -> None:
         self.execute("UPDATE inbox SET holding_sent = 1 WHERE id = ?", (entry_id,))

@@ -7,9 +7,11 @@ from dataclasses import dataclass, field
 # Kinds of inbound message. The backend answers text, and voice notes (AUDIO: their audio goes to
 # /agent/voice, see media.py); the others get a polite answer (UNSUPPORTED_REPLY) until the stack
 # can handle them, but are still passed on as text when they carry some (a button's title, a
-# location's coordinates, an image's caption).
+# location's coordinates, an image's caption). A REACTION (an emoji on one of our replies: the
+# user's rating of it) goes to /agent/reaction and is answered only when the backend says something.
 TEXT, BUTTON_REPLY, LOCATION, AUDIO, IMAGE, UNSUPPORTED = "text", "button_reply", "location", "audio", "image", \
     "unsupported"
+REACTION = "reaction"
 
 UNSUPPORTED_REPLY = ("Por ahora solo entiendo mensajes de texto. ¿Me lo puedes escribir, por favor?")
 
@@ -23,8 +25,14 @@ class Inbound:
     name: str | None = None  # the WhatsApp profile name, when the provider gives it
     timestamp: float | None = None
     # kind-specific: latitude/longitude, button id; a voice note's media id, mime_type, seconds, and
-    # its bytes as "audio" when the transport has them already (the simulator's upload)
+    # its bytes as "audio" when the transport has them already (the simulator's upload); a
+    # reaction's "reacted_to" (the provider id of the message reacted to) and "emoji" ("" = removed)
     details: dict = field(default_factory=dict)
+
+
+def reaction(phone: str, message_id: str, reacted_to: str, emoji: str, **fields) -> Inbound:
+    """One shape for every transport's reactions: the relay reads these two details only."""
+    return Inbound(phone, message_id, REACTION, details={"reacted_to": reacted_to, "emoji": emoji or ""}, **fields)
 
 
 @dataclass(frozen=True)
@@ -57,7 +65,15 @@ class Outbound:
     image: bytes | None = None  # or the picture itself (PNG), e.g. a progress card from the backend
     template: Template | None = None
     reply_to: str | None = None  # the inbound message id this answers, when there is one
-    purpose: str = "reply"  # reply, holding (a "one moment" note) or alert: for logs and the simulator
+    # reply, holding (a "one moment" note), alert, notice (a person attends now / the bot is back)
+    # or document: for logs and the simulator
+    purpose: str = "reply"
+    officer: bool = False  # written by a person in the panel, not by the bot (the simulator marks it)
+    # A file sent as a WhatsApp document (a user's data export), `text` its caption. Sent with the
+    # type it is given: the provider decides what it takes (Cloud API: a fixed list, see cloud_api.py).
+    document: bytes | None = None
+    document_name: str | None = None  # e.g. "mis_datos.json"; the phone picks the icon by its extension
+    document_type: str | None = None  # its MIME type, e.g. "application/pdf"
 
 
 class SendFailed(RuntimeError):

@@ -7,6 +7,11 @@ While the backend thinks the user sees "typing…", and after `holding_after_s` 
 the answer is coming. A backend that is down or a provider that refuses leaves the message
 waiting; a retry loop offers it again every `retry_every_s`. A voice note's audio is fetched
 from the provider in the worker and kept in the inbox before the backend is asked.
+
+A reaction goes to POST /agent/reaction quietly (no typing, no holding note), waits like a message
+while the backend is down, and is answered only when the backend has something to say. An answer
+with "silencio" (an officer holds the chat) is sent as nothing; one with "olvidar" makes the
+bridge forget the phone once the reply is delivered. Contracts: docs/officers_desk.md.
 """
 from __future__ import annotations
 
@@ -19,7 +24,8 @@ from concurrent.futures import ThreadPoolExecutor
 from whatsapp_bridge.backend_client import BackendClient, BackendRefused, BackendUnavailable
 from whatsapp_bridge.inbox import WINDOW_S, Entry, Inbox
 from whatsapp_bridge.media import MediaUnavailable
-from whatsapp_bridge.messages import AUDIO, TEXT, UNSUPPORTED_REPLY, Inbound, Outbound, SendFailed, choice_buttons
+from whatsapp_bridge.messages import (AUDIO, REACTION, TEXT, UNSUPPORTED_REPLY, Inbound, Outbound, SendFailed,
+                                      choice_buttons)
 from whatsapp_bridge.splitting import WHATSAPP_MAX_CHARS, split_message
 from whatsapp_bridge.transports.base import Transport
 
@@ -97,6 +103,9 @@ class Relay:
         """The answer's pieces, stored; None when the message must wait (backend down)."""
         entry = self.inbox.get(entry_id)
         options: list[str] = []  # the answers the reply offers, when the backend gives them
+        forget = False
+        if entry.kind == REACTION:
+            return self._ask_reaction(entry)
         if entry.kind not in (TEXT, AUDIO) and not entry.text:
             pieces = [UNSUPPORTED_REPLY]  # media the stack cannot read yet: say so, kindly
         else:
@@ -110,10 +119,16 @@ class Relay:
             try:
                 answer = self._voice(entry) if entry.kind == AUDIO else \
                     self.backend.agent(entry.phone, entry.text, entry.message_id, entry.name)
-                pieces = split_message(answer["model_output"]["respuesta_chat"], self.max_chars) or [REFUSED_REPLY]
-                options = answer.get("opciones") if isinstance(answer.get("opciones"), list) else []
                 if entry.kind == AUDIO and isinstance(answer.get("transcript"), str):
                     self.inbox.heard(entry_id, answer["transcript"])
+                forget = answer.get("olvidar") is True
+                if answer.get("silencio") is True:  # an officer holds the chat: nothing at all goes out
+                    log.info("silence: an officer holds the conversation", extra={"entry": entry_id})
+                    self.transport.stop_typing(entry.phone)
+                    self.inbox.answer_known(entry_id, [], forget=forget)
+                    return []
+                pieces = split_message(answer["model_output"]["respuesta_chat"], self.max_chars) or [REFUSED_REPLY]
+                options = answer.get("opciones") if isinstance(answer.get("opciones"), list) else []
             except MediaUnavailable as problem:
                 if problem.retryable and self.inbox.media_failed(entry_id) < MEDIA_FAILURES_BEFORE_REFUSING:
                     return self._keep(entry_id, "voice note not fetched; kept", problem)
@@ -139,7 +154,35 @@ class Relay:
             finally:
                 if holding:
                     holding.cancel()
-        self.inbox.answer_known(entry_id, pieces, options)
+        self.inbox.answer_known(entry_id, pieces, options, forget=forget)
+        return pieces
+
+    def _ask_reaction(self, entry: Entry) -> list[str] | None:
+        """POST /agent/reaction, with the inbound message the reacted reply answered when it is
+        one of ours. A reaction is a rating, not a question: whatever goes wrong, the user is never
+        told (no holding note, no refusal); only the backend's own respuesta_chat is sent."""
+        reply_to = self.inbox.answered_by(entry.reacted_to)
+        try:
+            answer = self.backend.reaction(entry.phone, entry.message_id, entry.reacted_to or "", entry.emoji or "",
+                                           reply_to)
+            said = answer.get("respuesta_chat") if isinstance(answer, dict) else None
+            pieces = split_message(said, self.max_chars) if isinstance(said, str) and said.strip() else []
+        except BackendUnavailable as problem:
+            if not self._poisoned(entry, problem):
+                log.warning("backend unavailable; reaction kept", extra={"entry": entry.id, "error": str(problem)})
+                self.inbox.retry_later(entry.id, self._retry_delay(entry.id), str(problem))
+                return None
+            log.error("the backend fails on this reaction every time; dropped", extra={"entry": entry.id})
+            self.inbox.refused(entry.id, str(problem))
+            pieces = []
+        except BackendRefused as problem:
+            older = problem.status in (404, 405)  # a backend from before reactions: nothing to rate with
+            log.log(logging.INFO if older else logging.WARNING,
+                    "the backend takes no reactions; dropped" if older else "backend refused the reaction",
+                    extra={"entry": entry.id, "error": str(problem)})
+            self.inbox.refused(entry.id, str(problem))
+            pieces = []
+        self.inbox.answer_known(entry.id, pieces)
         return pieces
 
     def _keep(self, entry_id: int, what: str, problem: Exception) -> None:
@@ -172,19 +215,28 @@ class Relay:
             piece, last = entry.reply_pieces[index], index == len(entry.reply_pieces) - 1
             # The offered answers ride on the last piece (WhatsApp: a button message's text is <= 1024)
             buttons = choice_buttons(entry.options) if last and len(piece) <= 1024 else ()
+            # A reaction's answer quotes nothing: the reaction is no message to reply to.
+            quoted = entry.message_id if index == 0 and entry.kind != REACTION else None
             try:
-                self.transport.send(Outbound(entry.phone, piece, buttons=buttons,
-                                             reply_to=entry.message_id if index == 0 else None))
+                provider_id = self.transport.send(Outbound(entry.phone, piece, buttons=buttons, reply_to=quoted))
             except SendFailed as problem:
                 if problem.retryable:
                     self.inbox.retry_later(entry_id, self._retry_delay(entry_id, problem.retry_after), str(problem))
                 else:
                     self.inbox.failed(entry_id, str(problem))
+                    self._forget_if_asked(entry)  # the data is gone at the backend: nothing to keep it for here
                 log.warning("reply not sent", extra={"entry": entry_id, "error": str(problem),
                                                      "retryable": problem.retryable})
                 return
-            self.inbox.piece_sent(entry_id, index + 1)
+            self.inbox.piece_sent(entry_id, index + 1, provider_id)
         self.inbox.answered(entry_id)
+        self._forget_if_asked(entry)
+
+    def _forget_if_asked(self, entry: Entry) -> None:
+        """After a confirmed «BORRAR MIS DATOS»: the phone's rows up to this one go, audio and all."""
+        if entry.forget:
+            deleted = self.inbox.forget(entry.phone, entry.id)
+            log.info("forgot a phone at the backend's request", extra={"entry": entry.id, "rows": deleted})
 
     def _send_holding(self, entry_id: int, text: str = HOLDING_REPLY) -> None:
         """At most one holding note per message, however many retries it takes."""

@@ -1,49 +1,75 @@
 """Knowledge base: the entries the assistant may quote (found through FTS5, kept in step by the
-table's triggers), listed, created, edited and deleted."""
+table's triggers), listed (searched with the same index, filtered by domain, paged), created,
+edited and deleted. Officers read it; only admins change it, and each change is audited."""
 from __future__ import annotations
 
 from flask import flash, redirect, request, url_for
 from flask_admin import expose
+from flask_babel import gettext as _
 
-from admin.auth import PanelView
+from admin import audit
+from admin.auth import PanelView, admin_required, admin_to_change
 from admin.forms import ActionForm, KnowledgeForm
-from admin.views.base import PAGE_ROWS, bind_form, refuse
+from admin.message_search import words_query
+from admin.paging import offset_page
+from admin.views.base import bind_form, choice_arg, refuse, search_arg
 from backend.store.database import now, transaction
 
 ADMIN_SOURCE = "admin"  # knowledge.source of the entries written here
+EVERY_DOMAIN = "-"  # the domain filter's value for the entries without one
+_COLUMNS = "k.id, k.domain, k.title, substr(k.body, 1, 160) AS excerpt, length(k.body) AS length, k.source, k.updated_at"
 
 
 class KnowledgeView(PanelView):
     @expose("/")
     def index(self):
-        entries = list(self.store.db.query(
-            "SELECT id, domain, title, substr(body, 1, 160) AS excerpt, length(body) AS length, source, updated_at "
-            "FROM knowledge ORDER BY updated_at DESC, id DESC LIMIT ?", [PAGE_ROWS + 1]))
-        return self.render("chasqui/knowledge.html", entries=entries[:PAGE_ROWS], truncated=len(entries) > PAGE_ROWS,
-                           delete_form=ActionForm())
+        db = self.store.db
+        query = search_arg()
+        domains = [row[0] for row in db.execute("SELECT DISTINCT domain FROM knowledge WHERE domain IS NOT NULL "
+                                                "ORDER BY domain")]
+        domain = choice_arg("domain", (*domains, EVERY_DOMAIN))
+        where, params = [], []
+        if domain:
+            where.append("k.domain IS NULL" if domain == EVERY_DOMAIN else "k.domain = ?")
+            params += [] if domain == EVERY_DOMAIN else [domain]
+        match = words_query(query) if query else None
+        if match:  # best matches first, as the assistant finds them
+            where, params = ["knowledge_fts MATCH ?", *where], [match, *params]
+            source, order = "knowledge_fts f JOIN knowledge k ON k.id = f.rowid", "f.rank, k.id"
+        else:
+            source, order = "knowledge k", "k.updated_at DESC, k.id DESC"
+        condition = f" WHERE {' AND '.join(where)}" if where else ""
+        total = db.execute(f"SELECT COUNT(*) FROM {source}{condition}", params).fetchone()[0]
+        page = offset_page(db, f"SELECT {_COLUMNS} FROM {source}{condition} ORDER BY {order}", params, total)
+        return self.render("chasqui/knowledge.html", page=page, entries=page.rows, query=query, domain=domain,
+                           domains=domains, every_domain=EVERY_DOMAIN, delete_form=ActionForm())
 
     @expose("/new", methods=("GET", "POST"))
+    @admin_required
     def create(self):
         form = bind_form(KnowledgeForm)
         if request.method == "POST":
             if form.validate():
                 with transaction(self.store.db) as connection:
-                    connection.execute(
+                    entry_id = connection.execute(
                         "INSERT INTO knowledge (domain, title, body, source, updated_at) VALUES (?, ?, ?, ?, ?)",
-                        (*_entry_values(form), ADMIN_SOURCE, now()))
-                flash(f"Added {form.title.data.strip()!r}.", "success")
+                        (*_entry_values(form), ADMIN_SOURCE, now())).lastrowid
+                    audit.record(connection, self.signed_in_admin(), "create_knowledge", f"knowledge {entry_id}",
+                                 detail=form.title.data.strip())
+                flash(_("Added %(title)r.", title=form.title.data.strip()), "success")
                 return redirect(url_for(".index"))
             refuse(form)
             return self.render("chasqui/knowledge_form.html", form=form, entry=None), 400
         return self.render("chasqui/knowledge_form.html", form=form, entry=None)
 
     @expose("/<int:entry_id>", methods=("GET", "POST"))
+    @admin_to_change
     def edit(self, entry_id: int):
         db = self.store.db
         entry = next(db.query("SELECT id, domain, title, body, source, updated_at FROM knowledge WHERE id = ?",
                               [entry_id]), None)
         if entry is None:
-            flash(f"There is no knowledge entry with id {entry_id}.", "error")
+            flash(_("There is no knowledge entry with id %(id)s.", id=entry_id), "error")
             return redirect(url_for(".index"))
         form = bind_form(KnowledgeForm, title=entry["title"], domain=entry["domain"], body=entry["body"])
         if request.method == "POST":
@@ -51,22 +77,29 @@ class KnowledgeView(PanelView):
                 with transaction(db) as connection:
                     connection.execute("UPDATE knowledge SET domain = ?, title = ?, body = ?, updated_at = ? "
                                        "WHERE id = ?", (*_entry_values(form), now(), entry_id))
-                flash(f"Saved {form.title.data.strip()!r}.", "success")
+                    audit.record(connection, self.signed_in_admin(), "edit_knowledge", f"knowledge {entry_id}",
+                                 detail=form.title.data.strip())
+                flash(_("Saved %(title)r.", title=form.title.data.strip()), "success")
                 return redirect(url_for(".index"))
             refuse(form)
             return self.render("chasqui/knowledge_form.html", form=form, entry=entry), 400
         return self.render("chasqui/knowledge_form.html", form=form, entry=entry)
 
     @expose("/<int:entry_id>/delete", methods=("POST",))
+    @admin_required
     def delete(self, entry_id: int):
         form = ActionForm(request.form)
         if not form.validate():
             refuse(form)
             return self.index(), 400
         with transaction(self.store.db) as connection:
-            deleted = connection.execute("DELETE FROM knowledge WHERE id = ?", (entry_id,)).rowcount
-        flash("Deleted the entry." if deleted else f"There is no knowledge entry with id {entry_id}.",
-              "success" if deleted else "error")
+            title = connection.execute("SELECT title FROM knowledge WHERE id = ?", (entry_id,)).fetchone()
+            if title:
+                connection.execute("DELETE FROM knowledge WHERE id = ?", (entry_id,))
+                audit.record(connection, self.signed_in_admin(), "delete_knowledge", f"knowledge {entry_id}",
+                             detail=title[0])
+        flash(_("Deleted the entry.") if title else _("There is no knowledge entry with id %(id)s.", id=entry_id),
+              "success" if title else "error")
         return redirect(url_for(".index"))
 
 

@@ -1,4 +1,4 @@
-"""Voice notes: every note users sent, newest first, with what was heard (or why it could not
+"""Voice notes: every note users sent, newest first (paged by id), with what was heard (or why it could not
 be) and a player for the original audio; the conversation view plays them in place too."""
 from __future__ import annotations
 
@@ -6,17 +6,17 @@ from flask import Response, abort
 from flask_admin import expose
 
 from admin.auth import PanelView
-from admin.views.base import PAGE_ROWS
+from admin.paging import Keyset, keyset_page
 from backend import voice_notes
 
 
 class VoiceNotesView(PanelView):
     @expose("/")
     def index(self):
-        rows = list(self.store.db.query(
-            "SELECT v.id, v.phone, v.contact_id, v.mime_type, v.bytes, v.seconds, v.transcript, v.problem, "
-            "v.transcribe_ms, v.created_at FROM voice_notes v ORDER BY v.id DESC LIMIT ?", [PAGE_ROWS + 1]))
-        return self.render("chasqui/voice_notes.html", notes=rows[:PAGE_ROWS], truncated=len(rows) > PAGE_ROWS)
+        page = keyset_page(self.store.db, "SELECT v.id, v.phone, v.contact_id, v.mime_type, v.bytes, v.seconds, "
+                           "v.transcript, v.problem, v.transcribe_ms, v.created_at FROM voice_notes v", [], [],
+                           Keyset("v.id"))
+        return self.render("chasqui/voice_notes.html", page=page, notes=page.rows)
 
     @expose("/<int:note_id>/audio")
     def audio(self, note_id: int):

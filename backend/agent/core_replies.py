@@ -1,15 +1,65 @@
 """The replies every domain shares, written by code: greeting, thanks, help, a person, my data."""
 from __future__ import annotations
 
-import json
+import re
 
 from backend.contacts import Contact
 from backend.plugins.base import DomainPlugin
 
 HANDOFF = ("Listo, le aviso a una persona del equipo para que te escriba por aquí. Mientras tanto, sigo "
            "disponible.")
+ALREADY_ASKED = "Ya le avisé al equipo; una persona te escribirá por aquí pronto."
+SORRY_NOT_HELPFUL = ("Lo siento, gracias por avisarme. Le pedí a una persona del equipo que revise tu consulta; "
+                     "te escribirá por aquí. Mientras tanto, ¿me lo puedes preguntar de otra forma?")
+BAD_REACTION = ("Gracias por avisarme. Le pedí a una persona del equipo que revise mi respuesta; te escribirá "
+                "por aquí.")
+PERSON_WILL_HELP = "No te estoy entendiendo bien. Le pedí a una persona del equipo que te escriba por aquí."
+EXPORT_CAPTION = "Tus datos en Chasqui: todo lo que guardo de ti, en un archivo."
+ERASE_QUESTION = ("¿Seguro que quieres que borre todos tus datos? Borraré tus mensajes, tu perfil y todo lo que "
+                  "anotaste; no se puede deshacer. Responde «sí» para borrar o «no» para cancelar.")
+ERASED = ("Listo, borré todos tus datos. Si vuelves a escribirme, empezaremos de cero. ¡Gracias por usar "
+          "Chasqui!")
+ERASE_CANCELLED = "Listo, no borré nada."
 NOTHING_PENDING = "No tengo nada pendiente por confirmar. ¿En qué te ayudo?"
 DISCARDED = "Listo, no lo guardé."
+
+
+# The commands of seed 003 («MIS DATOS», «BORRAR MIS DATOS»), typed any way: what the matcher
+# may place differently (a short «mis datos» looks like a profile question) is decided here first.
+_ERASE = re.compile(r"^(?:por ?favor |quiero |puedes |podrias )?(?:borra[rn]?|elimina[rn]?|suprimi[rn]?|borre|borren|"
+                    r"eliminen)(?: todos)? (?:mis|todos mis|toda mi) (?:datos|informacion)(?: personales)?"
+                    r"(?: por ?favor)?$")
+_MY_DATA = re.compile(r"^(?:ver |quiero ver |dame |mandame |enviame |exportar )?(?:mis datos|todos mis datos)"
+                      r"(?: por ?favor)?$")
+
+
+# Someone of the team named with a request for them («necesito un técnico que me ayude», «un asesor
+# porfa»): a takeover request whatever the matcher preferred (help, an open question).
+_PERSON = re.compile(r"\b(?:asesor\w*|humanos?|persona|personas|tecnic[oa]s?|agronom[oa]s?|ingenier[oa]s?|"
+                     r"extensionistas?|promotor\w*|operador\w*|agentes?|especialistas?|entrenador\w*|coach|encargad[oa])\b")
+_REQUEST = re.compile(r"\b(?:habla\w*|abla\w*|pasa\w*|comunica\w*|necesit\w*|quier\w*|kiero|ayud\w*|atien\w*|"
+                      r"llam\w*|contact\w*|deriva\w*|porfa|por favor|xfa|puedo|podria|hay)\b")
+
+
+def asks_for_person(normalized: str) -> bool:
+    words = normalized.split()
+    return bool(_PERSON.search(normalized)) and (len(words) <= 2 or bool(_REQUEST.search(normalized)))
+
+
+def is_no(normalized: str) -> bool:
+    return bool(re.match(r"^\W*(no|nop|nope|nel|cancela|cancelar|mejor no|todavia no|aun no)\b(?!\s+(?:se|me|te)\b)",
+                         normalized))
+
+
+def personal_data_command(normalized: str) -> str | None:
+    """'borrar_datos', 'mis_datos' or None, from the reading's normalized text."""
+    text = " ".join(normalized.replace("¿", " ").replace("?", " ").replace("!", " ").replace("¡", " ")
+                    .replace(".", " ").replace(",", " ").split())
+    if _ERASE.match(text):
+        return "borrar_datos"
+    if _MY_DATA.match(text):
+        return "mis_datos"
+    return None
 
 
 def _menu(plugin: DomainPlugin) -> str:
@@ -31,14 +81,3 @@ def help_text(plugin: DomainPlugin) -> str:
     text = "Puedo ayudarte con:\n" + _menu(plugin) if plugin.menu else "Escríbeme tu pregunta."
     return text + ("\nSi me equivoco al anotar algo, escribe «deshacer». Para hablar con una persona, «asesor». "
                    "Para dejar de recibir alertas, «baja».")
-
-
-def my_data(contact: Contact) -> str:
-    lines = [f"• nombre: {contact.name}" if contact.name else None, f"• teléfono: {contact.phone}"]
-    for key, value in contact.profile.items():
-        if value in (None, "", [], {}):
-            continue
-        shown = value if isinstance(value, str | int | float) else json.dumps(value, ensure_ascii=False)
-        lines.append(f"• {key.replace('_', ' ')}: {str(shown)[:80]}")
-    return "Esto es lo que guardo de ti:\n" + "\n".join(line for line in lines if line) + \
-        "\nPara corregir algo, dímelo; para dejar de recibir alertas, escribe «baja»."

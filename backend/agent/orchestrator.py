@@ -10,6 +10,10 @@
      anything else is asked first and runs only after «sí»;
    - a fact question: answered from the plug-in's computed facts, no generative call;
    - greeting, thanks, help, a person, my data: answered by code;
+   - «gracias» / «no me sirvió» right after a reply rate it (backend.ratings); asking for a
+     person, two replies in a row not understood, or a bad rating put the conversation in the
+     officers' inbox (backend.takeovers); while an officer holds it, the bot is silent;
+   - «MIS DATOS» / «BORRAR MIS DATOS», at any step (backend.personal_data);
    - an open question: the answer call, with a prompt built to a token budget (agent.answering);
 4. store the reply with where it came from (`source`: code, action, model, cache, apology…).
 The model never decides that data changes."""
@@ -22,15 +26,16 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from backend import conversation
+from backend import conversation, personal_data, ratings, takeovers
 from backend.agent import answering, changes, core_replies, onboarding
+from backend.alerts.repository import queue_outbound
 from backend.agent.model_client import ModelClient, ModelUnavailable
 from backend.contacts import Contact, create_contact, find_contact, update_contact
 from backend.plugins.base import DomainPlugin
 from backend.store.database import Store, now, transaction
 from backend.understanding import classifier
 from backend.understanding.intents import ACTION, CORE, FACT, Intent
-from backend.understanding.reading import Reading
+from backend.understanding.reading import Reading, normalize
 from backend.understanding.understand import Understanding
 
 log = logging.getLogger(__name__)
@@ -53,6 +58,8 @@ class AgentReply:
     orchestration_s: float = 0.0  # time spent here, the model calls excluded
     timings: dict = field(default_factory=dict)  # classify_ms, generate_ms when those calls were made
     options: tuple[str, ...] = ()  # the choices a question offers (buttons or a list where the transport has them)
+    silent: bool = False  # an officer holds the conversation: the bridge sends nothing
+    forget: bool = False  # the contact was erased: the bridge forgets the phone too
 
 
 @dataclass
@@ -74,8 +81,9 @@ class Turn:
 
 class Orchestrator:
     def __init__(self, store: Store, plugins: dict[str, DomainPlugin], model: ModelClient,
-                 daily_calls: dict[str, int]):
+                 daily_calls: dict[str, int], takeover_idle_s: float = 12 * 3600):
         self.store = store
+        self.takeover_idle_s = takeover_idle_s  # an officer silent this long gives the conversation back
         self.plugins = plugins
         self.model = model
         self.daily_calls = daily_calls  # endpoint label -> calls per contact and day; 0 = unlimited
@@ -107,6 +115,14 @@ class Orchestrator:
                     return AgentReply(self._output(role, stored[0]), "duplicate")
             else:
                 inbound_id = conversation.store_inbound(db, contact.id, message, wa_message_id)
+        # A person's rights over their data come first, even while an officer attends them.
+        personal = self._personal_data(db, contact, inbound_id, message, role, started)
+        if personal is not None:
+            return personal
+        with transaction(db):
+            officer = None if is_new else takeovers.holder(db, contact.id, self.takeover_idle_s)
+        if officer is not None:  # stored for the officer's inbox; the bot says nothing
+            return AgentReply(self._output(role, ""), "officer", time.perf_counter() - started, silent=True)
 
         # A contact whose domain plug-in was switched off is onboarded again (onboarding.advance).
         if is_new or not contact.onboarded or contact.domain not in self.plugins:
@@ -183,7 +199,9 @@ class Orchestrator:
         endpoints = self._endpoints_within_quota(db, contact)
         placed = self.understanding.place(reading, plugin, last_reply, self._classifier(endpoints), detected)
         intent = placed.intent
-        if intent.kind == ACTION and not detected and reading.via in ("guess", "model"):
+        if intent.name != "hablar_persona" and not detected and core_replies.asks_for_person(reading.normalized):
+            intent = self.understanding.by_name[plugin.name]["hablar_persona"]
+        elif intent.kind == ACTION and not detected and reading.via in ("guess", "model"):
             # An unsure placement on a change the words do not carry ("el maíz está amarillo"):
             # an open question, not a request for figures the user never meant to give.
             intent = self.understanding.open_intent(plugin.name)
@@ -225,8 +243,8 @@ class Orchestrator:
         if turn.intent.kind == FACT:
             facts = plugin.facts(db, contact)
             text = turn.intent.answer(facts, turn.reading)
-            return text or answering.honest_menu(plugin.menu), "code", {}
-        return self._core_reply(turn), "code", {}
+            return (text, "code", {}) if text else (answering.honest_menu(plugin.menu), "apology", {})
+        return self._core_reply(db, turn), "code", {}
 
     def _change(self, db, turn: Turn) -> tuple[str, str, dict]:
         """A change the user's words ask for: certain reports run now and are read back; the rest
@@ -261,19 +279,77 @@ class Orchestrator:
         return last_out is not None and last_out[0] == "action" and \
             changes.undoable(db, turn.contact, turn.plugin.name) is not None
 
-    def _core_reply(self, turn: Turn) -> str:
+    def _core_reply(self, db, turn: Turn) -> str:
         name, plugin, contact = turn.intent.name, turn.plugin, turn.contact
         if name == "saludo":
             return core_replies.greeting(contact, plugin, turn.inbound_id)
         if name == "gracias":
+            self._rate_last_reply(db, turn, 1)
             return core_replies.thanks(turn.inbound_id)
+        if name == "no_sirvio":
+            rated = self._rate_last_reply(db, turn, -1)
+            if not rated:  # nothing to rate: still, a person looks at it
+                takeovers.request(db, contact.id, "bad_rating", turn.inbound_id)
+            return core_replies.SORRY_NOT_HELPFUL
         if name == "hablar_persona":
-            return core_replies.HANDOFF
+            waiting = takeovers.open_takeover(db, contact.id) is not None
+            takeovers.request(db, contact.id, "asked", turn.inbound_id)
+            return core_replies.ALREADY_ASKED if waiting else core_replies.HANDOFF
         if name == "mis_datos":
-            return core_replies.my_data(contact)
+            return self._send_my_data(db, contact.id)
+        if name == "borrar_datos":
+            turn.options = YES_NO
+            return self._ask_erase(db, contact.id)
         if name in ("confirmar", "negar"):
             return core_replies.NOTHING_PENDING
         return core_replies.help_text(plugin)
+
+    @staticmethod
+    def _rate_last_reply(db, turn: Turn, value: int) -> bool:
+        reply_id = ratings.last_rateable_reply(db, turn.contact.id, turn.inbound_id)
+        return reply_id is not None and ratings.rate(db, reply_id, value, "text")
+
+    # -- people's own data (at any step, onboarding included) --------------------------------------
+    def _personal_data(self, db, contact: Contact, inbound_id: int, message: str, role: str,
+                       started: float) -> AgentReply | None:
+        """«MIS DATOS» and «BORRAR MIS DATOS» as commands, and the «sí» an erasure waits for; None
+        when the message is about something else (then a waiting erasure is dropped)."""
+        normalized = normalize(message)
+        command = core_replies.personal_data_command(normalized)
+        with transaction(db):
+            if personal_data.erase_pending(db, contact.id, changes.PENDING_FOR_S):
+                changes.drop_pending(db, contact)
+                if changes.is_yes(self.understanding.read(message)):
+                    personal_data.erase(db, contact.id, "chat")
+                    return AgentReply(self._output(role, core_replies.ERASED), "code",
+                                      time.perf_counter() - started, forget=True)
+                if core_replies.is_no(normalized) and command is None:
+                    conversation.store_reply(db, contact.id, core_replies.ERASE_CANCELLED, "code", inbound_id)
+                    return AgentReply(self._output(role, core_replies.ERASE_CANCELLED), "code",
+                                      time.perf_counter() - started)
+            if command is None:
+                return None
+            options: tuple[str, ...] = ()
+            if command == "borrar_datos":
+                text, options = self._ask_erase(db, contact.id), YES_NO
+            else:
+                text = self._send_my_data(db, contact.id)
+            conversation.store_reply(db, contact.id, text, "code", inbound_id)
+        return AgentReply(self._output(role, text), "code", time.perf_counter() - started, options=options)
+
+    def _send_my_data(self, db, contact_id: int) -> str:
+        """The summary as the reply; the file of everything through the outbound queue."""
+        data = personal_data.export(db, contact_id)
+        labels = {table: label for plugin in self.plugins.values() for table, label in plugin.data_labels.items()}
+        file_message = conversation.store_reply(db, contact_id, f"📎 {personal_data.EXPORT_NAME}", "code", None)
+        queue_outbound(db, contact_id, core_replies.EXPORT_CAPTION, "document", file_message,
+                       (personal_data.EXPORT_NAME, personal_data.EXPORT_TYPE, personal_data.export_file(data)))
+        return personal_data.summary(data, labels)
+
+    @staticmethod
+    def _ask_erase(db, contact_id: int) -> str:
+        personal_data.ask_erase(db, contact_id)
+        return core_replies.ERASE_QUESTION
 
     # -- generating, for open questions only ------------------------------------------------------
     def _open_question(self, db, turn: Turn, history: list[dict], endpoints: set[str], started: float) -> AgentReply:
@@ -324,11 +400,23 @@ class Orchestrator:
 
     def _store(self, db, turn: Turn, text: str, source: str, executed: dict, started: float) -> AgentReply:
         state = {"intencion": turn.intent.name, "via": turn.reading.via}
+        if source == "apology" and self._not_understood_before(db, turn):
+            takeovers.request(db, turn.contact.id, "not_understood", turn.inbound_id)
+            text = f"{text}\n\n{core_replies.PERSON_WILL_HELP}"
         text = "\n\n".join(part for part in (turn.prefix, text, turn.suffix) if part)
         conversation.store_reply(db, turn.contact.id, text, source, turn.inbound_id)
         output = self._output(turn.role, text, executed, state)
         return AgentReply(output, source, time.perf_counter() - started - turn.model_s, turn.timings,
                           options=turn.options)
+
+    @staticmethod
+    def _not_understood_before(db, turn: Turn) -> bool:
+        """The reply before this one was an apology too (and no person is asked for yet)."""
+        previous = db.execute("SELECT source FROM messages WHERE contact_id = ? AND direction = 'out' AND id < ? "
+                              "AND COALESCE(source, '') != 'notice' ORDER BY id DESC LIMIT 1",
+                              [turn.contact.id, turn.inbound_id]).fetchone()
+        return previous is not None and previous[0] == "apology" and \
+            takeovers.open_takeover(db, turn.contact.id) is None
 
     @staticmethod
     def _cache_key(domain: str, words: str, facts: dict) -> str:

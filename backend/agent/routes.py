@@ -55,6 +55,11 @@ def answer_body(reply: AgentReply, metrics, said_first: str = "") -> dict:
               "timings": {"orchestration_ms": round(reply.orchestration_s * 1000, 2), **reply.timings}}
     if reply.options:
         answer["opciones"] = list(reply.options)  # shown as buttons or a list, or numbered
+    if reply.silent:  # an officer holds the conversation: the bridge sends nothing
+        output["respuesta_chat"] = ""
+        answer["silencio"] = True
+    if reply.forget:  # the contact was erased: the bridge forgets the phone too
+        answer["olvidar"] = True
     return answer
 
 

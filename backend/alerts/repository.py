@@ -70,9 +70,36 @@ def add_alert(connection: sqlite3.Connection, contact_id: int, message: str, lev
     validate_content(message, level)
     if image is not None and not image.startswith(b"\x89PNG"):
         raise InvalidAlert("'image' must be a PNG", "image")
+    _require_contact(connection, contact_id)
+    return _insert_alert(connection, contact_id, message, level, broadcast, now(), image)
+
+
+def queue_outbound(connection: sqlite3.Connection, contact_id: int, message: str, kind: str,
+                   message_id: int | None = None, document: tuple[str, str, bytes] | None = None) -> int:
+    """An officer's reply, a notice about a takeover, or a file (`document`: name, type, bytes),
+    through the alerts' queue: leased, retried, reported, the 24-hour window respected. Urgent:
+    a person is waiting for it. `message_id` is its row in `messages`, which shows its delivery."""
+    if kind not in OUTBOUND_KINDS:
+        raise InvalidAlert(f"'kind' must be one of {', '.join(OUTBOUND_KINDS)}", "kind")
+    if (kind == "document") != (document is not None):
+        raise InvalidAlert("a document, and only a document, carries a file", "document")
+    validate_content(message, "alta")
+    _require_contact(connection, contact_id)
+    name, mime_type, data = document or (None, None, None)
+    at = now()
+    cursor = connection.execute(
+        "INSERT INTO alerts (contact_id, message, level, status, attempts, next_attempt_at, created_at, kind, "
+        "message_id, document_name, document_type, document) VALUES (?, ?, 'alta', 'pending', 0, ?, ?, ?, ?, ?, ?, ?)",
+        (contact_id, message, at, at, kind, message_id, name, mime_type, data))
+    return cursor.lastrowid
+
+
+OUTBOUND_KINDS = ("reply", "notice", "document")
+
+
+def _require_contact(connection: sqlite3.Connection, contact_id: int) -> None:
     if connection.execute("SELECT 1 FROM contacts WHERE id = ?", (contact_id,)).fetchone() is None:
         raise ContactNotFound(f"no contact with id {contact_id}")
-    return _insert_alert(connection, contact_id, message, level, broadcast, now(), image)
 
 
 def create_broadcast(db: sqlite_utils.Database, message: str, level: str, domain: str | None = None,
@@ -195,11 +222,15 @@ def _claim(connection: sqlite3.Connection, alert_id: int, lease_until: float) ->
     connection.execute(
         "UPDATE alerts SET status = 'claimed', lease_until = ?, lease_token = ?, attempts = attempts + 1 "
         "WHERE id = ?", (lease_until, secrets.token_hex(8), alert_id))
-    claimed = _one(connection, "SELECT a.id, c.phone, a.message, a.level, a.lease_token, a.attempts, "
-                               "a.image IS NOT NULL AS has_image "
+    claimed = _one(connection, "SELECT a.id, c.phone, a.message, a.level, a.lease_token, a.attempts, a.kind, "
+                               "a.image IS NOT NULL AS has_image, a.document_name, a.document_type "
                                "FROM alerts a JOIN contacts c ON c.id = a.contact_id WHERE a.id = ?", (alert_id,))
     if claimed.pop("has_image"):
         claimed["image_url"] = f"/alerts/{alert_id}/image"  # relative to the backend; needs the token
+    if claimed["document_name"] is not None:
+        claimed["document_url"] = f"/alerts/{alert_id}/document"
+    else:
+        del claimed["document_name"], claimed["document_type"]
     return claimed
 
 
@@ -208,6 +239,14 @@ def alert_image(db: sqlite_utils.Database, alert_id: int) -> bytes:
     if row is None or row[0] is None:
         raise AlertNotFound(f"alert {alert_id} has no image")
     return row[0]
+
+
+def alert_document(db: sqlite_utils.Database, alert_id: int) -> tuple[str, str, bytes]:
+    """(name, type, bytes) of the file an outbound item carries."""
+    row = db.execute("SELECT document_name, document_type, document FROM alerts WHERE id = ?", (alert_id,)).fetchone()
+    if row is None or row[2] is None:
+        raise AlertNotFound(f"alert {alert_id} has no document")
+    return row[0], row[1], row[2]
 
 
 # --- reports from bridges -----------------------------------------------------------------------

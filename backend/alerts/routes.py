@@ -66,6 +66,12 @@ def create_alerts_blueprint(store: Store, settings: BackendSettings) -> Blueprin
         with _report_errors():
             return Response(repository.alert_image(store.db, alert_id), mimetype="image/png")
 
+    @alerts.get("/alerts/<int:alert_id>/document")
+    def document(alert_id: int):
+        with _report_errors():
+            name, mime_type, data = repository.alert_document(store.db, alert_id)
+        return Response(data, mimetype=mime_type, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
     @alerts.post("/alerts/<int:alert_id>/release")
     def release(alert_id: int):
         body = json_object(required=False)

@@ -142,5 +142,7 @@ class DomainPlugin:
     # Words a voice note of this domain is likely to hold, in a sentence as people say them: given
     # to the speech engine as its prompt, so «regué», «rancha» or «5K» are heard as written.
     speech_prompt: str = ""
+    # How «MIS DATOS» names this plug-in's own tables to the user: {table: "parcelas"}.
+    data_labels: dict[str, str] = field(default_factory=dict)
     # How a profile value reads back to the user ("papa", "suelo franco"): (field, value) -> text.
     describe: Callable[[str, Any], str] = lambda name, value: str(value)

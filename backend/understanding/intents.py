@@ -31,6 +31,8 @@ CORE_DESCRIPTIONS = {
     "deshacer": "quiere deshacer el último cambio",
     "hablar_persona": "quiere hablar con una persona",
     "mis_datos": "pregunta qué datos suyos se guardan",
+    "borrar_datos": "pide borrar sus datos",
+    "no_sirvio": "dice que la respuesta no le sirvió",
     "ayuda": "pregunta qué puede hacer Chasqui",
     "confirmar": "responde que sí",
     "negar": "responde que no",

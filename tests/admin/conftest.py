@@ -12,6 +12,7 @@ from backend.settings import load_settings
 
 USERNAME = "rosa"
 PASSWORD = "una clave bastante larga"
+OFFICER = "oscar"  # an officer account, made by the `officer` fixture
 _CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
@@ -87,3 +88,23 @@ def post_form(signed_in):
         token = csrf_token(signed_in.get(page).text)
         return signed_in.post(action or page, data={**data, "csrf_token": token})
     return post
+
+
+def sign_in(client, username: str = USERNAME, password: str = PASSWORD):
+    token = csrf_token(client.get("/admin/login").text)
+    return client.post("/admin/login", data={"username": username, "password": password, "csrf_token": token})
+
+
+@pytest.fixture
+def officer(app, db):
+    """Another client, signed in as OFFICER (an officer account)."""
+    create_user(db, OFFICER, PASSWORD, role="officer")
+    client = app.test_client()
+    assert sign_in(client, OFFICER).status_code == 302
+    return client
+
+
+def post_with_token(client, page: str, data: dict, action: str | None = None):
+    """POST as a browser does: the CSRF token from `page` (any page of the panel has one)."""
+    token = csrf_token(client.get(page).text)
+    return client.post(action or page, data={**data, "csrf_token": token})

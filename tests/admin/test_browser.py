@@ -42,19 +42,22 @@ def test_an_admin_signs_in_reads_a_conversation_and_sends_an_alert(backend_url, 
     # Anonymous: the panel sends the browser to the login page.
     page.goto(f"{backend_url}/admin/")
     expect(page).to_have_url(f"{backend_url}/admin/login?next=/admin/")
-    expect(page.locator("h4.card-title")).to_have_text("Sign in to Chasqui")
+    expect(page.locator("h4.card-title")).to_have_text("Iniciar sesión en Chasqui")  # Spanish by default
 
     sign_in(page, "not the password")
-    expect(page.locator(".alert-danger")).to_contain_text("Wrong username or password")
+    expect(page.locator(".alert-danger")).to_contain_text("Usuario o contraseña incorrectos")
 
     sign_in(page, PASSWORD)
     expect(page).to_have_url(f"{backend_url}/admin/")
     expect(page.locator("nav")).to_contain_text(USERNAME)
+    expect(page.locator("nav")).to_contain_text("Cerrar sesión")
+    expect(page.locator("html")).to_have_attribute("lang", "es")
 
-    # A contact's conversation, through the menu and the contact picker.
-    page.click("nav >> text=Conversations")
-    page.select_option("#contact", label="+51987000001 · Rosa Quispe (3 messages)")
-    page.click("form >> text=Show")
+    # A contact's conversation, through the menu and the conversations list.
+    page.click("nav >> text=Conversaciones")
+    rosa = page.locator("#conversations tbody tr", has_text="Rosa Quispe")
+    expect(rosa).to_contain_text("3")  # her messages, counted
+    rosa.locator("a").click()
     messages = page.locator("#messages tbody tr")
     expect(messages).to_have_count(3)
     expect(messages.nth(0)).to_contain_text("¿Cuándo riego mi maíz?")
@@ -62,17 +65,23 @@ def test_an_admin_signs_in_reads_a_conversation_and_sends_an_alert(backend_url, 
     expect(messages.nth(2)).to_contain_text("<script>alert('x')</script> gracias")  # shown as text, not run
 
     # An alert through the form, then listed as pending.
-    page.click("nav >> text=Alerts")
-    page.click("text=New alert")
+    page.click("nav >> text=Alertas")
+    page.click("text=Nueva alerta")
     page.check("#target-0")
     page.fill("#phone", "+51987000002")
     page.fill("#message", "Helada fuerte esta noche: cubre la papa.")
     page.select_option("#level", "alta")
     page.click("#alert-form button[type=submit]")
-    expect(page.locator(".alert-success")).to_contain_text("pending delivery")
+    expect(page.locator(".alert-success")).to_contain_text("pendiente de entrega")
     new_row = page.locator("#alerts tbody tr", has_text="Helada fuerte esta noche")
-    expect(new_row).to_contain_text("pending")
+    expect(new_row).to_contain_text("pendiente")
     expect(new_row).to_contain_text("+51987000002")
+
+    # English through the navbar's switch, kept for the session.
+    page.click("#language-switch >> text=EN")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    page.click("nav >> text=Contacts")
+    expect(page.locator("#contacts thead")).to_contain_text("Phone")
 
     screenshot = tmp_path / "alerts.png"
     page.screenshot(path=str(screenshot), full_page=True)
@@ -108,7 +117,7 @@ def panel_links(page, base_url: str) -> set[str]:
 
 def test_every_panel_page_runs_under_its_content_security_policy(every_plugin_backend_url, page):
     """The CSP has no 'unsafe-inline': flask-admin's scripts and styles, layout.html's <style> and the
-    knowledge page's confirm() handler must all be allowed by nonce or hash, or the panel breaks."""
+    delete buttons' confirm() (confirm.js, no inline handler) must all be allowed by nonce, or the panel breaks."""
     base = every_plugin_backend_url
     violations = watch_csp_violations(page)
     page.goto(f"{base}/admin/login")
@@ -136,15 +145,15 @@ def test_every_panel_page_runs_under_its_content_security_policy(every_plugin_ba
     page.goto(f"{base}/admin/contacts/")
     assert page.locator("td.chasqui-nowrap").first.evaluate("td => getComputedStyle(td).whiteSpace") == "nowrap"
 
-    # The delete button's inline confirm() runs (allowed by its hash); dismissed, nothing is deleted.
+    # The delete button's confirm() (confirm.js, the question translated); dismissed, nothing is deleted.
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    page.goto(f"{base}/admin/knowledge/")
+    page.goto(f"{base}/admin/knowledge/?lang=es")  # the crawl may have followed the switch to English
     rows = page.locator("form[action*='/delete'] button[type=submit]")
     count = rows.count()
     assert count >= 1
     rows.first.click()
     page.wait_for_timeout(300)
-    assert dialogs == ["Delete this entry?"]
+    assert dialogs == ["¿Eliminar esta entrada?"]
     assert page.locator("form[action*='/delete'] button[type=submit]").count() == count
     assert violations == []

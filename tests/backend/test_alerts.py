@@ -104,7 +104,7 @@ def test_claim_hands_out_alta_first_then_oldest_and_skips_opted_out(db):
     claimed = alerts.claim_due(db, limit=10, lease_s=60, max_attempts=3)
     assert [alert["id"] for alert in claimed] == [high, first_media, second_media, low]
     assert claimed[0] == {"id": high, "phone": "+51900000001", "message": "alta", "level": "alta",
-                          "lease_token": claimed[0]["lease_token"], "attempts": 1}
+                          "lease_token": claimed[0]["lease_token"], "attempts": 1, "kind": "alert"}
     assert alerts.claim_due(db, limit=10, lease_s=60, max_attempts=3) == []  # all leased
 
 
@@ -211,7 +211,7 @@ def test_http_one_contact_from_creation_to_sent(client, db):
 
     polled = client.get("/alerts/pending").json["alerts"]
     assert polled == [{"id": 1, "phone": "+51987654321", "message": "Helada", "level": "media",
-                       "lease_token": polled[0]["lease_token"], "attempts": 1}]
+                       "lease_token": polled[0]["lease_token"], "attempts": 1, "kind": "alert"}]
     for _ in range(2):  # the seed bridge sends no body, and may repeat itself
         sent = client.post("/alerts/1/sent")
         assert (sent.status_code, sent.json) == (200, {"id": 1, "status": "sent"})

@@ -8,12 +8,14 @@ that row is the refusal's own record); after an accepted post the contacts still
 replies and every job runs."""
 from __future__ import annotations
 
+import itertools
 import json
 from io import BytesIO
 
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from admin.users import create_user
 from backend.plugins.example import NOTE_FORM
 from tests.admin.conftest import csrf_token
 from tests.backend.conftest import AUTH
@@ -57,6 +59,13 @@ class Panel:
     def form_id(self, name: str) -> int:
         return self.world.db.execute("SELECT id FROM form_definitions WHERE name = ?", [name]).fetchone()[0]
 
+    def account(self) -> int:
+        """A fresh officer account (the accounts page's examples change or delete it)."""
+        return create_user(self.world.db, next(_ACCOUNT_NAMES), "una clave bastante larga", role="officer")
+
+
+_ACCOUNT_NAMES = (f"oficial{n}" for n in itertools.count())
+
 
 def signed_in_client(world: BackendWorld):
     client = world.app.test_client()
@@ -95,10 +104,19 @@ def _examples(panel: Panel) -> dict:
         "/admin/running/garmin/": lambda: ({}, {"phone": RUNNER}),
         "/admin/login": lambda: ({}, {"username": ADMIN_USER, "password": ADMIN_PASSWORD}),
         "/admin/logout": lambda: ({}, {}),
+        "/admin/users/new": lambda: ({}, {"username": next(_ACCOUNT_NAMES), "password": "otra clave bastante larga",
+                                          "role": "officer"}),
+        "/admin/users/<int:user_id>/role": lambda: ({"user_id": str(panel.account())}, {"role": "admin"}),
+        "/admin/users/<int:user_id>/password": lambda: ({"user_id": str(panel.account())},
+                                                        {"password": "otra clave bastante larga"}),
+        "/admin/users/<int:user_id>/delete": lambda: ({"user_id": str(panel.account())}, {}),
     }
 
 
-QUERIES = {"/admin/contacts/": ["q"], "/admin/conversations/": ["contact"], "/admin/alerts/": ["status"],
+QUERIES = {"/admin/contacts/": ["q", "domain", "onboarding", "opted_out", "before"],
+           "/admin/conversations/": ["contact", "page", "before", "after", "at", "oldest"],
+           "/admin/conversations/search": ["before", "after"], "/admin/audit/": ["officer", "action", "contact", "before"],
+           "/admin/alerts/": ["status", "level", "kind", "delivery", "before"], "/admin/knowledge/": ["domain", "page"],
            "/admin/alerts/new": ["target", "phone"], "/admin/agro/plots/": ["phone"], "/admin/login": ["next"],
            "/admin/failures/": ["kind"]}
 

@@ -22,8 +22,14 @@ Where each rule comes from (Meta for Developers, WhatsApp Business Platform docs
   10 rows in all, row id 200 / title 24 / description 72 characters, section titles (24) required
   when there are several, body text up to 4096.
 - "Image messages": an uploaded media `id` or a hosted `link`, never both; caption up to 1024.
-- "Upload media": multipart/form-data with messaging_product, type and file (PNG or JPEG images,
-  up to 5 MB), answered {"id"}; a message naming an id that was never uploaded is error 131053.
+- "Document messages": the same `id` or `link`, an optional caption (up to 1024 characters) and
+  an optional filename "with extension" (Meta states no length limit for it).
+- "Upload media": multipart/form-data with messaging_product, type and file, answered {"id"}; a
+  message naming an id that was never uploaded is error 131053. "Supported media types" lists
+  what may be uploaded, with its limit (MEDIA_TYPES): audio AAC, AMR, MP3, MP4 audio, OGG 16 MB;
+  documents text/plain, Excel, Word, PowerPoint, PDF 100 MB; images JPEG, PNG 5 MB; stickers
+  WebP 500 KB; video 3GPP, MP4 16 MB. Any other type is refused with code 100, worded as Graph does
+  ("Param file must be a file with one of the following types: …").
 - "Template messages": name, language.code (policy "deterministic"), components with parameters.
 - "Mark messages as read" and "Typing indicators": status "read" + message_id, optionally
   typing_indicator {"type": "text"}, answered {"success": true}; a bad message id is error 131009.
@@ -54,7 +60,20 @@ from urllib.parse import parse_qs, urlsplit
 
 from tests.whatsapp_bridge.webhook_payloads import ERROR_DETAILS, ERROR_TITLES, digits_only, new_wamid
 
-SEND_TYPES = ("text", "interactive", "image", "template")
+SEND_TYPES = ("text", "interactive", "image", "document", "template")
+MB = 1024 * 1024
+# "Supported media types": MIME type -> the largest file Meta takes of it.
+MEDIA_TYPES = {
+    "audio/aac": 16 * MB, "audio/amr": 16 * MB, "audio/mpeg": 16 * MB, "audio/mp4": 16 * MB, "audio/ogg": 16 * MB,
+    "text/plain": 100 * MB, "application/pdf": 100 * MB, "application/vnd.ms-excel": 100 * MB,
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": 100 * MB,
+    "application/msword": 100 * MB,
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": 100 * MB,
+    "application/vnd.ms-powerpoint": 100 * MB,
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": 100 * MB,
+    "image/jpeg": 5 * MB, "image/png": 5 * MB, "image/webp": 500 * 1024,
+    "video/3gpp": 16 * MB, "video/mp4": 16 * MB,
+}
 PHONE = re.compile(r"\+?\d{8,15}")
 DEFAULT_CODES = {400: 100, 401: 190, 429: 130429}  # any other injected status: 131000
 DOWNLOAD_PATH = "/whatsapp_business/attachments/"  # lookaside.fbsbx.com's, served here on loopback
@@ -245,8 +264,8 @@ def _validate_list(action: dict) -> None:
     _unique(row_ids, "row ids")
 
 
-def _validate_media(media: dict, where: str, caption: bool = True) -> None:
-    _only_keys(media, {"id", "link", "caption"} if caption else {"id", "link"}, where)
+def _validate_media(media: dict, where: str, caption: bool = True, extra: tuple[str, ...] = ()) -> None:
+    _only_keys(media, {"id", "link", *extra, *(("caption",) if caption else ())}, where)
     _require(("id" in media) != ("link" in media), f"{where} needs exactly one of id (uploaded) or link (hosted)")
     if "link" in media:
         link = _string(media, "link", f"{where}.")
@@ -295,8 +314,14 @@ def _validate_image(image: dict) -> None:
     _validate_media(image, "image")
 
 
+def _validate_document(document: dict) -> None:
+    _validate_media(document, "document", extra=("filename",))
+    if "filename" in document:
+        _string(document, "filename", "document.")
+
+
 VALIDATORS = {"text": _validate_text, "interactive": _validate_interactive, "image": _validate_image,
-              "template": _validate_template}
+              "document": _validate_document, "template": _validate_template}
 
 
 def text_of(body: dict) -> str:
@@ -306,8 +331,8 @@ def text_of(body: dict) -> str:
         return body["text"]["body"]
     if kind == "interactive":
         return body["interactive"]["body"]["text"]
-    if kind == "image":
-        return body["image"].get("caption", "")
+    if kind in ("image", "document"):
+        return body[kind].get("caption", "")
     return body["template"]["name"]
 
 
@@ -329,8 +354,8 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-def _multipart_fields(content_type: str, raw: bytes) -> dict[str, tuple[str, bytes]]:
-    """name -> (part content type, bytes) of a multipart/form-data body."""
+def _multipart_fields(content_type: str, raw: bytes) -> dict[str, tuple]:
+    """name -> (part content type, bytes, file name or None) of a multipart/form-data body."""
     if not content_type.startswith("multipart/form-data"):
         _fail(f"media uploads are multipart/form-data, not {content_type!r}")
     message = BytesParser(policy=email_policy.HTTP).parsebytes(
@@ -339,7 +364,7 @@ def _multipart_fields(content_type: str, raw: bytes) -> dict[str, tuple[str, byt
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
         if name:
-            fields[name] = (part.get_content_type(), part.get_payload(decode=True) or b"")
+            fields[name] = (part.get_content_type(), part.get_payload(decode=True) or b"", part.get_filename())
     return fields
 
 
@@ -359,6 +384,7 @@ class FakeGraphAPI:
         self._closed_windows: set[str] = set()
         self._send_times: deque[float] = deque()
         self.media: dict[str, bytes] = {}  # uploaded with POST /{phone_number_id}/media, by id
+        self.uploads: dict[str, dict] = {}  # and what each upload was: {type, filename, bytes}
         # Media users sent (add_received_media), by id: {data, mime_type, sha256, file_size, hash}
         self.received_media: dict[str, dict] = {}
         self.media_lookups: list[str] = []  # media ids whose URL was asked for (past any fault), in order
@@ -537,10 +563,12 @@ class FakeGraphAPI:
             _require(fields.get("messaging_product", (None, b""))[1] == b"whatsapp",
                      "messaging_product must be 'whatsapp'")
             _require("file" in fields, "the upload has no 'file' part")
-            content_type, data = fields["file"]
-            _require(content_type in ("image/png", "image/jpeg"), f"unsupported media type {content_type!r}")
+            content_type, data, filename = fields["file"]
+            _require(content_type in MEDIA_TYPES, "Param file must be a file with one of the following types: "
+                     f"{', '.join(MEDIA_TYPES)}. Received file of type '{content_type}'.")
             _require(fields.get("type", (None, b""))[1].decode() == content_type, "'type' must match the file's type")
-            _require(0 < len(data) <= 5 * 1024 * 1024, "images must be 1 byte to 5 MB")
+            _require(0 < len(data) <= MEDIA_TYPES[content_type],
+                     f"{content_type} files must be 1 byte to {MEDIA_TYPES[content_type]} bytes; this is {len(data)}")
         except GraphError as error:
             self._record_rejection(raw[:200], error)
             self._send(handler, error.status, error.body(), error.headers)
@@ -548,6 +576,7 @@ class FakeGraphAPI:
         media_id = str(10**15 + len(self.media))
         with self._lock:
             self.media[media_id] = data
+            self.uploads[media_id] = {"type": content_type, "filename": filename, "bytes": len(data)}
         self._send(handler, 200, {"id": media_id})
 
     def _media_id_of(self, path: str) -> str | None:
@@ -660,7 +689,8 @@ class FakeGraphAPI:
                 "messages": [{"id": message_id}]}
 
     def _check_media(self, body: dict) -> None:
-        media_id = (body.get("image") or {}).get("id")
+        kind = body.get("type")
+        media_id = (body.get(kind) or {}).get("id") if kind in ("image", "document") else None
         if media_id is not None and media_id not in self.media:
             raise GraphError(400, 131053, f"Media upload error: no uploaded media with id {media_id}")
 

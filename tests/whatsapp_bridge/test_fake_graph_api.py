@@ -360,3 +360,57 @@ def test_status_updates_and_batches():
     assert both["object"] == "whatsapp_business_account"
     values = [entry["changes"][0]["value"] for entry in both["entry"]]
     assert [("messages" in v, "statuses" in v) for v in values] == [(True, False), (False, True)]
+
+
+# ---- documents, other uploads, reactions ----
+
+def upload(fake, data: bytes, mime_type: str, name: str = "file"):
+    return requests.post(fake.base_url + fake.media_path, headers={"Authorization": f"Bearer {fake.access_token}"},
+                         data={"messaging_product": "whatsapp", "type": mime_type},
+                         files={"file": (name, data, mime_type)}, timeout=10)
+
+
+def document(**fields):
+    return {"messaging_product": "whatsapp", "recipient_type": "individual", "to": PHONE, "type": "document",
+            "document": fields}
+
+
+def test_documents_of_the_supported_types_upload_and_send_by_id_with_filename_and_caption(fake):
+    pdf = upload(fake, b"%PDF-1.7 ...", "application/pdf", "informe.pdf")
+    assert pdf.status_code == 200, pdf.text
+    assert fake.uploads[pdf.json()["id"]] == {"type": "application/pdf", "filename": "informe.pdf", "bytes": 12}
+    assert upload(fake, b"a,b\n", "text/plain", "datos.txt").status_code == 200
+    sent = post(fake, document(id=pdf.json()["id"], filename="informe.pdf", caption="Tu informe"))
+    assert sent.status_code == 200, sent.text
+    assert fake.texts_to(PHONE) == ["Tu informe"]
+    assert post(fake, document(link="https://example.org/informe.pdf")).status_code == 200
+
+
+@pytest.mark.parametrize("fields, problem", [
+    ({"filename": "x.pdf"}, "exactly one of id"),
+    ({"id": "1", "link": "https://example.org/x.pdf"}, "exactly one of id"),
+    ({"link": "https://example.org/x.pdf", "caption": "c" * 1025}, "maximum is 1024"),
+    ({"link": "https://example.org/x.pdf", "filename": ""}, "filename must be a non-empty string"),
+    ({"link": "https://example.org/x.pdf", "title": "x"}, "unknown parameter"),
+    ({"id": "999"}, "no uploaded media"),
+])
+def test_undocumented_document_sends_are_rejected(fake, fields, problem):
+    response = post(fake, document(**fields))
+    assert response.status_code == 400 and problem in fake.rejected[-1][1], fake.rejected
+
+
+def test_uploads_outside_metas_supported_types_or_sizes_are_refused(fake):
+    json_file = upload(fake, b'{"a": 1}', "application/json", "mis_datos.json")
+    assert json_file.status_code == 400 and error_of(json_file)["code"] == 100
+    assert "Received file of type 'application/json'" in error_of(json_file)["message"]
+    too_big = upload(fake, b"\x89PNG" + b"\x00" * (5 * 1024 * 1024), "image/png")
+    assert too_big.status_code == 400 and "5242880 bytes" in error_of(too_big)["message"]
+    assert upload(fake, b"OggS voice", "audio/ogg").status_code == 200
+
+
+def test_the_reaction_builder_has_metas_shape_and_leaves_emoji_out_when_removed():
+    liked = first_message(wh.reaction(PHONE, "wamid.OURS", "👍"))
+    assert liked["type"] == "reaction" and liked["reaction"] == {"message_id": "wamid.OURS", "emoji": "👍"}
+    assert liked["from"] == "51987654321" and liked["id"].startswith("wamid.")
+    removed = first_message(wh.reaction(PHONE, "wamid.OURS", None))
+    assert removed["reaction"] == {"message_id": "wamid.OURS"}

@@ -1,6 +1,6 @@
 """The simulator page in a real headless Chromium (Debian's), against the bridge and the real
-backend: pick a number, chat, and watch an alert arrive; send a voice note, picked as a file or
-recorded from Chromium's fake microphone (against the stand-in /agent/voice: the page is under
+backend: pick a number, chat, and watch an alert arrive; rate a reply with 👍 and download a
+document; send a voice note, picked as a file or recorded from Chromium's fake microphone (against the stand-in /agent/voice: the page is under
 test here; the real speech engine hears notes in test_voice_end_to_end.py)."""
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import requests
 
 from tests.browser import chromium_page, watch_csp_violations
 from tests.whatsapp_bridge.conftest import TOKEN
+from tests.whatsapp_bridge.desk_backend import DeskBackend
+from tests.whatsapp_bridge.test_officers_desk import wait_until
 from tests.whatsapp_bridge.voice_backend import VoiceBackend, heard_reply
 from whatsapp_bridge.messages import Button, Outbound
 
@@ -119,3 +121,32 @@ def test_a_voice_note_recorded_from_the_microphone_is_sent_and_answered(make_bri
         assert recorded["content_type"].startswith(("audio/webm", "audio/ogg")) and len(recorded["data"]) > 1000
         assert recorded["data"][:4] in (b"\x1aE\xdf\xa3", b"OggS")  # a WebM (Matroska) or OGG container
         assert backend.problems == [] and violations == []
+
+
+def test_a_thumbs_up_on_a_reply_rates_it_and_a_document_downloads(make_bridge, page):
+    """Against DeskBackend (the backend's /agent/reaction is being built; the stand-in keeps its contract)."""
+    with DeskBackend() as desk:
+        bridge = make_bridge(backend_url=desk.url, alert_long_poll_s=0.0, alert_poll_s=0.2)
+        violations = open_chat(page, bridge)
+        send(page, "Hola")
+        reply = page.wait_for_selector(".bubble.chasqui:has-text('Respuesta normal.')")
+        reply.query_selector(".reactions button:has-text('👍')").click()
+        page.wait_for_selector(".bubble.chasqui .reactions button.chosen:has-text('👍')")
+        wait_until(lambda: desk.reactions, what="POST /agent/reaction")
+        (rated,) = desk.reactions
+        assert rated["emoji"] == "👍" and rated["reacted_to"] == reply.get_attribute("data-id")
+        assert rated["reply_to"] == desk.agent_calls[0]["message_id"]
+        reply.query_selector(".reactions button:has-text('👍')").click()  # again: taken away
+        page.wait_for_function("() => !document.querySelector('.reactions button.chosen')")
+        wait_until(lambda: len(desk.reactions) == 2, what="the removal")
+        assert desk.reactions[1]["emoji"] == ""
+
+        bridge.transport.send(Outbound(PHONE, "Tus datos", purpose="document", document=b"nombre: Rosa\n",
+                                       document_name="mis_datos.txt", document_type="text/plain"))
+        link = page.wait_for_selector(".bubble a.document:has-text('mis_datos.txt')")
+        with page.expect_download() as download:
+            link.click()
+        assert download.value.suggested_filename == "mis_datos.txt"
+        bridge.transport.send(Outbound(PHONE, "Soy Ana, te ayudo.", officer=True))
+        page.wait_for_selector(".bubble.chasqui:has-text('👤 una persona'):has-text('Soy Ana')")
+        assert violations == [] and desk.problems == []

@@ -20,8 +20,8 @@ import pytest
 from flask import Flask
 
 from whatsapp_bridge.media import MediaUnavailable
-from whatsapp_bridge.messages import (AUDIO, BUTTON_REPLY, IMAGE, LOCATION, TEXT, UNSUPPORTED, Button, Outbound,
-                                      SendFailed, Template)
+from whatsapp_bridge.messages import (AUDIO, BUTTON_REPLY, IMAGE, LOCATION, REACTION, TEXT, UNSUPPORTED, Button,
+                                      Outbound, SendFailed, Template)
 from whatsapp_bridge.transports.web import WebTransport, WebTransportUnavailable, convert, session
 from whatsapp_bridge.transports.web import transport as web_transport
 
@@ -251,12 +251,23 @@ def test_what_the_bridge_must_not_answer_is_ignored():
                                           sender=jid(events, "51987654321")),
         "channel": message_event(hello, chat=jid(events, "120363140000000000", "newsletter")),
         "edit": message_event(hello, is_edit=True),
-        "reaction": message_event(e2e.Message(reactionMessage=e2e.ReactionMessage(text="👍"))),
+        "reaction naming no message": message_event(e2e.Message(reactionMessage=e2e.ReactionMessage(text="👍"))),
         "deletion": message_event(e2e.Message(protocolMessage=e2e.ProtocolMessage(type=e2e.ProtocolMessage.REVOKE))),
         "keys only": message_event(e2e.Message(messageContextInfo=e2e.MessageContextInfo())),
     }
     for what, event in ignored.items():
         assert convert.inbound_from_event(event) is None, what
+
+
+def test_a_reaction_reads_as_a_reaction_to_the_message_its_key_names():
+    _, e2e = neonize_protos()
+    from neonize.proto.waCommon import WACommon_pb2 as common
+    key = common.MessageKey(ID="3EB0OURREPLY", fromMe=False, remoteJID="51987654321@s.whatsapp.net")
+    liked = convert.inbound_from_event(message_event(e2e.Message(reactionMessage=e2e.ReactionMessage(
+        key=key, text="👍", senderTimestampMS=1_763_000_000_000))))
+    assert (liked.kind, liked.text, liked.details) == (REACTION, "", {"reacted_to": "3EB0OURREPLY", "emoji": "👍"})
+    removed = convert.inbound_from_event(message_event(e2e.Message(reactionMessage=e2e.ReactionMessage(key=key))))
+    assert removed.details == {"reacted_to": "3EB0OURREPLY", "emoji": ""}
 
 
 def test_a_hidden_id_sender_is_found_by_phone():
@@ -312,6 +323,11 @@ class StandInClient:
         _, e2e = neonize_protos()
         return e2e.Message(imageMessage=e2e.ImageMessage(caption=caption))
 
+    def build_document_message(self, payload, caption=None, filename=None, mimetype=None):
+        self._record("build_document_message", payload, caption=caption, filename=filename, mimetype=mimetype)
+        _, e2e = neonize_protos()
+        return e2e.Message(documentMessage=e2e.DocumentMessage(caption=caption, fileName=filename, mimetype=mimetype))
+
     def send_chat_presence(self, jid, state, media):
         self._record("send_chat_presence", jid, state, media)
 
@@ -358,6 +374,28 @@ def test_send_returns_the_whatsapp_message_id(connected):
     assert content.conversation == "¿Regaste hoy?\n\n1. Sí\n2. No"
     transport.send(Outbound(PHONE, "otra"))
     assert [call[0] for call in client.calls].count("is_on_whatsapp") == 1  # the number's JID is remembered
+
+
+def test_a_document_is_uploaded_by_neonize_and_sent_with_its_name_type_and_caption(connected):
+    transport, client = connected.transport, connected.client
+    message_id = transport.send(Outbound(PHONE, "Aquí están tus datos.", purpose="document", document=b'{"a": 1}',
+                                         document_name="mis_datos.json", document_type="application/json"))
+    assert message_id.startswith("3EB0SENT")
+    (_, (payload,), options), = [call for call in client.calls if call[0] == "build_document_message"]
+    assert payload == b'{"a": 1}' and options == {"caption": "Aquí están tus datos.", "filename": "mis_datos.json",
+                                                  "mimetype": "application/json"}
+    assert sent(client)[0][1][1].documentMessage.fileName == "mis_datos.json"
+    client.fail["build_document_message"] = transport._nz.NeonizeError("upload failed: 503")
+    with pytest.raises(SendFailed, match="document upload failed") as raised:
+        transport.send(Outbound(PHONE, "", document=b"x", document_name="x.txt", document_type="text/plain"))
+    assert raised.value.retryable
+
+
+def test_silence_takes_typing_away(connected):
+    transport, client = connected.transport, connected.client
+    transport.stop_typing(PHONE)
+    (_, (jid, state, _), _), = [call for call in client.calls if call[0] == "send_chat_presence"]
+    assert jid.User == "51987654321" and state == transport._nz.ChatPresence.CHAT_PRESENCE_PAUSED
 
 
 def test_sends_that_can_never_work_are_not_retried(connected):

@@ -23,9 +23,10 @@ def heard_reply(transcript: str) -> str:
 
 
 class _JsonServer:
-    """A loopback HTTP server whose `answer(method, path, headers, body)` gives (status, JSON)."""
+    """A loopback HTTP server whose `answer(method, path, headers, body)` gives (status, JSON), or
+    (status, bytes) for a file; on `port` when given (a backend that comes back where it was)."""
 
-    def __init__(self):
+    def __init__(self, port: int = 0):
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -36,10 +37,11 @@ class _JsonServer:
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 self._send(*server.answer("POST", self.path, self.headers, raw))
 
-            def _send(self, status: int, body: dict) -> None:
-                data = json.dumps(body, ensure_ascii=False).encode()
+            def _send(self, status: int, body: dict | bytes) -> None:
+                is_file = isinstance(body, bytes)
+                data = body if is_file else json.dumps(body, ensure_ascii=False).encode()
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", "application/octet-stream" if is_file else "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
@@ -47,7 +49,7 @@ class _JsonServer:
             def log_message(self, *args):
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self._server.server_port}"
 

@@ -10,6 +10,8 @@ Where each shape comes from (Meta for Developers, WhatsApp Business Platform doc
   messages webhook references: the per-type objects. Replies to an interactive message carry a
   `context` naming the business number and the message that was answered.
 - "Unsupported messages webhook reference": type "unsupported" with errors[] code 131051.
+- "Reaction messages webhook reference": type "reaction", reaction.message_id (the business's
+  message reacted to, within 30 days) and reaction.emoji; a removed reaction comes without emoji.
 - "Status messages webhook reference": value.statuses[] (sent, delivered, read, failed) with
   optional conversation and pricing objects, and errors[] on failures.
 - Graph API "Webhooks: Getting started", Event Notifications: the X-Hub-Signature-256 header,
@@ -165,6 +167,17 @@ def image(from_phone: str, media_id: str | None = None, caption: str | None = No
     if caption is not None:
         media["caption"] = caption
     return _inbound(from_phone, "image", {"image": media}, message_id=message_id, name=name,
+                    timestamp=timestamp, **ids)
+
+
+def reaction(from_phone: str, reacted_to: str, emoji: str | None = "\U0001F44D", message_id: str | None = None,
+             name: str | None = "Rosa", timestamp=None, **ids) -> dict:
+    """The user reacted with `emoji` to our message `reacted_to`; emoji=None: the reaction was
+    taken away (Meta then leaves the emoji field out)."""
+    fields = {"message_id": reacted_to}
+    if emoji is not None:
+        fields["emoji"] = emoji
+    return _inbound(from_phone, "reaction", {"reaction": fields}, message_id=message_id, name=name,
                     timestamp=timestamp, **ids)
 
 

@@ -4,7 +4,7 @@ they talk to.
 A transport delivers inbound messages by calling the `on_message` callback given to `start()`
 (from a webhook route in its blueprint, or from its own client thread), and sends outbound ones
 with `send()`, which returns the provider's message id once the provider has accepted the
-message, or raises SendFailed. A voice note's bytes come with the Inbound (details["audio"]) or
+message, or raises SendFailed; that id is how a later reaction or delivery status names it. A voice note's bytes come with the Inbound (details["audio"]) or
 are fetched later with `fetch_audio()`, from the relay's worker.
 """
 from __future__ import annotations
@@ -43,6 +43,9 @@ class Transport(Protocol):
 
     def show_typing(self, phone: str, inbound_message_id: str | None) -> None:
         """Best effort 'typing…' while the backend thinks; never raises."""
+
+    def stop_typing(self, phone: str) -> None:
+        """Best effort: take 'typing…' away when no reply will come (silence); never raises."""
 
     def health(self) -> dict:
         """{'ok': bool, ...details} for the bridge's /health."""

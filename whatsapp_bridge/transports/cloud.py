@@ -54,6 +54,9 @@ class CloudTransport:
         if inbound_message_id:
             self.api.mark_read_and_typing(inbound_message_id)
 
+    def stop_typing(self, phone: str) -> None:
+        pass  # the Cloud API has no call for it: "typing…" ends by itself after 25 s
+
     def health(self) -> dict:
         return {"ok": True, "transport": self.name, "webhooks_refused": self.webhooks_refused}
 

@@ -1,7 +1,7 @@
 """Sending through the WhatsApp Business Cloud API (Graph API `POST /{version}/{phone-number-id}/messages`).
 
-requests, not a client library: the bridge needs four documented JSON shapes (text, reply
-buttons, image, template) plus the typing indicator, and its own rules around them — Retry-After
+requests, not a client library: the bridge needs five documented JSON shapes (text, reply
+buttons, image, document, template) plus the typing indicator, and its own rules around them — Retry-After
 on 429 and 5xx, a per-number pace, the 24-hour window error — which are what a library would
 have to be configured around anyway (pywa was considered; its strength is a handler framework,
 which the relay replaces).
@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 RETRIES = 3
 LONGEST_WAIT_S = 30.0  # a Retry-After longer than this is handed back to the caller's own retry
 TIMEOUT_S = 15.0
+CAPTION_MAX_CHARS = 1024  # an image's or document's caption ("Image messages", "Document messages")
 # Graph API error codes (Cloud API error codes reference).
 OUTSIDE_WINDOW = 131047  # re-engagement: more than 24 hours since the user last wrote
 THROTTLED = {4, 80007, 130429, 131048, 131056}  # rate limits: wait and try again
@@ -53,15 +54,29 @@ class CloudAPI:
         self._session = requests.Session()
 
     def send(self, message: Outbound) -> str:
-        media_id = self.upload_media(message.image) if message.image is not None else None
+        media_id = None
+        if message.document is not None:
+            media_id = self.upload_media(message.document, message.document_type or "application/octet-stream",
+                                         message.document_name or "documento")
+        elif message.image is not None:
+            media_id = self.upload_media(message.image, "image/png", "chasqui.png")
         response = self._post("send", self.url, json=message_body(message, media_id))
         return _answer_field(response, lambda body: body["messages"][0]["id"], "message id")
 
-    def upload_media(self, png: bytes) -> str:
-        """A picture we hold (not at a public URL) goes up first; the message then names its id."""
-        response = self._post("media upload", self.url.rsplit("/", 1)[0] + "/media",
-                              data={"messaging_product": "whatsapp", "type": "image/png"},
-                              files={"file": ("chasqui.png", png, "image/png")})
+    def upload_media(self, data: bytes, mime_type: str, filename: str) -> str:
+        """A file we hold (not at a public URL) goes up first; the message then names its id. Meta
+        takes only the types of its "Supported media types" list (documents: text/plain, PDF,
+        Word, Excel, PowerPoint; images: JPEG, PNG): any other is refused here, as a failed send."""
+        try:
+            response = self._post("media upload", self.url.rsplit("/", 1)[0] + "/media",
+                                  data={"messaging_product": "whatsapp", "type": mime_type},
+                                  files={"file": (filename, data, mime_type)})
+        except SendFailed as problem:
+            if problem.retryable:
+                raise
+            # The type first: Meta's reason lists every type it takes, and reports get cut short.
+            raise SendFailed(f"Graph API refused the upload of {filename!r} ({mime_type}, {len(data)} bytes): "
+                             f"{problem}") from None
         return _answer_field(response, lambda body: body["id"], "media id")
 
     def _post(self, what: str, url: str, **request) -> requests.Response:
@@ -113,10 +128,15 @@ def message_body(message: Outbound, media_id: str | None = None) -> dict:
             "type": "list", "body": {"text": message.text},
             "action": {"button": "Elegir", "sections": [{"rows": [{"id": b.id, "title": b.title[:24]}
                                                                   for b in message.buttons[:10]]}]}})
+    elif message.document is not None:
+        document = {"id": media_id, "filename": message.document_name or "documento"}
+        if message.text:
+            document["caption"] = message.text[:CAPTION_MAX_CHARS]
+        body.update(type="document", document=document)
     elif media_id or message.image_url:
         image = {"id": media_id} if media_id else {"link": message.image_url}
         if message.text:
-            image["caption"] = message.text
+            image["caption"] = message.text[:CAPTION_MAX_CHARS]
         body.update(type="image", image=image)
     else:
         body.update(type="text", text={"preview_url": False, "body": message.text})

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from chasqui.http_input import is_text
-from whatsapp_bridge.messages import AUDIO, BUTTON_REPLY, IMAGE, LOCATION, TEXT, UNSUPPORTED, Inbound
+from whatsapp_bridge.messages import AUDIO, BUTTON_REPLY, IMAGE, LOCATION, REACTION, TEXT, UNSUPPORTED, Inbound
 
 
 # E.164 without its "+", in ASCII digits: 16 digits, or "٥١…", could only ever be answered with a refusal.
@@ -110,6 +110,10 @@ def _message(raw: object, names: dict) -> Inbound:
     elif kind in ("audio", "voice"):
         inbound_kind, details = AUDIO, {"media_id": _text(body.get("id")), "mime_type": _text(body.get("mime_type")),
                                         "voice": body.get("voice") is True}
+    elif kind == "reaction":  # an emoji on one of our messages; Meta leaves `emoji` out when it is removed
+        if not _text(body.get("message_id")).strip():
+            raise MalformedPayload("a reaction without 'reaction.message_id'")
+        inbound_kind, details = REACTION, {"reacted_to": body["message_id"], "emoji": _text(body.get("emoji"))}
     elif kind == "image":
         inbound_kind = IMAGE
         details = {"media_id": _text(body.get("id")), "mime_type": _text(body.get("mime_type"))}

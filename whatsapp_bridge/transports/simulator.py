@@ -9,7 +9,9 @@ by default, and the bridge refuses any other address unless BRIDGE_SIMULATOR_ALL
 
 A voice note (recorded on the page's microphone, or an audio file picked) is posted as
 multipart/form-data to /simulator/api/voice and handed to the relay with its bytes inside, as a
-provider's would be once fetched.
+provider's would be once fetched. A reaction (👍 👎 ❤️ under a bot bubble) is posted to
+/simulator/api/reactions naming the bubble's id, as WhatsApp names the reacted message. A document
+the bridge sends is kept in memory and downloaded from /simulator/api/documents/<id>.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
+from urllib.parse import quote
 
 from flask import Blueprint, Response, jsonify, render_template, request
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -28,10 +31,11 @@ from chasqui.http_errors import ApiError, bad_request
 from chasqui.http_input import parse_json_body
 from chasqui.security_headers import NONCE, add_nosniff, add_page_headers, csp_nonce, page_policy
 from whatsapp_bridge.media import MAX_AUDIO_BYTES, AudioFile, MediaUnavailable, checked_audio
-from whatsapp_bridge.messages import AUDIO, BUTTON_REPLY, TEXT, Inbound, Outbound
+from whatsapp_bridge.messages import AUDIO, BUTTON_REPLY, TEXT, Inbound, Outbound, reaction
 from whatsapp_bridge.transports.base import OnMessage, OnStatus
 
 MAX_TEXT_CHARS = 4096  # WhatsApp's own limit: the page cannot send more than a phone could
+MAX_EMOJI_CHARS = 16  # one emoji, skin tone and joiners included; anything longer is no reaction
 FORM_OVERHEAD_BYTES = 64 * 1024  # a voice note's multipart body: the audio, plus its fields and boundaries
 # The page loads nothing but itself and its API: its inline style and script carry the nonce.
 # Pictures arrive as data: URLs (or, from a plug-in, an https link the phone would open too); an
@@ -50,6 +54,7 @@ class SimulatorTransport:
         self._sequence = itertools.count(1)
         self._changed = threading.Condition()
         self._on_message: OnMessage | None = None
+        self._documents: dict[str, tuple[bytes, str, str]] = {}  # provider id -> (bytes, name, type)
 
     # -- Transport -------------------------------------------------------------------------------
     def start(self, on_message: OnMessage, on_status: OnStatus) -> None:
@@ -67,9 +72,16 @@ class SimulatorTransport:
         image_url = message.image_url
         if message.image is not None:  # the page shows it inline; the bytes never touch the disk
             image_url = "data:image/png;base64," + base64.b64encode(message.image).decode()
-        self._append(message.phone, {"id": provider_id, "from": "chasqui", "text": text, "kind": message.purpose,
-                                     "buttons": [{"id": b.id, "title": b.title} for b in message.buttons],
-                                     "image_url": image_url})
+        item = {"id": provider_id, "from": "chasqui", "text": text, "kind": message.purpose,
+                "buttons": [{"id": b.id, "title": b.title} for b in message.buttons], "image_url": image_url,
+                "officer": message.officer}
+        if message.document is not None:
+            name, kind = message.document_name or "documento", message.document_type or "application/octet-stream"
+            with self._changed:
+                self._documents[provider_id] = (message.document, name, kind)
+            item["document"] = {"name": name, "type": kind, "bytes": len(message.document),
+                                "url": f"/simulator/api/documents/{provider_id}"}
+        self._append(message.phone, item)
         return provider_id
 
     def fetch_audio(self, inbound_message_id: str, media: dict) -> AudioFile:
@@ -80,6 +92,11 @@ class SimulatorTransport:
     def show_typing(self, phone: str, inbound_message_id: str | None) -> None:
         with self._changed:
             self._typing[phone] = time.time() + 25  # WhatsApp shows it for up to 25 s or until the reply
+            self._changed.notify_all()
+
+    def stop_typing(self, phone: str) -> None:
+        with self._changed:
+            self._typing.pop(phone, None)
             self._changed.notify_all()
 
     def health(self) -> dict:
@@ -126,6 +143,37 @@ class SimulatorTransport:
                                  "kind": "voice"})
             self._on_message(message)
             return jsonify({"id": message.message_id, "bytes": len(audio.data)}), 202
+
+        @simulator.post("/api/reactions")
+        def react_from_phone():
+            body = parse_json_body()
+            if not isinstance(body, dict):
+                raise bad_request("send a JSON object: {\"phone\": \"+51987654321\", \"message_id\": \"sim.…\", "
+                                  "\"emoji\": \"👍\"} (\"emoji\": \"\" takes the reaction away)")
+            phone = _phone(body.get("phone"))
+            reacted_to, emoji = body.get("message_id"), body.get("emoji")
+            if not isinstance(emoji, str) or len(emoji) > MAX_EMOJI_CHARS or emoji.strip() != emoji:
+                raise bad_request("'emoji' must be one emoji, or \"\" to take the reaction away", "emoji")
+            if not any(m["id"] == reacted_to and m["from"] == "chasqui" for m in self.conversation(phone)):
+                raise bad_request("'message_id' must be the id of a message Chasqui sent to this phone",
+                                  "message_id")
+            message = reaction(phone, f"sim.in.{uuid.uuid4().hex[:16]}", reacted_to, emoji, timestamp=time.time())
+            self._append(phone, {"id": message.message_id, "from": "user", "text": emoji, "kind": "reaction",
+                                 "reacted_to": reacted_to})
+            self._on_message(message)
+            return jsonify({"id": message.message_id}), 202
+
+        @simulator.get("/api/documents/<provider_id>")
+        def document(provider_id: str):
+            with self._changed:
+                kept = self._documents.get(provider_id)
+            if kept is None:
+                raise ApiError(404, "not_found", "no such document (the simulator keeps them in memory only)")
+            data, name, kind = kept
+            response = Response(data, mimetype=kind)
+            response.headers["Content-Disposition"] = _attachment(name)
+            response.headers["Content-Security-Policy"] = "sandbox"  # opened, not downloaded: still inert
+            return response
 
         @simulator.get("/api/messages")
         def conversation():
@@ -193,6 +241,12 @@ class SimulatorTransport:
                     break
                 self._changed.wait(remaining)
         return {"messages": news, "typing": typing}
+
+
+def _attachment(name: str) -> str:
+    """Content-Disposition for a download, the name in RFC 5987 form so that «ñ» survives."""
+    ascii_name = "".join(ch if ch.isascii() and ch.isprintable() and ch not in '"\\' else "_" for ch in name)
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def _phone(raw: object) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import flash, redirect, request, url_for
 from flask_admin import expose
+from flask_babel import gettext, lazy_gettext
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -21,6 +22,7 @@ from backend.store.database import transaction
 
 # In this plug-in's templates/ folder, which its HTTP blueprint (routes.py) makes known to Flask.
 TEMPLATE = "agro/plots.html"
+MENU_NAME = lazy_gettext("Plots")  # the panel's menu entry (plugin.py)
 _TEXT = [Optional(), Length(max=200)]
 # Onboarded producers whose first plot ("lote 1", from their answers) is not made yet.
 _WITHOUT_PLOTS = ("SELECT c.phone FROM contacts c JOIN profiles p ON p.contact_id = c.id WHERE c.domain = 'agro' "
@@ -31,16 +33,16 @@ _WITHOUT_PLOTS = ("SELECT c.phone FROM contacts c JOIN profiles p ON p.contact_i
 
 class PlotForm(PanelForm):
     """Named like POST /agro/plots's body, so a refusal's field names the form's field."""
-    phone = StringField("Producer's phone", [DataRequired(), Length(max=40)])
-    lote = StringField("Plot name", [DataRequired(), Length(max=NAME_LENGTH)])
-    cultivo = StringField("Crop", [DataRequired(), Length(max=100)])
-    fecha_siembra = StringField("Planting date", [DataRequired(), Length(max=100)])
-    variedad = StringField("Variety", [Optional(), Length(max=60)])
-    area = StringField("Area", _TEXT)
-    ubicacion = StringField("Place or coordinates", _TEXT)
-    suelo = StringField("Soil", _TEXT)
-    riego = StringField("Irrigation", _TEXT)
-    fuente_agua = StringField("Water source", _TEXT)
+    phone = StringField(lazy_gettext("Producer's phone"), [DataRequired(), Length(max=40)])
+    lote = StringField(lazy_gettext("Plot name"), [DataRequired(), Length(max=NAME_LENGTH)])
+    cultivo = StringField(lazy_gettext("Crop"), [DataRequired(), Length(max=100)])
+    fecha_siembra = StringField(lazy_gettext("Planting date"), [DataRequired(), Length(max=100)])
+    variedad = StringField(lazy_gettext("Variety"), [Optional(), Length(max=60)])
+    area = StringField(lazy_gettext("Area"), _TEXT)
+    ubicacion = StringField(lazy_gettext("Place or coordinates"), _TEXT)
+    suelo = StringField(lazy_gettext("Soil"), _TEXT)
+    riego = StringField(lazy_gettext("Irrigation"), _TEXT)
+    fuente_agua = StringField(lazy_gettext("Water source"), _TEXT)
 
 
 class PlotsView(PanelView):
@@ -70,8 +72,9 @@ class PlotsView(PanelView):
         except PlotRefused as refused:
             field = form[refused.field] if refused.field in form else form.lote
             field.errors.append(str(refused))
-            return f"{refused} (field: {field.label.text})", 409 if refused.exists else 400, None
-        return None, 200, f"Added {added.name!r} ({crop_name(added.crop)}) to {contact.phone}."
+            return gettext("%(problem)s (field: %(field)s)", problem=refused, field=field.label.text), 409 if refused.exists else 400, None
+        return None, 200, gettext("Added %(plot)r (%(crop)s) to %(phone)s.", plot=added.name, crop=crop_name(added.crop),
+                                  phone=contact.phone)
 
     def _producer(self, raw_phone: str) -> tuple[Contact | None, str | None, int]:
         try:
@@ -80,7 +83,7 @@ class PlotsView(PanelView):
             return None, str(problem), 400
         contact = find_contact(self.store.db, phone)
         if contact is None or contact.domain != "agro":
-            return None, f"no producer with phone {phone}.", 404
+            return None, gettext("no producer with phone %(phone)s.", phone=phone), 404
         return contact, None, 200
 
     def _page(self, form: PlotForm):
@@ -93,7 +96,7 @@ class PlotsView(PanelView):
         if shown:
             contact, problem, _ = self._producer(shown)
             if contact is None:
-                flash(f"Showing every plot: {problem}", "error")
+                flash(gettext("Showing every plot: %(problem)s", problem=problem), "error")
                 shown = ""
             else:
                 shown, contact_id = contact.phone, contact.id

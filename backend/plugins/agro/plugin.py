@@ -7,7 +7,7 @@ import re
 
 from backend.plugins.agro import intents, profile
 from backend.plugins.agro.actions import ACTIONS, detect
-from backend.plugins.agro.admin_view import PlotsView
+from backend.plugins.agro.admin_view import MENU_NAME, PlotsView
 from backend.plugins.agro.facts import agro_facts
 from backend.plugins.agro.jobs import pest_signal
 from backend.plugins.agro.knowledge import sync_knowledge
@@ -62,6 +62,7 @@ PLUGIN = DomainPlugin(
                    "aspersión o gravedad. Papa, maíz, quinua, arroz, café, palta, frijol, cebolla, trigo, "
                    "alfalfa. Sembré hace dos meses. Rancha, gusano cogollero, gorgojo de los Andes, polilla, "
                    "roya, mosca blanca, pulgones, helada, lluvia. Huancayo, Cajamarca, Huaral, Cusco, Puno."),
+    data_labels={"agro_plots": "parcelas", "agro_outbreak_alerts": "avisos de plagas"},
     first_question="¿Cuándo riego?",
     first_ask="¿Qué cultivo tienes y dónde está tu chacra? Por ejemplo «papa en Huancayo» o «maíz, Huaral».",
     asks_name=False,
@@ -80,6 +81,6 @@ PLUGIN = DomainPlugin(
     migrations=MIGRATIONS,
     on_start=sync_knowledge,
     routes=create_agro_blueprint,
-    admin_views=[lambda store: PlotsView(store, name="Plots", endpoint="admin_agro_plots", url="agro/plots")],
+    admin_views=[lambda store: PlotsView(store, name=MENU_NAME, endpoint="admin_agro_plots", url="agro/plots")],
     demo=["Hola, tengo maíz en Huaral, ¿cuándo riego?", "hace 2 meses", "goteo 4 mm/h", "¿Cuándo riego?"],
 )

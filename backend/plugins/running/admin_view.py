@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import flash, request
 from flask_admin import expose
+from flask_babel import gettext, lazy_gettext
 from wtforms import FileField, StringField
 from wtforms.validators import DataRequired
 
@@ -16,11 +17,12 @@ from backend.plugins.running.garmin_import import MAX_FILE_BYTES, import_garmin
 
 # In this plug-in's templates/ folder, which its HTTP blueprint (routes.py) makes known to Flask.
 TEMPLATE = "running/garmin_import.html"
+MENU_NAME = lazy_gettext("Garmin import")  # the panel's menu entry (plugin.py)
 
 
 class GarminImportForm(PanelForm):
-    phone = StringField("Runner's phone", [DataRequired()])
-    file = FileField("Activities CSV")
+    phone = StringField(lazy_gettext("Runner's phone"), [DataRequired()])
+    file = FileField(lazy_gettext("Activities CSV"))
 
 
 class GarminImportView(PanelView):
@@ -38,17 +40,17 @@ class GarminImportView(PanelView):
 
     def _import(self, form: GarminImportForm) -> tuple[str | None, int, dict | None]:
         if not form.validate():
-            return None if form.csrf_failed else "enter the runner's phone.", 400, None
+            return None if form.csrf_failed else gettext("enter the runner's phone."), 400, None
         try:
             contact = find_contact(self.store.db, normalize_phone(form.phone.data))
         except InvalidPhone as error:
             return str(error), 400, None
         if contact is None or contact.domain != "running":
-            return f"no runner with phone {form.phone.data}.", 404, None
+            return gettext("no runner with phone %(phone)s.", phone=form.phone.data), 404, None
         upload = request.files.get("file")
         data = upload.read(MAX_FILE_BYTES + 1) if upload else b""
         if not data or len(data) > MAX_FILE_BYTES:
-            return "choose a CSV file of at most 5 MB.", 400, None
+            return gettext("choose a CSV file of at most 5 MB."), 400, None
         try:
             return None, 200, import_garmin(self.store.db, contact, data, contact.local_today())
         except CsvFormatError as error:

@@ -7,7 +7,7 @@ import re
 from backend.plugins.base import ALWAYS, NEVER, DomainPlugin, ProfileField, ScheduledJob
 from backend.plugins.running import intents, jobs, profile
 from backend.plugins.running.actions import ACTIONS, detect
-from backend.plugins.running.admin_view import GarminImportView
+from backend.plugins.running.admin_view import MENU_NAME, GarminImportView
 from backend.plugins.running.facts import running_facts
 from backend.plugins.running.knowledge import sync_knowledge
 from backend.plugins.running.routes import create_running_blueprint
@@ -52,6 +52,8 @@ PLUGIN = DomainPlugin(
                    "10K, 21K. Me duele la rodilla. ¿Qué me toca hoy?"),
     signals=re.compile(r"\b(corr\w*|running|runner|maraton\w*|carrera|trote|trotar|entren\w*|ritmo|5 ?k|10 ?k|21 ?k|"
                        r"42 ?k|km|kilometros?|coach|trail|ultra)\b"),
+    data_labels={"running_runs": "carreras", "running_fitness": "estado de forma", "running_injuries": "molestias",
+                 "running_plans": "planes de entrenamiento", "running_job_marks": "avisos del plan"},
     first_question="¿Cuáles son mis ritmos de entrenamiento?",
     first_ask=("¿Cuál es tu objetivo y una marca reciente? Por ejemplo «10K; hice 5K en 28 min» o «maratón, "
                "no sé mi marca»."),
@@ -73,6 +75,6 @@ PLUGIN = DomainPlugin(
     demo=["Hola, quiero correr un 10K. Hice 5K en 26 min", "4", "Hoy corrí 10 km en 55 minutos, me sentí bien",
           "¿A qué ritmo hago el tempo?"],
     routes=create_running_blueprint,
-    admin_views=[lambda store: GarminImportView(store, name="Garmin import", endpoint="admin_running_garmin",
+    admin_views=[lambda store: GarminImportView(store, name=MENU_NAME, endpoint="admin_running_garmin",
                                                 url="running/garmin")],
 )

@@ -10,8 +10,8 @@ import logging
 import re
 from typing import Callable
 
-from whatsapp_bridge.messages import (AUDIO, BUTTON_REPLY, IMAGE, LOCATION, TEXT, UNSUPPORTED, Button, Inbound,
-                                      Outbound, Template)
+from whatsapp_bridge.messages import (AUDIO, BUTTON_REPLY, IMAGE, LOCATION, REACTION, TEXT, UNSUPPORTED, Button,
+                                      Inbound, Outbound, Template)
 
 log = logging.getLogger(__name__)
 
@@ -25,10 +25,10 @@ ENVELOPE_FIELDS = frozenset({"messageContextInfo", "senderKeyDistributionMessage
 # Containers whose `.message` is the real one (whatsmeow unwraps most already; this is a guard).
 WRAPPER_FIELDS = ("ephemeralMessage", "viewOnceMessage", "viewOnceMessageV2", "viewOnceMessageV2Extension",
                   "documentWithCaptionMessage")
-# Not something a user said: answering them would send "solo entiendo texto" for a reaction or a
-# deleted message.
+# Not something a user said: answering them would send "solo entiendo texto" for a deleted message.
+# (A reactionMessage is read: it rates our reply. encReactionMessage is a channel's, never a chat's.)
 SILENT_FIELDS = frozenset({
-    "protocolMessage", "reactionMessage", "encReactionMessage", "pollUpdateMessage", "keepInChatMessage",
+    "protocolMessage", "encReactionMessage", "pollUpdateMessage", "keepInChatMessage",
     "pinInChatMessage", "editedMessage", "deviceSentMessage", "placeholderMessage", "secretEncryptedMessage",
     "encEventResponseMessage", "encCommentMessage", "stickerSyncRmrMessage", "messageHistoryNotice",
     "messageHistoryBundle", "groupRootKeyShare", "rootSecretDistributeMessage", "call", "chat",
@@ -125,6 +125,8 @@ CONVERTERS: dict[str, Callable] = {
     "templateButtonReplyMessage": lambda sub: (BUTTON_REPLY, sub.selectedDisplayText, {"button_id": sub.selectedID}),
     "listResponseMessage": lambda sub: (BUTTON_REPLY, sub.title,
                                         {"button_id": sub.singleSelectReply.selectedRowID}),
+    # key.ID names the message reacted to; text "" when the reaction was taken away
+    "reactionMessage": lambda sub: (REACTION, "", {"reacted_to": sub.key.ID, "emoji": sub.text}),
 }
 
 
@@ -164,6 +166,9 @@ def inbound_from_event(event, resolve_lid: Callable | None = None) -> Inbound | 
         log.warning("message from a sender without a known phone ignored", extra={"message_id": info.ID})
         return None
     kind, text, details = content
+    if kind == REACTION and not details["reacted_to"]:
+        log.warning("reaction without the id of its message ignored", extra={"message_id": info.ID})
+        return None
     return Inbound(phone=phone, message_id=info.ID, kind=kind, text=text.strip(), name=info.Pushname or None,
                    timestamp=event_timestamp(info.Timestamp), details=details)
 

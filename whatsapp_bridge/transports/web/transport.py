@@ -150,14 +150,18 @@ class WebTransport:
         except ValueError as problem:
             raise SendFailed(str(problem)) from None
         text = outbound_text(message)
-        if not text and not message.image_url and message.image is None:
-            raise SendFailed("nothing to send: no text, image or template parameters")
+        if not text and not message.image_url and message.image is None and message.document is None:
+            raise SendFailed("nothing to send: no text, image, document or template parameters")
         client = self._ready_client()
         payload = message.image if message.image is not None else \
             fetch_image(message.image_url) if message.image_url else None
         jid = self._recipient(client, message.phone, digits)
-        content = self._image_message(client, payload, text) if payload is not None else \
-            self._nz.Message(conversation=text)
+        if message.document is not None:
+            content = self._document_message(client, message, text)
+        elif payload is not None:
+            content = self._image_message(client, payload, text)
+        else:
+            content = self._nz.Message(conversation=text)
         try:
             response = self._go(client, client.send_message, jid, content)
         except _Gone:
@@ -211,6 +215,16 @@ class WebTransport:
         except Exception as problem:
             log.debug("typing indicator not shown", extra={"error": repr(problem)})
 
+    def stop_typing(self, phone: str) -> None:
+        """"typing…" taken away (paused), best effort, when no reply is coming."""
+        try:
+            client = self._ready_client()
+            nz = self._nz
+            self._go(client, client.send_chat_presence, nz.build_jid(phone_digits(phone)),
+                     nz.ChatPresence.CHAT_PRESENCE_PAUSED, nz.ChatPresenceMedia.CHAT_PRESENCE_MEDIA_TEXT)
+        except Exception as problem:
+            log.debug("typing indicator not taken away", extra={"error": repr(problem)})
+
     def health(self) -> dict:
         # Only flags: a call into Go from a health probe could race a reconnect (see the docstring).
         return {"ok": self._connected and self._paired, "transport": self.name, "paired": self._paired,
@@ -261,6 +275,17 @@ class WebTransport:
             raise SendFailed(f"image upload failed: {problem}", retry_after=RETRY_AFTER_S) from None
         except Exception as problem:  # PIL could not read it: not an image, and it never will be
             raise SendFailed(f"image_url is not an image: {problem!r}") from None
+
+    def _document_message(self, client, message: Outbound, caption: str):
+        """neonize uploads the file and builds the DocumentMessage; WhatsApp Web takes any type."""
+        try:
+            return self._go(client, client.build_document_message, message.document, caption=caption or None,
+                            filename=message.document_name or "documento",
+                            mimetype=message.document_type or "application/octet-stream")
+        except _Gone:
+            raise SendFailed("WhatsApp Web disconnected while uploading", retry_after=RETRY_AFTER_S) from None
+        except Exception as problem:  # the upload failed (neonize's errors carry whatsmeow's text)
+            raise SendFailed(f"document upload failed: {problem}", retry_after=RETRY_AFTER_S) from None
 
     # -- memory of what was offered and received -----------------------------------------------------
     def _remember_buttons(self, phone: str, buttons: tuple[Button, ...]) -> None:

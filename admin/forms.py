@@ -166,3 +166,19 @@ class RoleForm(PanelForm):
 class PasswordResetForm(PanelForm):
     password = PasswordField(lazy_gettext("New password"),
                              [DataRequired(), Length(min=MIN_PASSWORD_CHARS, max=1024)])
+
+
+class OfficerReplyForm(PanelForm):
+    """An officer's message to the user of a conversation they hold (admin/views/takeovers.py)."""
+    text = TextAreaField(lazy_gettext("Message"), [DataRequired(), Length(max=MAX_MESSAGE_CHARS)])
+
+
+class RightAnswerForm(PanelForm):
+    """The answer a badly rated reply should have been: added to the knowledge base (admin/views/ratings.py)."""
+    title = StringField(lazy_gettext("Title"), [DataRequired(), Length(max=200)])
+    body = TextAreaField(lazy_gettext("The right answer"), [DataRequired(), Length(max=20_000)])
+
+
+class EraseForm(PanelForm):
+    """Deleting a contact's data: the phone typed again, so a slip of the mouse deletes nothing."""
+    phone = StringField(lazy_gettext("Type the contact's phone to confirm"), [DataRequired(), Length(max=32)])

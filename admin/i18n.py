@@ -134,6 +134,9 @@ CODE_LABELS = {
         "reset_password": lazy_gettext("password reset"), "delete_account": lazy_gettext("account deleted"),
         "take_over": lazy_gettext("conversation taken over"), "reply": lazy_gettext("officer's reply"),
         "hand_back": lazy_gettext("conversation handed back"),
+        "close_request": lazy_gettext("request for a person closed"),
+        "review_rating": lazy_gettext("rating reviewed"), "right_answer": lazy_gettext("right answer written"),
+        "export_data": lazy_gettext("contact's data downloaded"), "erase_contact": lazy_gettext("contact's data deleted"),
     },
     "status": {
         "pending": lazy_gettext("pending"), "claimed": lazy_gettext("being sent"), "sent": lazy_gettext("sent"),
@@ -150,6 +153,17 @@ CODE_LABELS = {
     },
     "role": {"admin": lazy_gettext("admin"), "officer": lazy_gettext("officer")},
     "direction": {"in": lazy_gettext("contact"), "out": "Chasqui"},
+    "takeover_status": {"waiting": lazy_gettext("waiting"), "taken": lazy_gettext("attended"),
+                        "returned": lazy_gettext("returned")},
+    "takeover_reason": {"asked": lazy_gettext("asked for a person"),
+                        "not_understood": lazy_gettext("not understood twice"),
+                        "bad_rating": lazy_gettext("rated an answer bad"),
+                        "officer": lazy_gettext("taken over by an officer")},
+    "rating_via": {"reaction": lazy_gettext("reaction"), "text": lazy_gettext("in words")},
+    "source": {"code": lazy_gettext("code"), "action": lazy_gettext("code (a change)"), "model": lazy_gettext("model"),
+               "secondary": lazy_gettext("small model"), "cache": lazy_gettext("cache"),
+               "knowledge": lazy_gettext("knowledge base"), "apology": lazy_gettext("apology"),
+               "officer": lazy_gettext("officer"), "notice": lazy_gettext("notice")},
 }
 
 

@@ -27,6 +27,9 @@ from admin.views.voice_notes import VoiceNotesView
 from admin.views.form_definitions import FormDefinitionsView
 from admin.views.knowledge import KnowledgeView
 from admin.views.users import UsersView
+from admin.views.personal_data import PersonalDataView
+from admin.views.ratings import RatingsView
+from admin.views.takeovers import TakeoversView
 from backend.store.database import Store
 from chasqui.env import env_str
 from chasqui.security_headers import NONCE, add_nosniff, add_page_headers, csp_nonce, page_policy
@@ -101,6 +104,9 @@ def init_admin(app: Flask, store: Store, secret_key: str | None = None, extra_vi
     # Endpoints are prefixed: the backend already has blueprints named "alerts" and "forms".
     panel.add_views(
         ContactsView(store, name=lazy_gettext("Contacts"), endpoint="admin_contacts", url="contacts"),
+        TakeoversView(store, name=lazy_gettext("Inbox"), endpoint="admin_takeovers", url="inbox"),
+        RatingsView(store, name=lazy_gettext("Ratings"), endpoint="admin_ratings", url="ratings"),
+        PersonalDataView(store, name=lazy_gettext("Personal data"), endpoint="personal_data", url="personal-data"),
         ConversationsView(store, name=lazy_gettext("Conversations"), endpoint="admin_conversations", url="conversations"),
         AlertsView(store, name=lazy_gettext("Alerts"), endpoint="admin_alerts", url="alerts"),
         FormDefinitionsView(store, name=lazy_gettext("Forms"), endpoint="admin_forms", url="forms"),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from backend import takeovers
+from backend import audit, takeovers
 from backend.store.database import now
 
 # Emoji are compared without skin tones and variation selectors: 👍🏽 and ❤️ are 👍 and ❤.
@@ -78,3 +78,24 @@ def last_rateable_reply(connection: sqlite3.Connection, contact_id: int, before_
     if row is None or row[1] != "out" or row[2] in UNRATED_SOURCES or row[3] < now() - RATE_AFTER_S:
         return None
     return row[0]
+
+
+def review(connection: sqlite3.Connection, rating_id: int, officer: str, title: str | None = None,
+           body: str | None = None) -> int | None:
+    """An officer looked at a rated reply; with `title` and `body` they wrote the right answer, which
+    joins the knowledge base (for the contact's domain) and is found for the next such question.
+    The knowledge entry's id, or None. Raises LookupError for an unknown rating."""
+    row = connection.execute("SELECT r.id, c.domain FROM ratings r JOIN contacts c ON c.id = r.contact_id "
+                             "WHERE r.id = ?", (rating_id,)).fetchone()
+    if row is None:
+        raise LookupError(f"there is no rating {rating_id}")
+    knowledge_id = None
+    if title and body:
+        knowledge_id = connection.execute(
+            "INSERT INTO knowledge (domain, title, body, source, updated_at) VALUES (?, ?, ?, ?, ?)",
+            (row[1], title.strip(), body.strip(), f"officer {officer}", now())).lastrowid
+    connection.execute("UPDATE ratings SET reviewed_at = ?, reviewed_by = ?, knowledge_id = COALESCE(?, knowledge_id) "
+                       "WHERE id = ?", (now(), officer, knowledge_id, rating_id))
+    audit.record(connection, officer, "right_answer" if knowledge_id else "review_rating", f"rating {rating_id}",
+                 detail=f"knowledge {knowledge_id}" if knowledge_id else None)
+    return knowledge_id

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from admin import audit
+from backend import audit
 from backend.alerts.repository import MAX_MESSAGE_CHARS, queue_outbound
 from backend.plugins.base import ScheduledJob
 from backend.store.database import now, transaction

@@ -91,7 +91,7 @@ def cmd_admin(args) -> int:
     import getpass
     import os
 
-    from admin import audit, users
+    from backend import audit, users
     from backend.settings import load_settings
     from backend.store.database import open_database, transaction
     from backend.store.migrations import migrate

@@ -15,7 +15,7 @@ from flask import flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _, ngettext
 
-from admin import audit
+from backend import audit
 from admin.auth import PanelView
 from admin.forms import AlertForm
 from admin.paging import Keyset, keyset_page

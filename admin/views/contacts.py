@@ -13,7 +13,7 @@ from flask import flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 
-from admin import audit
+from backend import audit
 from admin.auth import PanelView, admin_to_change
 from admin.forms import ContactForm
 from admin.paging import Keyset, keyset_page

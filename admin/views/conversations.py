@@ -15,13 +15,16 @@ from flask_admin import expose
 
 from admin import message_search
 from admin.auth import PanelView
+from admin.forms import ActionForm
 from admin.paging import Keyset, keyset_page, offset_page
 from admin.views.base import search_arg
 from admin.views.contacts import contact_filters
 from backend import voice_notes
 from chasqui.http_input import row_id
 
-_MESSAGES = "SELECT id, direction, body, source, created_at FROM messages m"
+# With the delivery state of what went out through the queue (an officer's reply, a notice, a file).
+_MESSAGES = ("SELECT m.id, m.direction, m.body, m.source, m.officer, m.created_at, a.status AS queue_status, "
+             "a.delivery_status FROM messages m LEFT JOIN alerts a ON a.message_id = m.id")
 
 
 class ConversationsView(PanelView):
@@ -67,8 +70,11 @@ class ConversationsView(PanelView):
             page.rows.reverse()  # each page reads oldest to newest, as written
         shown = page.rows if page else []
         voice = voice_notes.notes_of_messages(db, [m["id"] for m in shown if m["direction"] == "in"])
+        takeover = next(db.query("SELECT id, status, officer FROM takeovers WHERE contact_id = ? "
+                                 "AND status != 'returned'", [contact_id]), None)
         return self.render("chasqui/conversations.html", contact=contact, page=page, messages=shown, voice=voice,
-                           query=query, searching=bool(query), no_words=bool(query) and hits is None)
+                           query=query, searching=bool(query), no_words=bool(query) and hits is None,
+                           takeover=takeover, action_form=ActionForm())
 
     @expose("/search")
     def search(self):

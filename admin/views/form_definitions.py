@@ -9,7 +9,7 @@ from flask import flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 
-from admin import audit
+from backend import audit
 from admin.auth import PanelView, admin_to_change
 from admin.forms import FormSchemaForm
 from admin.formatting import pretty_json

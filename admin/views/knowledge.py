@@ -7,7 +7,7 @@ from flask import flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 
-from admin import audit
+from backend import audit
 from admin.auth import PanelView, admin_required, admin_to_change
 from admin.forms import ActionForm, KnowledgeForm
 from admin.message_search import words_query

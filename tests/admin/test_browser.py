@@ -104,8 +104,9 @@ def every_plugin_backend_url(tmp_path):
 
 
 def panel_links(page, base_url: str) -> set[str]:
-    """The panel pages this page links to (GET links only: every change is a POSTed form)."""
-    hrefs = page.locator("a[href]").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    """The panel pages this page links to (GET links only: every change is a POSTed form; files to
+    download are not pages)."""
+    hrefs = page.locator("a[href]:not([download])").evaluate_all("links => links.map(a => a.getAttribute('href'))")
     links = set()
     for href in hrefs:
         url = urljoin(page.url, href).split("#")[0]

@@ -81,8 +81,8 @@ def test_the_first_page_shows_the_figures_and_what_is_stored(signed_in):
     for canvas in ("chart-messages", "chart-new-users", "chart-sources", "chart-reply-time", "chart-ratings",
                    "chart-alerts"):
         assert f'id="{canvas}"' in page and f'id="{canvas}-table"' in page  # a chart, and its numbers as a table
-    assert re.search(r">7</div><div class=\"text-muted\">contacts", page)  # the counts the page showed before
-    assert "failed: 1" in page
+    assert re.search(r">7</div><div class=\"text-muted\">contactos", page)  # the counts the page showed before
+    assert "fallida: 1" in page
     figures = page_figures(page)
     assert len(figures["days"]) == 30 and figures["period"]["timezone"] == "America/Lima"
     assert figures["replies_by_source"]["groups"]["model"] == 1 and figures["replies_by_source"]["total"] == 4
@@ -130,7 +130,7 @@ def test_bad_parameters_show_a_message_and_the_last_30_days(signed_in, query, sa
     response = signed_in.get(f"/admin/?{query}")
     assert response.status_code == 200
     problem = re.search(r'id="dashboard-problem">(.*?)</div>', response.text, re.S)
-    assert problem and says in problem.group(1) and "last 30 days" in problem.group(1)
+    assert problem and says in problem.group(1) and "últimos 30 días" in problem.group(1)
     figures = page_figures(response.text)
     assert len(figures["days"]) == 30 and figures["period"]["domain"] is None
 

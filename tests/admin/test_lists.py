@@ -44,23 +44,23 @@ def walk(client, url: str, forward: str, pattern: str) -> tuple[list[str], list[
 def test_the_contacts_list_pages_through_every_contact_newest_first(signed_in, db):
     ids = add_contacts(db, 2 * PAGE_SIZE + 7)
     every = sorted([1, 2, 3, 4, *ids], reverse=True)
-    seen, visited = walk(signed_in, "/admin/contacts/", "Older ›", r'href="/admin/contacts/(\d+)"')
+    seen, visited = walk(signed_in, "/admin/contacts/", "Más antiguas ›", r'href="/admin/contacts/(\d+)"')
     assert [int(i) for i in seen] == every and len(visited) == 3
     # Back towards the newest from the last page gives the same pages, and "Newest" is the first.
     last = signed_in.get(visited[-1]).text
-    back, _ = walk(signed_in, pager_links(last)["‹ Newer"], "‹ Newer", r'href="/admin/contacts/(\d+)"')
+    back, _ = walk(signed_in, pager_links(last)["‹ Más nuevas"], "‹ Más nuevas", r'href="/admin/contacts/(\d+)"')
     assert [int(i) for i in back] == every[PAGE_SIZE:2 * PAGE_SIZE] + every[:PAGE_SIZE]
-    assert pager_links(last)["« Newest"] == "/admin/contacts/"
+    assert pager_links(last)["« Más recientes"] == "/admin/contacts/"
     first = signed_in.get("/admin/contacts/").text
-    assert "‹ Newer" not in pager_links(first) and "Older ›" in pager_links(first)
-    oldest = signed_in.get(pager_links(first)["Oldest »"]).text
+    assert "‹ Más nuevas" not in pager_links(first) and "Más antiguas ›" in pager_links(first)
+    oldest = signed_in.get(pager_links(first)["Las más antiguas »"]).text
     assert [int(i) for i in re.findall(r'href="/admin/contacts/(\d+)"', oldest)] == every[-PAGE_SIZE:]
 
 
 def test_filters_are_kept_across_pages(signed_in, db):
     add_contacts(db, PAGE_SIZE + 5)
     first = signed_in.get("/admin/contacts/?domain=running").text
-    older = pager_links(first)["Older ›"]
+    older = pager_links(first)["Más antiguas ›"]
     assert "domain=running" in older
     assert "+51987000003" in signed_in.get(older).text  # Lucía (running) is on the second page
     assert "+51987000001" not in signed_in.get(older).text  # agro stays filtered out
@@ -75,18 +75,18 @@ def test_a_cursor_that_is_no_page_shows_the_first_page_with_a_notice(signed_in, 
         page = signed_in.get(url)
         assert page.status_code == 200, url
         if query not in ("before=", "page=x"):
-            assert 'id="page-notice"' in page.text and "not a page" in page.text, url
+            assert 'id="page-notice"' in page.text and "no es una página" in page.text, url
 
 
 def test_a_cursor_past_the_end_or_of_a_deleted_row_says_so(signed_in, db):
     page = signed_in.get("/admin/contacts/?before=1").text
-    assert "nothing older" in page and "+51987000004" in page  # the first page again
+    assert "No hay nada más antiguo" in page and "+51987000004" in page  # the first page again
     # A conversation's cursor must be one of its own messages (its time is looked up).
     other = db.execute("INSERT INTO messages (contact_id, direction, body, created_at) "
                        "VALUES (2, 'in', 'de Juan', 1700002000)").lastrowid
     page = signed_in.get(f"/admin/conversations/?contact=1&before={other}").text
-    assert "no longer exists" in page and "¿Cuándo riego mi maíz?" in page
-    assert "no longer exists" in signed_in.get("/admin/failures/?before=999").text
+    assert "ya no existe" in page and "¿Cuándo riego mi maíz?" in page
+    assert "ya no existe" in signed_in.get("/admin/failures/?before=999").text
 
 
 def test_a_conversation_pages_back_through_older_messages_each_page_in_writing_order(signed_in, db):
@@ -95,13 +95,13 @@ def test_a_conversation_pages_back_through_older_messages_each_page_in_writing_o
     first = signed_in.get("/admin/conversations/?contact=2").text
     numbers = [int(n) for n in re.findall(r"mensaje número (\d+)", first)]
     assert numbers == list(range(PAGE_SIZE + 3, 2 * PAGE_SIZE + 3))  # the newest, oldest of them on top
-    seen, visited = walk(signed_in, "/admin/conversations/?contact=2", "Older ›", r"mensaje número (\d+)")
+    seen, visited = walk(signed_in, "/admin/conversations/?contact=2", "Más antiguas ›", r"mensaje número (\d+)")
     assert sorted(int(n) for n in seen) == list(range(2 * PAGE_SIZE + 3)) and len(visited) == 3
     assert "contact=2" in visited[-1]
     # The same time twice: the id breaks the tie, nothing is skipped or shown twice.
     db.conn.executemany("INSERT INTO messages (contact_id, direction, body, created_at) VALUES (3, 'in', ?, 1700020000)",
                         [(f"igual {n}",) for n in range(PAGE_SIZE + 1)])
-    seen, _ = walk(signed_in, "/admin/conversations/?contact=3", "Older ›", r"igual (\d+)")
+    seen, _ = walk(signed_in, "/admin/conversations/?contact=3", "Más antiguas ›", r"igual (\d+)")
     assert sorted(int(n) for n in seen) == list(range(PAGE_SIZE + 1))
 
 
@@ -111,7 +111,7 @@ def test_the_alerts_list_pages_and_filters(signed_in, db):
         "VALUES (1, ?, ?, 'sent', 0, ?, ?, ?)",
         [(f"aviso {n}", ("baja", "alta")[n % 2], 1_700_000_000 + n, ("alert", "reply")[n % 3 == 0],
           ("read", None)[n % 2]) for n in range(PAGE_SIZE + 10)])
-    seen, _ = walk(signed_in, "/admin/alerts/", "Older ›", r"aviso (\d+)")
+    seen, _ = walk(signed_in, "/admin/alerts/", "Más antiguas ›", r"aviso (\d+)")
     assert sorted(int(n) for n in seen) == list(range(PAGE_SIZE + 10))
     alta = signed_in.get("/admin/alerts/?level=alta").text
     assert "Helada esta noche" in alta and all(int(n) % 2 == 1 for n in re.findall(r"aviso (\d+)", alta))
@@ -125,7 +125,7 @@ def test_the_alerts_list_pages_and_filters(signed_in, db):
                                                                                             "53", "54", "55", "56",
                                                                                             "57", "58", "59"]
     refused = signed_in.get("/admin/alerts/?level=urgente&kind=<b>")
-    assert refused.status_code == 200 and "not a level to filter by" in refused.text and "<b>" not in refused.text
+    assert refused.status_code == 200 and "no es un valor de «level» para filtrar" in refused.text and "<b>" not in refused.text
 
 
 def test_the_conversations_list_orders_by_last_activity_and_pages_by_number(signed_in, db):
@@ -134,14 +134,14 @@ def test_the_conversations_list_orders_by_last_activity_and_pages_by_number(sign
     first = signed_in.get("/admin/conversations/").text
     order = re.findall(r'href="/admin/conversations/\?contact=(\d+)"', first)
     assert order[:2] == ["3", "1"]  # most recently active first; then contacts without messages
-    assert "Page 1 of 2" in first and ">3</td>" in first  # Rosa's three messages are counted
-    second = signed_in.get(pager_links(first)["Next ›"]).text
-    assert "Page 2 of 2" in second and "Next ›" not in pager_links(second)
+    assert "Página 1 de 2" in first and ">3</td>" in first  # Rosa's three messages are counted
+    second = signed_in.get(pager_links(first)["Siguiente ›"]).text
+    assert "Página 2 de 2" in second and "Siguiente ›" not in pager_links(second)
     rest = re.findall(r'href="/admin/conversations/\?contact=(\d+)"', second)
     assert len(order) + len(rest) == 4 + PAGE_SIZE + 5 and not set(order) & set(rest)
     for bad in ("page=0", "page=-3", "page=abc", "page=99", "page=" + "9" * 30):
         page = signed_in.get(f"/admin/conversations/?{bad}")
-        assert page.status_code == 200 and 'id="page-notice"' in page.text and "Page 1 of 2" in page.text, bad
+        assert page.status_code == 200 and 'id="page-notice"' in page.text and "Página 1 de 2" in page.text, bad
     assert re.findall(r'contact=(\d+)"', signed_in.get("/admin/conversations/?q=rosa").text) == ["1"]
 
 
@@ -149,8 +149,8 @@ def test_the_forms_knowledge_and_accounts_lists_have_numbered_pages(signed_in, d
     db.conn.executemany("INSERT INTO knowledge (domain, title, body, source, updated_at) VALUES (NULL, ?, 'x', 's', ?)",
                         [(f"Entrada {n}", 1_600_000_000 + n) for n in range(PAGE_SIZE)])
     first = signed_in.get("/admin/knowledge/").text
-    assert "Page 1 of 2" in first
-    assert "Entrada" in signed_in.get(pager_links(first)["Last »"]).text
+    assert "Página 1 de 2" in first
+    assert "Entrada" in signed_in.get(pager_links(first)["Última »"]).text
     assert "Page 1 of 1" not in signed_in.get("/admin/forms/").text  # one page: no pager
     assert signed_in.get("/admin/users/?page=7").status_code == 200
 
@@ -166,7 +166,7 @@ def test_searching_all_messages_folds_accents_and_marks_the_hits(signed_in, quer
 
 
 def test_every_word_must_appear_and_markup_in_messages_stays_text(signed_in):
-    assert "No message has these words" in signed_in.get("/admin/conversations/search?q=maiz+helada").text
+    assert "Ningún mensaje tiene estas palabras" in signed_in.get("/admin/conversations/search?q=maiz+helada").text
     page = signed_in.get("/admin/conversations/search?q=gracias").text
     assert "&lt;script&gt;" in page and "<script>alert" not in page
 
@@ -177,7 +177,7 @@ def test_a_search_with_fts_syntax_or_no_words_is_never_an_error(signed_in, query
                       ("/admin/knowledge/", {})):
         response = signed_in.get(url, query_string={"q": query, **args})
         assert response.status_code == 200, (url, query)
-    assert "Type a word" in signed_in.get("/admin/conversations/search?q=%C2%BF%3F").text
+    assert "Escriba una palabra" in signed_in.get("/admin/conversations/search?q=%C2%BF%3F").text
 
 
 def test_searching_one_conversation_finds_only_its_messages(signed_in, db):
@@ -186,7 +186,7 @@ def test_searching_one_conversation_finds_only_its_messages(signed_in, db):
     juan = signed_in.get("/admin/conversations/?contact=2&q=maiz").text
     assert "riego" in rosa and "amarillo" not in rosa
     assert "amarillo" in juan and "riego" not in juan
-    assert "No message of this conversation" in signed_in.get("/admin/conversations/?contact=3&q=maiz").text
+    assert "Ningún mensaje de esta conversación" in signed_in.get("/admin/conversations/?contact=3&q=maiz").text
     in_context = signed_in.get("/admin/conversations/?contact=1&at=2").text  # the reply, newest on its page
     assert "Riega el jueves" in in_context and "gracias" not in in_context
 
@@ -202,7 +202,7 @@ def test_contacts_filter_by_domain_onboarding_and_opt_out_and_search_without_acc
     assert phones("q=lucia") == {"+51987000003"}  # "Lucía"
     assert phones("q=987+000+002") == {"+51987000002"}
     refused = signed_in.get("/admin/contacts/?domain=nope&onboarding=maybe")
-    assert refused.status_code == 200 and "not a domain to filter by" in refused.text
+    assert refused.status_code == 200 and "no es un valor de «domain» para filtrar" in refused.text
     assert len(re.findall(r">(\+5198700000\d)<", refused.text)) == 4
 
 

@@ -40,7 +40,7 @@ def test_every_admin_page_redirects_to_the_login_page_when_logged_out(app, clien
 
 def test_the_login_page_and_the_static_files_are_public(client):
     page = client.get("/admin/login")
-    assert page.status_code == 200 and "Sign in" in page.text
+    assert page.status_code == 200 and "Iniciar sesión" in page.text
     assert client.get("/admin/static/bootstrap/bootstrap4/css/bootstrap.min.css").status_code == 200
 
 
@@ -52,7 +52,7 @@ def test_a_wrong_password_or_unknown_user_is_refused(client, db, username, passw
     token = csrf_token(client.get("/admin/login").text)
     response = client.post("/admin/login", data={"username": username, "password": password, "csrf_token": token})
     assert response.status_code in (400, 401)
-    assert "Wrong username or password" in response.text or "Enter a username and a password" in response.text
+    assert "Usuario o contraseña incorrectos" in response.text or "Ingrese un usuario y una contraseña" in response.text
     assert client.get("/admin/").status_code == 302  # still not signed in
     assert db.execute("SELECT last_login_at FROM admin_users").fetchone()[0] is None
 
@@ -66,7 +66,7 @@ def test_repeated_wrong_passwords_lock_that_username_from_that_address_only(app,
     for _ in range(5):
         assert attempt("wrong password!!").status_code == 401
     locked = attempt(PASSWORD)  # even the right password waits: the guesser must not learn it
-    assert locked.status_code == 429 and "Too many wrong passwords" in locked.text
+    assert locked.status_code == 429 and "Demasiadas contraseñas incorrectas" in locked.text
     assert 0 < int(locked.headers["Retry-After"]) <= 15 * 60
     assert client.get("/admin/").status_code == 302
     assert attempt(PASSWORD, address="127.0.0.2").status_code == 302  # the real admin elsewhere gets in
@@ -80,7 +80,7 @@ def test_login_works_and_returns_to_the_page_asked_for(client, db):
     assert response.status_code == 302
     assert response.headers["Location"] == "/admin/alerts/?status=failed"
     home = client.get("/admin/")
-    assert home.status_code == 200 and USERNAME in home.text and "Log out" in home.text
+    assert home.status_code == 200 and USERNAME in home.text and "Cerrar sesión" in home.text
     assert db.execute("SELECT last_login_at FROM admin_users").fetchone()[0] is not None
 
 
@@ -115,7 +115,7 @@ def test_posts_without_a_valid_csrf_token_are_refused_and_write_nothing(signed_i
     for token in (None, "", "20991231000000##0000", "garbage"):
         data = {} if token is None else {"csrf_token": token}
         created = signed_in.post("/admin/knowledge/new", data={**data, "title": "T", "body": "B"})
-        assert created.status_code == 400 and "reload the page" in created.text
+        assert created.status_code == 400 and "recargue la página" in created.text
         edited = signed_in.post("/admin/contacts/1", data={**data, "name": "Hacked", "domain": "agro"})
         assert edited.status_code == 400
         alert = signed_in.post("/admin/alerts/new", data={**data, "target": "contact", "phone": "+51987000001",
@@ -134,7 +134,7 @@ def test_posts_without_a_valid_csrf_token_are_refused_and_write_nothing(signed_i
 def test_the_login_form_needs_its_csrf_token(client):
     client.get("/admin/login")
     response = client.post("/admin/login", data={"username": USERNAME, "password": PASSWORD})
-    assert response.status_code == 400 and "reload the page" in response.text
+    assert response.status_code == 400 and "recargue la página" in response.text
     assert client.get("/admin/").status_code == 302
 
 
@@ -149,8 +149,8 @@ def test_a_token_from_another_session_is_refused(app, signed_in):
 
 def test_home_counts_what_is_stored(signed_in):
     page = signed_in.get("/admin/").text
-    assert re.search(r">4</div><div class=\"text-muted\">contacts", page)
-    assert "failed: 1" in page
+    assert re.search(r">4</div><div class=\"text-muted\">contactos", page)
+    assert "fallida: 1" in page
 
 
 def test_contacts_are_listed_and_searchable(signed_in):
@@ -160,7 +160,7 @@ def test_contacts_are_listed_and_searchable(signed_in):
     found = signed_in.get("/admin/contacts/?q=mamani").text
     assert "Juan Mamani" in found and "Rosa Quispe" not in found
     assert "+51987000003" in signed_in.get("/admin/contacts/?q=000003").text
-    assert "No contact matches" in signed_in.get("/admin/contacts/?q=%25").text  # % is literal, not a wildcard
+    assert "Ningún contacto coincide" in signed_in.get("/admin/contacts/?q=%25").text  # % is literal, not a wildcard
 
 
 def test_a_contact_shows_its_profile_and_saves_edits(signed_in, post_form, db):
@@ -174,7 +174,7 @@ def test_a_contact_shows_its_profile_and_saves_edits(signed_in, post_form, db):
 
 def test_a_contact_edit_with_a_bad_domain_writes_nothing(post_form, db):
     response = post_form("/admin/contacts/1", {"name": "Rosa", "domain": "Not A Domain!"})
-    assert response.status_code == 400 and "Nothing was saved" in response.text
+    assert response.status_code == 400 and "No se guardó nada" in response.text
     assert db.execute("SELECT name, domain FROM contacts WHERE id = 1").fetchone() == ("Rosa Quispe", "agro")
 
 
@@ -227,15 +227,15 @@ def test_an_alert_for_a_group_matches_domain_and_profile_and_skips_opted_out(pos
 
 
 @pytest.mark.parametrize("data, problem", [
-    ({"target": "contact", "phone": "+51999999999"}, "no contact with phone"),
+    ({"target": "contact", "phone": "+51999999999"}, "ningún contacto con el teléfono"),
     ({"target": "contact", "phone": "hola"}, "not a phone number"),
-    ({"target": "contact", "phone": ""}, "enter the contact"),
-    ({"target": "contact", "phone": "+51987000004"}, "opted out"),
-    ({"target": "group", "domain": ""}, "a group needs a domain"),
-    ({"target": "group", "domain": "agro", "profile_filters": "no equals sign"}, "write key=value"),
-    ({"target": "group", "domain": "agro", "profile_filters": "cultivo=quinua"}, "no contact"),
-    ({"target": "contact", "phone": "+51987000001", "level": "urgente"}, "Not a valid choice"),
-    ({"target": "contact", "phone": "+51987000001", "message": "   "}, "This field is required"),
+    ({"target": "contact", "phone": ""}, "ingrese el número de teléfono del contacto"),
+    ({"target": "contact", "phone": "+51987000004"}, "se dio de baja"),
+    ({"target": "group", "domain": ""}, "un grupo necesita un dominio"),
+    ({"target": "group", "domain": "agro", "profile_filters": "no equals sign"}, "escriba clave=valor"),
+    ({"target": "group", "domain": "agro", "profile_filters": "cultivo=quinua"}, "ningún contacto"),
+    ({"target": "contact", "phone": "+51987000001", "level": "urgente"}, "Opción inválida"),
+    ({"target": "contact", "phone": "+51987000001", "message": "   "}, "Este campo es obligatorio"),
 ])
 def test_a_bad_alert_is_refused_with_a_message_and_writes_nothing(post_form, db, data, problem):
     response = post_form("/admin/alerts/new", {"message": "Aviso", "level": "baja", **data})
@@ -247,16 +247,16 @@ def test_a_bad_alert_is_refused_with_a_message_and_writes_nothing(post_form, db,
 # --- form schemas -------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("schema, problem", [
-    ("{not json", "not valid JSON"),
-    ("[1, 2]", "must be a JSON object"),
-    ('{"type": "objeto"}', "not a valid JSON schema"),
-    ('{"type": "object", "properties": {"texto": {"minLength": -1}}}', "not a valid JSON schema at properties/texto"),
+    ("{not json", "no es JSON válido"),
+    ("[1, 2]", "debe ser un objeto JSON"),
+    ('{"type": "objeto"}', "no es un esquema JSON válido"),
+    ('{"type": "object", "properties": {"texto": {"minLength": -1}}}', "no es un esquema JSON válido en properties/texto"),
 ])
 def test_an_invalid_form_schema_is_refused_and_nothing_written(post_form, db, schema, problem):
     before = db.execute("SELECT schema, updated_at FROM form_definitions WHERE id = 1").fetchone()
     response = post_form("/admin/forms/1", {"schema": schema})
     assert response.status_code == 400
-    assert problem in response.text and "Nothing was saved" in response.text
+    assert problem in response.text and "No se guardó nada" in response.text
     assert db.execute("SELECT schema, updated_at FROM form_definitions WHERE id = 1").fetchone() == before
 
 
@@ -289,14 +289,14 @@ def test_knowledge_entries_are_created_edited_and_deleted(post_form, db):
 
 def test_a_knowledge_entry_without_a_title_is_refused(post_form, db):
     response = post_form("/admin/knowledge/new", {"title": "  ", "body": "texto"})
-    assert response.status_code == 400 and "Nothing was saved" in response.text
+    assert response.status_code == 400 and "No se guardó nada" in response.text
     assert count(db, "knowledge") == 1
 
 
 def test_unknown_ids_say_so(signed_in):
     for url in ("/admin/contacts/99", "/admin/forms/99", "/admin/knowledge/99"):
         response = signed_in.get(url, follow_redirects=True)
-        assert response.status_code == 200 and "There is no" in response.text, url
+        assert response.status_code == 200 and "No hay" in response.text, url
 
 
 # --- accounts -----------------------------------------------------------------------------------------

@@ -31,10 +31,10 @@ def user_id(db, username: str) -> int:
 
 def test_an_officer_cannot_reach_accounts_and_does_not_see_them_in_the_menu(officer, signed_in, db):
     menu = officer.get("/admin/contacts/").text
-    assert "/admin/users/" not in menu and "/admin/audit/" in menu and "(officer)" in menu
+    assert "/admin/users/" not in menu and "/admin/audit/" in menu and "(extensionista)" in menu
     assert "/admin/users/" in signed_in.get("/admin/contacts/").text
     page = officer.get("/admin/users/")
-    assert page.status_code == 403 and "Only for admins" in page.text
+    assert page.status_code == 403 and "Solo para administradores" in page.text
     for url, data in (("/admin/users/new", {"username": "eve", "password": "x" * 12, "role": "admin"}),
                       (f"/admin/users/{user_id(db, OFFICER)}/role", {"role": "admin"}),
                       (f"/admin/users/{user_id(db, USERNAME)}/password", {"password": "y" * 12}),
@@ -52,7 +52,7 @@ def test_an_officer_reads_forms_and_knowledge_but_cannot_change_them(officer, db
     assert ">Save</button>" not in form_page.text
     assert post_with_token(officer, "/admin/forms/1", {"schema": '{"type": "object"}'}).status_code == 403
     knowledge = officer.get("/admin/knowledge/").text
-    assert "Riego del maíz" in knowledge and "New entry" not in knowledge and "/delete" not in knowledge
+    assert "Riego del maíz" in knowledge and "Nueva entrada" not in knowledge and "/delete" not in knowledge
     assert officer.get("/admin/knowledge/1").status_code == 200
     assert officer.get("/admin/knowledge/new").status_code == 403
     for url, data in (("/admin/knowledge/new", {"title": "T", "body": "B"}),
@@ -60,7 +60,7 @@ def test_an_officer_reads_forms_and_knowledge_but_cannot_change_them(officer, db
                       ("/admin/knowledge/1/delete", {}),
                       ("/admin/contacts/1", {"name": "Cambiado", "domain": "agro"})):
         response = post_with_token(officer, "/admin/audit/", data, url)
-        assert response.status_code == 403 and "Only for admins" in response.text, url
+        assert response.status_code == 403 and "Solo para administradores" in response.text, url
     assert db.execute("SELECT schema FROM form_definitions WHERE id = 1").fetchone()[0] == schema_before
     assert db.execute("SELECT title FROM knowledge").fetchall() == [("Riego del maíz",)]
     assert db.execute("SELECT name FROM contacts WHERE id = 1").fetchone()[0] == "Rosa Quispe"
@@ -114,10 +114,10 @@ def test_an_admin_creates_an_account_changes_its_role_resets_its_password_and_de
 
 
 @pytest.mark.parametrize("data, problem", [
-    ({"username": USERNAME, "password": "long enough pw", "role": "officer"}, "already exists"),
-    ({"username": "dora", "password": "short", "role": "officer"}, "between 10"),
-    ({"username": "", "password": "long enough pw", "role": "officer"}, "This field is required"),
-    ({"username": "dora", "password": "long enough pw", "role": "root"}, "Not a valid choice"),
+    ({"username": USERNAME, "password": "long enough pw", "role": "officer"}, "ya existe"),
+    ({"username": "dora", "password": "short", "role": "officer"}, "entre 10"),
+    ({"username": "", "password": "long enough pw", "role": "officer"}, "Este campo es obligatorio"),
+    ({"username": "dora", "password": "long enough pw", "role": "root"}, "Opción inválida"),
 ])
 def test_a_bad_account_is_refused_and_nothing_written(post_form, db, data, problem):
     response = post_form("/admin/users/", data, action="/admin/users/new")
@@ -128,7 +128,7 @@ def test_a_bad_account_is_refused_and_nothing_written(post_form, db, data, probl
 def test_you_cannot_delete_yourself_nor_demote_the_last_admin(signed_in, post_form, officer, db):
     me = user_id(db, USERNAME)
     refused = post_form("/admin/users/", {}, action=f"/admin/users/{me}/delete")
-    assert refused.status_code == 400 and "your own account" in refused.text
+    assert refused.status_code == 400 and "su propia cuenta" in refused.text
     demoted = post_form("/admin/users/", {"role": "officer"}, action=f"/admin/users/{me}/role")
     assert demoted.status_code == 400 and "only admin account" in demoted.text
     assert db.execute("SELECT role FROM admin_users WHERE id = ?", (me,)).fetchone()[0] == "admin"
@@ -150,7 +150,7 @@ def test_account_changes_need_their_csrf_token(signed_in, db):
                       (f"/admin/users/{carla}/delete", {})):
         for token in ({}, {"csrf_token": "garbage"}):
             response = signed_in.post(url, data={**data, **token})
-            assert response.status_code == 400 and "reload the page" in response.text, url
+            assert response.status_code == 400 and "recargue la página" in response.text, url
     assert db.execute("SELECT username, role FROM admin_users ORDER BY id").fetchall() == \
         [(USERNAME, "admin"), ("carla", "officer")]
     assert verify(db, "carla", "diez letras!") and audit_rows(db) == []
@@ -158,7 +158,7 @@ def test_account_changes_need_their_csrf_token(signed_in, db):
 
 def test_unknown_accounts_say_so(post_form):
     response = post_form("/admin/users/", {"role": "admin"}, action="/admin/users/999/role")
-    assert response.status_code == 400 and "no account with id 999" in response.text
+    assert response.status_code == 400 and "ninguna cuenta con id 999" in response.text
 
 
 # --- the audit log ----------------------------------------------------------------------------------------
@@ -186,7 +186,7 @@ def test_every_write_of_the_panel_is_audited_with_its_officer_and_shown(post_for
     assert "/admin/conversations/?contact=1" in page and "+51987000001" not in page
     only_forms = signed_in.get("/admin/audit/?action=edit_form").text
     assert "form 1" in only_forms and "contact 1<" not in only_forms
-    assert "No entries" in signed_in.get("/admin/audit/?officer=nadie").text
+    assert "No hay registros" in signed_in.get("/admin/audit/?officer=nadie").text
     assert "edit_contact" in signed_in.get(f"/admin/audit/?officer={USERNAME}&contact=1").text
 
 

@@ -31,7 +31,7 @@ def test_the_voice_notes_page_lists_each_note_with_what_was_heard_and_a_player(s
 def test_the_conversation_view_plays_the_note_beside_its_transcript(signed_in, db):
     note_id = keep_note(db, "wamid.V3", "Hoy regué cuatro horas")
     html = signed_in.get("/admin/conversations/?contact=1").text
-    assert "Hoy regué cuatro horas" in html and "🎙️ voice note" in html
+    assert "Hoy regué cuatro horas" in html and "🎙️ nota de voz" in html
     assert f"/admin/voice-notes/{note_id}/audio" in html
 
 

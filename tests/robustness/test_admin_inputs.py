@@ -169,7 +169,7 @@ def test_every_example_is_accepted(panel):
         sent = check_admin(panel, lambda: post_form(panel, bad.route_path(path, values),
                                                      [*fields.items(), ("csrf_token", token)], client))
         assert sent.status in (200, 302), str(sent)
-        assert b"Nothing was saved" not in sent.response.get_data(), str(sent)
+        assert "No se guardó nada".encode() not in sent.response.get_data(), str(sent)
 
 
 # -- the forms, with one field broken --------------------------------------------------------------------

@@ -56,7 +56,7 @@ def test_a_schema_requiring_an_undeclared_property_is_refused_before_generating(
 def test_a_schema_that_is_no_json_schema_is_refused_before_generating(schema):
     """"type": {} compiled into some grammar; validating the answer against it raised SchemaError (500)."""
     error = refused(parse_chat, chat(schema))
-    assert error["code"] == "invalid_schema" and "not a valid JSON schema" in error["message"]
+    assert error["code"] == "invalid_schema" and "no es un esquema JSON válido" in error["message"]
 
 
 def test_a_valid_schema_still_passes():
@@ -172,7 +172,7 @@ def test_a_conversation_asked_by_an_id_past_64_bits_or_not_in_ascii_shows_no_con
     """/admin/conversations/?contact=999999999999999999999999999999 was an OverflowError (500);
     ?contact=١ opened contact 1's conversation."""
     response = panel_client.get(f"/admin/conversations/?contact={contact}")
-    assert response.status_code == 200 and "There is no such contact." in response.get_data(as_text=True)
+    assert response.status_code == 200 and "Ese contacto no existe." in response.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("query", ["limit=１２", "limit=1_0", "limit=%201", "wait=٣", "wait=1_0", "wait=nan", "wait=%205"])

@@ -91,7 +91,8 @@ def cmd_admin(args) -> int:
     import getpass
     import os
 
-    from backend import audit, users
+    from admin import users
+    from backend import audit
     from backend.settings import load_settings
     from backend.store.database import open_database, transaction
     from backend.store.migrations import migrate

@@ -43,7 +43,9 @@ class PersonalDataView(PanelView):
         if contact is None:
             return self._gone()
         form = EraseForm(request.form if request.method == "POST" else None)
+        status = 200
         if request.method == "POST":
+            status = 400
             if not form.validate():
                 flash(str(CSRF_PROBLEM) if form.csrf_failed else _("Type the contact's phone to confirm."), "error")
             elif not _same_phone(form.phone.data, contact["phone"]):
@@ -57,7 +59,7 @@ class PersonalDataView(PanelView):
                 return redirect(url_for("admin_contacts.index"))
         counts = {table: len(rows) for table, rows in personal_data.export(db.conn, contact_id).items()
                   if table != "contacto"}
-        return self.render("chasqui/personal_data_erase.html", contact=contact, form=form, counts=counts)
+        return self.render("chasqui/personal_data_erase.html", contact=contact, form=form, counts=counts), status
 
     def _gone(self):
         flash(_("There is no such contact."), "error")

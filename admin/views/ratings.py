@@ -47,14 +47,14 @@ class RatingsView(PanelView):
         form = RightAnswerForm(request.form) if writing else ActionForm(request.form)
         if not form.validate():
             flash(str(CSRF_PROBLEM) if form.csrf_failed else _("Write a title and the answer."), "error")
-            return redirect(request.referrer or url_for(".index"))
+            return self.index(), 400
         try:
             with transaction(self.store.db) as connection:
                 knowledge_id = ratings.review(connection, rating_id, self.signed_in_admin(),
                                               form.title.data if writing else None, form.body.data if writing else None)
         except LookupError:
             flash(_("There is no such rating."), "error")
-        else:
-            flash(_("Added to the knowledge base: the next such question finds it.") if knowledge_id
-                  else _("Marked as reviewed."), "info")
+            return self.index(), 404
+        flash(_("Added to the knowledge base: the next such question finds it.") if knowledge_id
+              else _("Marked as reviewed."), "info")
         return redirect(url_for(".index"))

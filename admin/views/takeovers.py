@@ -37,7 +37,8 @@ class TakeoversView(PanelView):
                            statuses=STATUSES, counts=counts)
 
     @expose("/<int:takeover_id>")
-    def show(self, takeover_id: int):
+    def show(self, takeover_id: int, status: int = 200):
+        """The conversation and what the officer can do; `status` 4xx when it shows a refused post."""
         db = self.store.db
         takeover = next(db.query("SELECT t.*, c.phone, c.name, c.domain FROM takeovers t JOIN contacts c "
                                  "ON c.id = t.contact_id WHERE t.id = ?", [takeover_id]), None)
@@ -51,7 +52,7 @@ class TakeoversView(PanelView):
             [takeover["contact_id"], CONVERSATION_MESSAGES]))[::-1]
         me = self.signed_in_admin()
         return self.render("chasqui/takeover.html", takeover=takeover, messages=messages, form=ActionForm(),
-                           reply_form=OfficerReplyForm(), mine=takeover["officer"] == me)
+                           reply_form=OfficerReplyForm(), mine=takeover["officer"] == me), status
 
     @expose("/<int:takeover_id>/take", methods=("POST",))
     def take(self, takeover_id: int):
@@ -63,7 +64,7 @@ class TakeoversView(PanelView):
         form = OfficerReplyForm(request.form)
         if not form.validate():
             flash(str(CSRF_PROBLEM) if form.csrf_failed else _("Write a message first."), "error")
-            return redirect(url_for(".show", takeover_id=takeover_id))
+            return self.show(takeover_id, 400)
         return self._act(takeover_id, lambda connection, me: takeovers.reply(connection, takeover_id, me,
                                                                              form.text.data),
                          _("Sent to the phone's queue; its delivery shows next to it."), form_checked=True)
@@ -77,33 +78,38 @@ class TakeoversView(PanelView):
     def start(self):
         """Take over a conversation nobody asked for (from its page in Conversations)."""
         contact_id = row_id(request.form.get("contact", ""))
-        if not ActionForm(request.form).validate() or contact_id is None:
-            flash(str(CSRF_PROBLEM) if contact_id is not None else _("There is no such contact."), "error")
-            return redirect(url_for(".index"))
-        if self.store.db.execute("SELECT 1 FROM contacts WHERE id = ?", [contact_id]).fetchone() is None:
+        if not ActionForm(request.form).validate():
+            flash(str(CSRF_PROBLEM), "error")
+            return self._refused_start()
+        if contact_id is None or self.store.db.execute("SELECT 1 FROM contacts WHERE id = ?",
+                                                       [contact_id]).fetchone() is None:
             flash(_("There is no such contact."), "error")
-            return redirect(url_for(".index"))
+            return self._refused_start()
         try:
             with transaction(self.store.db) as connection:
                 taken = takeovers.start(connection, contact_id, self.signed_in_admin())
         except takeovers.TakeoverProblem as problem:
             flash(_problem_text(problem), "error")
-            return redirect(url_for(".index"))
+            return self._refused_start(409)
         flash(_("You are attending this conversation: the bot is silent for this contact."), "info")
         return redirect(url_for(".show", takeover_id=taken["id"]))
 
     def _act(self, takeover_id: int, action, done: str, form_checked: bool = False):
+        """Run an officer's action; done: back to the page (302), refused: the page says why (4xx)."""
         if not form_checked and not ActionForm(request.form).validate():
             flash(str(CSRF_PROBLEM), "error")
-            return redirect(url_for(".show", takeover_id=takeover_id))
+            return self.show(takeover_id, 400)
         try:
             with transaction(self.store.db) as connection:
                 action(connection, self.signed_in_admin())
         except takeovers.TakeoverProblem as problem:
             flash(_problem_text(problem), "error")
-        else:
-            flash(done, "info")
+            return self.show(takeover_id, 409 if isinstance(problem, takeovers.HeldByAnother) else 400)
+        flash(done, "info")
         return redirect(url_for(".show", takeover_id=takeover_id))
+
+    def _refused_start(self, status: int = 400):
+        return self.index(), status
 
     def _last_messages(self, contact_id: int) -> list[dict]:
         return list(self.store.db.query(

@@ -7,7 +7,8 @@ from flask import flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 
-from backend import audit, users
+from admin import users
+from backend import audit
 from admin.auth import AdminOnly, PanelView
 from admin.i18n import code_label
 from admin.forms import AccountForm, ActionForm, PasswordResetForm, RoleForm

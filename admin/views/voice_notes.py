@@ -2,7 +2,8 @@
 be) and a player for the original audio; the conversation view plays them in place too."""
 from __future__ import annotations
 
-from flask import Response, abort
+from flask import Response, flash
+from flask_babel import gettext as _
 from flask_admin import expose
 
 from admin.auth import PanelView
@@ -21,8 +22,9 @@ class VoiceNotesView(PanelView):
     @expose("/<int:note_id>/audio")
     def audio(self, note_id: int):
         found = voice_notes.audio_of(self.store.db, note_id)
-        if found is None:
-            abort(404)
+        if found is None:  # deleted with its contact, or never there: the list says so
+            flash(_("There is no such voice note."), "error")
+            return self.index(), 404
         audio, mime_type = found
         # Only audio types are served as themselves: a stored type is what a client claimed.
         served_as = mime_type if mime_type.startswith(("audio/", "application/ogg")) else "application/octet-stream"

@@ -94,7 +94,7 @@ def test_the_first_page_shows_the_figures_and_what_is_stored(signed_in):
     assert '<details class="chasqui-figures" open data-table-for="chart-messages">' in page  # open without scripts
     assert 'id="active-7d">3<' in page and 'id="takeovers-waiting">1<' in page
     labels = json.loads(re.search(r'id="dashboard-labels">(.*?)</script>', page, re.S).group(1))
-    assert labels["groups"]["officer"] == "officer" and labels["p95"] == "p95"
+    assert labels["groups"]["officer"] == "extensionista" and labels["p95"] == "p95"
     # The scripts carry this response's nonce, and are served by the panel itself.
     nonce = re.search(r"'nonce-([^']+)'", response.headers["Content-Security-Policy"]).group(1)
     for src in ("/admin/static/chasqui/vendor/chart.umd.min.js", "/admin/static/chasqui/dashboard.js"):

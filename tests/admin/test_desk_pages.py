@@ -53,7 +53,7 @@ def test_only_one_officer_holds_a_conversation_and_another_sees_who(signed_in, o
     seen = officer.get(page + "?lang=en").text
     assert f"{USERNAME} is attending this conversation" in seen and 'id="reply"' not in seen
     refused = post_with_token(officer, page, {"text": "yo también"}, f"{page}/reply")
-    assert refused.status_code == 302
+    assert refused.status_code == 409 and f"{USERNAME} is attending" in refused.text
     assert db.execute("SELECT COUNT(*) FROM messages WHERE source = 'officer'").fetchone()[0] == 0
     assert f"{USERNAME} is attending" in officer.get(page + "?lang=en").text
     post_with_token(officer, page, {}, f"{page}/hand-back")
@@ -69,12 +69,12 @@ def test_an_officer_takes_over_a_conversation_nobody_asked_for(officer, db):
 def test_bad_desk_posts_change_nothing_and_never_fail(signed_in, db):
     takeover_id = ask_for_person(db)
     page = f"/admin/inbox/{takeover_id}"
-    assert signed_in.post(f"{page}/take", data={}).status_code == 302  # no CSRF token
+    assert signed_in.post(f"{page}/take", data={}).status_code == 400  # no CSRF token
     assert db.execute("SELECT status FROM takeovers").fetchone()[0] == "waiting"
-    assert post_with_token(signed_in, page, {"text": "hola"}, f"{page}/reply").status_code == 302  # not taken
-    assert post_with_token(signed_in, page, {"text": ""}, f"{page}/reply").status_code == 302
-    assert post_with_token(signed_in, page, {"contact": "abc"}, "/admin/inbox/start").status_code == 302
-    assert post_with_token(signed_in, page, {"contact": "999"}, "/admin/inbox/start").status_code == 302
+    assert post_with_token(signed_in, page, {"text": "hola"}, f"{page}/reply").status_code == 400  # not taken
+    assert post_with_token(signed_in, page, {"text": ""}, f"{page}/reply").status_code == 400
+    assert post_with_token(signed_in, page, {"contact": "abc"}, "/admin/inbox/start").status_code == 400
+    assert post_with_token(signed_in, page, {"contact": "999"}, "/admin/inbox/start").status_code == 400
     assert signed_in.get("/admin/inbox/999").status_code == 302
     assert signed_in.get("/admin/inbox/?status=nada").status_code == 200
     assert db.execute("SELECT COUNT(*) FROM messages WHERE source = 'officer'").fetchone()[0] == 0
@@ -112,7 +112,7 @@ def test_a_rating_can_be_marked_reviewed_and_good_ones_are_listed_apart(signed_i
     assert "Riega el jueves" in signed_in.get("/admin/ratings/?value=good").text
     post_with_token(signed_in, "/admin/ratings/", {}, f"/admin/ratings/{rating_id}/review")
     assert db.execute("SELECT reviewed_by, knowledge_id FROM ratings").fetchone() == (USERNAME, None)
-    assert post_with_token(signed_in, "/admin/ratings/", {}, "/admin/ratings/999/review").status_code == 302
+    assert post_with_token(signed_in, "/admin/ratings/", {}, "/admin/ratings/999/review").status_code == 404
 
 
 def test_a_contacts_data_is_downloaded_and_deleted_from_the_panel(officer, db):
@@ -122,7 +122,7 @@ def test_a_contacts_data_is_downloaded_and_deleted_from_the_panel(officer, db):
     assert data["contacto"]["phone"] == "+51987000001" and len(data["messages"]) == 3
     page = "/admin/personal-data/1/erase"
     assert "+51987000001" in officer.get(page).text
-    post_with_token(officer, page, {"phone": "+51987000002"})  # another phone: nothing deleted
+    assert post_with_token(officer, page, {"phone": "+51987000002"}).status_code == 400  # another phone: nothing deleted
     assert db.execute("SELECT COUNT(*) FROM contacts WHERE id = 1").fetchone()[0] == 1
     done = post_with_token(officer, page, {"phone": "51987000001"})
     assert done.status_code == 302

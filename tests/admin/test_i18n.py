@@ -43,7 +43,8 @@ def test_the_committed_mo_is_compiled_from_the_po():
         compiled = read_mo(handle)
     stored = update.read_catalog()
     def entries(catalog):
-        return {_key(m.id): _key(m.string) for m in catalog if m.id and not m.fuzzy}
+        return {_key(m.id): _key(m.string) for m in catalog  # pybabel compile leaves out the untranslated
+                if m.id and not m.fuzzy and all(_key(m.string) if not isinstance(m.string, str) else [m.string])}
 
     expected, found = entries(stored), entries(compiled)
     stale = sorted(str(k) for k in set(expected) ^ set(found)) + sorted(

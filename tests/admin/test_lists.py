@@ -120,7 +120,7 @@ def test_the_alerts_list_pages_and_filters(signed_in, db):
     read = re.findall(r"aviso (\d+)", signed_in.get("/admin/alerts/?delivery=read").text)
     assert read and all(int(n) % 2 == 0 for n in read)
     none = signed_in.get("/admin/alerts/?delivery=none&status=failed").text
-    assert "Helada esta noche" in none and "aviso" not in none
+    assert "Helada esta noche" in none and not re.search(r"aviso \d", none)
     assert sorted(re.findall(r"aviso (\d+)<", signed_in.get("/admin/alerts/?q=aviso+5").text)) == ["5", "50", "51", "52",
                                                                                             "53", "54", "55", "56",
                                                                                             "57", "58", "59"]

@@ -130,7 +130,7 @@ def test_you_cannot_delete_yourself_nor_demote_the_last_admin(signed_in, post_fo
     refused = post_form("/admin/users/", {}, action=f"/admin/users/{me}/delete")
     assert refused.status_code == 400 and "su propia cuenta" in refused.text
     demoted = post_form("/admin/users/", {"role": "officer"}, action=f"/admin/users/{me}/role")
-    assert demoted.status_code == 400 and "only admin account" in demoted.text
+    assert demoted.status_code == 400 and "la única cuenta de administrador" in demoted.text
     assert db.execute("SELECT role FROM admin_users WHERE id = ?", (me,)).fetchone()[0] == "admin"
     with pytest.raises(users.LastAdmin), transaction(db) as connection:  # no page can: the last admin is you
         users.delete_user(connection, me)

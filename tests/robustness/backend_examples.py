@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from backend.alerts import repository
+from backend.store.database import transaction
 from tests.agro.conftest import lima_today
 from tests.robustness.bridge_world import multipart
 from tests.robustness.worlds import AGRO, NOTES, RUNNER, BackendWorld
@@ -79,6 +81,8 @@ EXAMPLES: dict[tuple[str, str], Callable[[BackendWorld], list[Callable[[], Examp
         lambda: _alert_report(w, {"provider_message_id": f"wamid.sent.{w.unique()}"})],
     ("GET", "/alerts/<int:alert_id>/image"): lambda w: [
         lambda: Example(path={"alert_id": str(w.claimed_alert()[0])}, content_type=None)],
+    ("GET", "/alerts/<int:alert_id>/document"): lambda w: [
+        lambda: Example(path={"alert_id": str(_document_alert(w))}, content_type=None)],
     ("POST", "/alerts/<int:alert_id>/release"): lambda w: [lambda: _alert_report(w, {})],
     ("POST", "/alerts/<int:alert_id>/failed"): lambda w: [
         lambda: _alert_report(w, {"error": "bridge: number not on WhatsApp"})],
@@ -92,9 +96,24 @@ EXAMPLES: dict[tuple[str, str], Callable[[BackendWorld], list[Callable[[], Examp
                          "fuente_agua": "canal"}, query=[("phone", AGRO)], phones=(AGRO,))],
     ("POST", "/running/import/garmin"): lambda w: [
         lambda: Example(GARMIN_CSV, query=[("phone", RUNNER)], content_type="text/csv", phones=(RUNNER,))],
+    ("POST", "/agent/reaction"): lambda w: [
+        lambda: Example({"phone": AGRO, "message_id": f"wamid.reaction.{w.unique()}", "reacted_to": w.sent_alert(),
+                         "emoji": "👍", "reply_to": f"wamid.unknown.{w.unique()}"}, phones=(AGRO,)),
+        lambda: Example({"phone": RUNNER, "message_id": f"wamid.reaction.{w.unique()}",
+                         "reacted_to": f"wamid.unknown.{w.unique()}", "emoji": ""}, phones=(RUNNER,))],
+    ("GET", "/stats"): lambda w: [lambda: Example(query=[("from", "2026-11-01"), ("to", "2026-11-30")], content_type=None),
+                                  lambda: Example(query=[("domain", "agro")], content_type=None)],
     # An empty note is answered without the speech engine (the world has none): «me llegó vacía».
     ("POST", "/agent/voice"): lambda w: [lambda: _voice_note(w, AGRO), lambda: _voice_note(w, RUNNER)],
 }
+
+
+def _document_alert(world: BackendWorld) -> int:
+    """A file queued for a contact, as «MIS DATOS» queues one."""
+    with transaction(world.db) as connection:
+        contact_id = connection.execute("SELECT id FROM contacts WHERE phone = ?", [AGRO]).fetchone()[0]
+        return repository.queue_outbound(connection, contact_id, "Tus datos", "document", None,
+                                         ("mis_datos.txt", "text/plain", b"{}"))
 
 
 def _voice_note(world: BackendWorld, phone: str) -> Example:

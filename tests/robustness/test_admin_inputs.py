@@ -16,6 +16,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from admin.users import create_user
+from backend import ratings, takeovers
+from backend.store.database import transaction
 from backend.plugins.example import NOTE_FORM
 from tests.admin.conftest import csrf_token
 from tests.backend.conftest import AUTH
@@ -58,6 +60,23 @@ class Panel:
 
     def form_id(self, name: str) -> int:
         return self.world.db.execute("SELECT id FROM form_definitions WHERE name = ?", [name]).fetchone()[0]
+
+    def takeover(self, taken: bool) -> int:
+        """A fresh conversation waiting for a person (or already taken by the signed-in admin)."""
+        contact = self.contact_id(self.world.new_contact(NOTES))
+        with transaction(self.world.db) as connection:
+            takeover_id = takeovers.request(connection, contact, "asked")
+            if taken:
+                takeovers.take(connection, takeover_id, ADMIN_USER)
+        return takeover_id
+
+    def rating(self) -> int:
+        contact = self.contact_id(self.world.new_contact(NOTES))
+        with transaction(self.world.db) as connection:
+            reply = connection.execute("INSERT INTO messages (contact_id, direction, body, source, created_at) "
+                                       "VALUES (?, 'out', 'Riega el jueves.', 'model', 0)", [contact]).lastrowid
+            ratings.rate(connection, reply, -1, "reaction", "👎")
+        return self.world.db.execute("SELECT id FROM ratings WHERE message_id = ?", [reply]).fetchone()[0]
 
     def account(self) -> int:
         """A fresh officer account (the accounts page's examples change or delete it)."""
@@ -110,6 +129,15 @@ def _examples(panel: Panel) -> dict:
         "/admin/users/<int:user_id>/password": lambda: ({"user_id": str(panel.account())},
                                                         {"password": "otra clave bastante larga"}),
         "/admin/users/<int:user_id>/delete": lambda: ({"user_id": str(panel.account())}, {}),
+        "/admin/inbox/<int:takeover_id>/take": lambda: ({"takeover_id": str(panel.takeover(False))}, {}),
+        "/admin/inbox/<int:takeover_id>/reply": lambda: ({"takeover_id": str(panel.takeover(True))},
+                                                         {"text": "Hola, soy del equipo. ¿En qué te ayudo?"}),
+        "/admin/inbox/<int:takeover_id>/hand-back": lambda: ({"takeover_id": str(panel.takeover(True))}, {}),
+        "/admin/inbox/start": lambda: ({}, {"contact": str(panel.contact_id(world.new_contact(NOTES)))}),
+        "/admin/ratings/<int:rating_id>/review": lambda: ({"rating_id": str(panel.rating())},
+                                                          {"title": "Riego", "body": "Riega temprano."}),
+        "/admin/personal-data/<int:contact_id>/erase": lambda: (
+            {"contact_id": str(panel.contact_id(phone := world.new_contact(NOTES)))}, {"phone": phone}),
     }
 
 

@@ -56,7 +56,7 @@ def test_a_schema_requiring_an_undeclared_property_is_refused_before_generating(
 def test_a_schema_that_is_no_json_schema_is_refused_before_generating(schema):
     """"type": {} compiled into some grammar; validating the answer against it raised SchemaError (500)."""
     error = refused(parse_chat, chat(schema))
-    assert error["code"] == "invalid_schema" and "no es un esquema JSON válido" in error["message"]
+    assert error["code"] == "invalid_schema" and "not a valid JSON schema" in error["message"]
 
 
 def test_a_valid_schema_still_passes():

@@ -51,6 +51,14 @@ def is_no(normalized: str) -> bool:
                          normalized))
 
 
+_ERASE_VERB = re.compile(r"\b(?:borr\w*|elimin\w*|suprim\w*|olvid\w*|quit\w*|sac\w*|remov\w*)\b")
+
+
+def asks_to_erase(normalized: str) -> bool:
+    """Only a message that says «borrar» (or its kin) asks to delete: seeing one's data is not that."""
+    return bool(_ERASE_VERB.search(normalized))
+
+
 def personal_data_command(normalized: str) -> str | None:
     """'borrar_datos', 'mis_datos' or None, from the reading's normalized text."""
     text = " ".join(normalized.replace("¿", " ").replace("?", " ").replace("!", " ").replace("¡", " ")

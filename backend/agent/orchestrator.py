@@ -295,6 +295,8 @@ class Orchestrator:
             waiting = takeovers.open_takeover(db, contact.id) is not None
             takeovers.request(db, contact.id, "asked", turn.inbound_id)
             return core_replies.ALREADY_ASKED if waiting else core_replies.HANDOFF
+        if name == "borrar_datos" and not core_replies.asks_to_erase(turn.reading.normalized):
+            name = "mis_datos"  # «quiero ver todo lo que sabes de mí» placed near «borra todo lo que sabes de mí»
         if name == "mis_datos":
             return self._send_my_data(db, contact.id)
         if name == "borrar_datos":

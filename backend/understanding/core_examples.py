@@ -215,6 +215,8 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "que tanto sabes de mi",
         "que informacion personal guardas",
         "quiero ver lo que tienes guardado de mi",
+        "quiero ver todo lo que sabes de mi",
+        "muestrame lo que tienes de mi",
         "tienen mis datos personales",
         "venden mis datos?",
         "mi informacion es privada?",
@@ -246,6 +248,11 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "borra mi historial",
         "elimina mis mensajes y mis datos",
         "ya no quiero usar esto, borra todo",
+        "borren mi numero y mis mensajes",
+        "borra mis mensajes",
+        "elimina mi numero",
+        "quiero que borren mi informacion",
+        "no quiero que tengan mis datos",
     ),
     # The reply just given did not help: rated bad, and a person is asked to look at it.
     "no_sirvio": (

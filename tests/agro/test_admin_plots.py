@@ -53,7 +53,7 @@ def test_an_admin_adds_a_plot_that_is_listed_and_advised(panel, model):
                 area="5000 m2", riego="aspersión 8 mm/h", suelo="arenoso", fuente_agua="pozo")
     assert added.status_code == 302, added.text
     page = panel.client.get(PAGE).text
-    assert "Added &#39;lote 2&#39; (papa) to +51987654321." in page
+    assert "Se agregó &#39;lote 2&#39; (papa) a +51987654321." in page
     row = page[page.index("<td class=\"chasqui-nowrap\">lote 2</td>"):].split("</tr>")[0]
     for shown in ("papa", "Yungay", "0.5", "Huaral", "arenoso", "aspersion · 8 mm/h", "pozo"):
         assert shown in row, (shown, row)
@@ -74,21 +74,21 @@ def test_refusals_say_why_keep_the_typed_values_and_save_nothing(panel):
     good = {"lote": "lote 2", "cultivo": "papa", "fecha_siembra": "hace 1 mes"}
 
     invalid = add(panel, **{**good, "phone": "no es un número"})
-    assert invalid.status_code == 400 and "Nothing was saved" in invalid.text
+    assert invalid.status_code == 400 and "No se guardó nada" in invalid.text
     for phone in (RUNNER, "+51911111111"):
         unknown = add(panel, **{**good, "phone": phone})
-        assert unknown.status_code == 404 and f"no producer with phone {phone}" in unknown.text
+        assert unknown.status_code == 404 and f"ningún productor con el teléfono {phone}" in unknown.text
 
     crop = add(panel, **{**good, "cultivo": "mango del espacio"})
     assert crop.status_code == 400
-    assert "mango del espacio" in crop.text and "(field: Crop)" in crop.text and "is-invalid" in crop.text
+    assert "mango del espacio" in crop.text and "(campo: Cultivo)" in crop.text and "is-invalid" in crop.text
     assert 'value="hace 1 mes"' in crop.text and 'value="mango del espacio"' in crop.text  # what was typed stays
     future = add(panel, **{**good, "fecha_siembra": "15/08/2031"})
-    assert future.status_code == 400 and "no puede estar en el futuro" in future.text and "Planting date" in future.text
+    assert future.status_code == 400 and "no puede estar en el futuro" in future.text and "Fecha de siembra" in future.text
     missing = add(panel, lote="lote 2", cultivo="papa")
-    assert missing.status_code == 400 and "fix the fields marked below" in missing.text
+    assert missing.status_code == 400 and "corrija los campos marcados abajo" in missing.text
     forged = add(panel, token="forged", **good)
-    assert forged.status_code == 400 and "did not come from this panel" in forged.text
+    assert forged.status_code == 400 and "no vino de este panel" in forged.text
     assert plot_names(panel) == ["lote 1"]  # the onboarding's plot, made by the listing
 
     taken = add(panel, **{**good, "lote": "Lote 1"})
@@ -117,7 +117,7 @@ def test_an_admin_adds_a_plot_in_a_browser(farm, served, tmp_path):
         page.fill("#username", USERNAME)
         page.fill("#password", PASSWORD)
         page.click("#login-form button[type=submit]")
-        page.click("nav >> text=Plots")
+        page.click("nav >> text=Parcelas")
         expect(page.locator("#plots tbody tr")).to_have_count(1)
 
         page.fill("#phone", PHONE)
@@ -126,7 +126,7 @@ def test_an_admin_adds_a_plot_in_a_browser(farm, served, tmp_path):
         page.fill("#fecha_siembra", "hace 1 mes")
         page.fill("#riego", "aspersión 8 mm/h")
         page.click("#plot-form button[type=submit]")
-        expect(page.locator(".alert-success")).to_contain_text("Added 'lote 2' (papa)")
+        expect(page.locator(".alert-success")).to_contain_text("Se agregó 'lote 2' (papa)")
         expect(page.locator("#plots tbody tr")).to_have_count(2)
         new_row = page.locator("#plots tbody tr", has_text="lote 2")
         expect(new_row).to_contain_text(PHONE)

@@ -189,7 +189,7 @@ def test_the_admin_sees_what_was_answered_and_what_is_still_a_default(tmp_path):
         page = client.get(f"/admin/contacts/{contact_id}").text
         table = page[page.index('id="profile-sources"'):page.index("</table>", page.index('id="profile-sources"'))]
         rows = {row.split("<td>")[1].split("</td>")[0]: row for row in table.split("<tr>")[2:]}
-        assert "answered" in rows["cultivo"] and "default, not confirmed" in rows["suelo"]
+        assert "respondido" in rows["cultivo"] and "por defecto, sin confirmar" in rows["suelo"]
     finally:
         weather.stop()
 

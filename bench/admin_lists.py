@@ -15,6 +15,7 @@ after one warm-up, and the page's size; then the raw SQL of the designs the pane
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import re
 import statistics
@@ -106,6 +107,7 @@ def build(path: Path, contacts: int, messages: int) -> None:
 
 
 def signed_in_client(path: Path):
+    os.environ.setdefault("CHASQUI_LOG_LEVEL", "WARNING")  # the table, not a log line per request
     from backend.app import create_app
     from backend.settings import load_settings
 
@@ -167,7 +169,34 @@ def cases(db, contacts: int) -> list[tuple[str, str]]:
         ("knowledge: search 'maiz'", "/admin/knowledge/?q=maiz"),
         ("forms", "/admin/forms/"),
         ("accounts", "/admin/users/"),
+        ("inbox: open conversations", "/admin/inbox/"),
+        ("inbox: returned, deep", "/admin/inbox/?status=returned&before=2000"),
+        ("inbox: one conversation", f"/admin/inbox/{db.execute('SELECT MAX(id) FROM takeovers').fetchone()[0]}"),
+        ("ratings: bad, to review", "/admin/ratings/"),
+        ("ratings: good, deep", "/admin/ratings/?value=good&review=&before=10000"),
     ]
+
+
+def desk_rows(db, contacts: int) -> None:
+    """The officer's desk at a busy deployment's size, added once to a (cached) bench database:
+    3,000 takeovers (200 open) and 20,000 ratings on replies."""
+    if db.execute("SELECT COUNT(*) FROM takeovers").fetchone()[0]:
+        return
+    rng = random.Random(15)
+    with transaction(db) as connection:
+        statuses = ["returned"] * 2800 + ["waiting"] * 100 + ["taken"] * 100
+        connection.executemany(
+            "INSERT INTO takeovers (contact_id, reason, status, officer, requested_at, last_activity_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [(i % contacts + 1, ("asked", "not_understood", "bad_rating")[i % 3], status,
+              None if status == "waiting" else f"officer{i % 7}", time.time() - (3000 - i) * 600, time.time())
+             for i, status in enumerate(statuses)])
+        replies = [row[0] for row in connection.execute(
+            "SELECT id FROM messages WHERE direction = 'out' ORDER BY id DESC LIMIT 20000")]
+        connection.executemany(
+            "INSERT INTO ratings (contact_id, message_id, value, via, emoji, reply_source, question, created_at) "
+            "SELECT contact_id, id, ?, 'reaction', ?, source, 'pregunta', created_at FROM messages WHERE id = ?",
+            [((-1, 1)[rng.random() < 0.7], "👍", reply) for reply in replies])
 
 
 def timed(run, runs: int) -> float:
@@ -191,6 +220,7 @@ def main() -> int:
     path = args.keep or Path(scratch.name) / "chasqui.db"
     build(path, args.contacts, args.messages)
     client, db = signed_in_client(path)
+    desk_rows(db, args.contacts)
     print(f"\n{args.contacts:,} contacts, {args.messages:,} messages; median of {args.runs} runs\n")
     print("| page | ms | status | KB |\n|---|---:|---:|---:|")
     slowest = 0.0

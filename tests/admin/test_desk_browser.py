@@ -64,7 +64,7 @@ def test_an_officer_takes_over_and_replies_in_spanish(app, backend_url, page, tm
     page.click(f"text={spanish(app, 'Take over this conversation')}")
     expect(page.locator("#takeover-state")).to_contain_text(spanish(app, "attended by %(officer)s", officer=USERNAME))
     page.fill("#text", "Hola Rosa, soy del equipo. ¿Desde cuándo riegas así?")
-    page.click(f"#reply button[type=submit]")
+    page.click("#reply button[type=submit]")
     last = page.locator("#messages tbody tr").last
     expect(last).to_contain_text("Hola Rosa, soy del equipo.")
     expect(last.locator(".chasqui-delivery")).to_contain_text(spanish(app, "pending"))

@@ -28,8 +28,8 @@ from datetime import datetime, timezone
 
 from backend import conversation, personal_data, ratings, takeovers
 from backend.agent import answering, changes, core_replies, onboarding
-from backend.alerts.repository import queue_outbound
 from backend.agent.model_client import ModelClient, ModelUnavailable
+from backend.alerts.repository import queue_outbound
 from backend.contacts import Contact, create_contact, find_contact, update_contact
 from backend.plugins.base import DomainPlugin
 from backend.store.database import Store, now, transaction

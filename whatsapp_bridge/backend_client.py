@@ -4,11 +4,16 @@ alert's picture or document, POST /alerts/<id>/sent|failed, POST /alerts/deliver
 bearer token. The contracts: docs/officers_desk.md."""
 from __future__ import annotations
 
+import json
+import time
+from collections.abc import Callable
+
 import requests
 
 from whatsapp_bridge.media import file_name
 
 MAX_DOCUMENT_BYTES = 100 * 1024 * 1024  # WhatsApp's own limit for a document
+STREAM_TYPE = "application/x-ndjson"
 
 
 class BackendUnavailable(RuntimeError):
@@ -38,15 +43,18 @@ class BackendClient:
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._session = requests.Session()
 
-    def agent(self, phone: str, message: str, message_id: str | None, name: str | None = None) -> dict:
+    def agent(self, phone: str, message: str, message_id: str | None, name: str | None = None,
+              on_typing: Callable[[], None] | None = None) -> dict:
         """The backend's answer to one message: {"model_output": {...}, "source", "opciones"?...}.
-        `name` is the WhatsApp profile name: the backend uses it instead of asking."""
+        `name` is the WhatsApp profile name: the backend uses it instead of asking. `on_typing` is
+        called when a model starts writing the answer (the backend's NDJSON answer, see
+        backend/agent/streamed_answer.py); never for a turn answered without one."""
         body = {"phone": phone, "message": message, "role": "consulta"}
         if name:
             body["name"] = name
         if message_id:
             body["message_id"] = message_id  # a retry after a timeout is then answered, not re-asked
-        return self._call("POST", "/agent", json=body, timeout=self.timeout_s)
+        return self._call("POST", "/agent", json=body, timeout=self.timeout_s, on_typing=on_typing)
 
     def voice(self, phone: str, audio: bytes, mime_type: str, message_id: str, name: str | None = None) -> dict:
         """The backend's answer to a voice note: /agent's answer plus "transcript" (what it heard,
@@ -129,10 +137,14 @@ class BackendClient:
         except requests.RequestException:
             return False
 
-    def _call(self, method: str, path: str, timeout: float, **kwargs) -> dict:
+    def _call(self, method: str, path: str, timeout: float, on_typing: Callable[[], None] | None = None,
+              **kwargs) -> dict:
+        headers = {**self._headers, "Accept": f"{STREAM_TYPE}, application/json"} if on_typing else self._headers
         try:
-            response = self._session.request(method, f"{self.base_url}{path}", headers=self._headers,
-                                             timeout=timeout, **kwargs)
+            response = self._session.request(method, f"{self.base_url}{path}", headers=headers, timeout=timeout,
+                                             stream=on_typing is not None, **kwargs)
+            if response.status_code == 200 and response.headers.get("Content-Type", "").startswith(STREAM_TYPE):
+                return _streamed(response, on_typing, f"{method} {path}", time.monotonic() + timeout)
         except requests.RequestException as problem:
             raise BackendUnavailable(f"{method} {path}: {type(problem).__name__}") from None
         if response.status_code in (401, 403):
@@ -146,3 +158,28 @@ class BackendClient:
             return response.json()
         except ValueError:
             raise BackendUnavailable(f"{method} {path}: the answer is not JSON") from None
+
+
+def _streamed(response: requests.Response, on_typing: Callable[[], None], what: str, deadline: float) -> dict:
+    """/agent's NDJSON answer: `typing` lines, then the `reply` or an `error` with its status."""
+    with response:
+        for line in response.iter_lines():
+            if time.monotonic() > deadline:
+                raise BackendUnavailable(f"{what}: no reply in time")
+            if not line.strip():
+                continue
+            try:
+                event = json.loads(line)
+            except ValueError:
+                raise BackendUnavailable(f"{what}: a line of the answer is not JSON") from None
+            kind = event.pop("event", None) if isinstance(event, dict) else None
+            if kind == "typing":
+                on_typing()
+            elif kind == "reply":
+                return event
+            elif kind == "error":
+                status = event.get("status") if isinstance(event.get("status"), int) else 500
+                if 400 <= status < 500 and status not in (408, 429):
+                    raise BackendRefused(status, json.dumps(event.get("error"), ensure_ascii=False))
+                raise BackendUnavailable(f"{what}: HTTP {status} after the model began", status)
+    raise BackendUnavailable(f"{what}: the answer ended before the reply")

@@ -118,7 +118,8 @@ class Relay:
                 holding.start()
             try:
                 answer = self._voice(entry) if entry.kind == AUDIO else \
-                    self.backend.agent(entry.phone, entry.text, entry.message_id, entry.name)
+                    self.backend.agent(entry.phone, entry.text, entry.message_id, entry.name,
+                                       on_typing=lambda: self.transport.show_typing(entry.phone, entry.message_id))
                 if entry.kind == AUDIO and isinstance(answer.get("transcript"), str):
                     self.inbox.heard(entry_id, answer["transcript"])
                 forget = answer.get("olvidar") is True

@@ -1,18 +1,35 @@
-"""Calls to the model API's /chat with time limits, retries on 503 that honour Retry-After, and
-a circuit breaker per endpoint, so a model that is down costs one fast failure, not a timeout
-per message. The primary endpoint is tried first, then the secondary if configured."""
+"""Calls to the model servers: schema-constrained JSON through the pool (backend/agent/model_pool.py),
+in the protocol each endpoint speaks (backend/agent/model_protocols.py), with a time limit per
+call, a circuit breaker per endpoint, and failover: a request an endpoint fails (down, killed
+mid-answer, an answer that does not fit the schema) goes to the next endpoint of its tier, then
+to the next tier the caller allows, so a server lost mid-run loses no message.
+
+Tiers: "classify" (optional, the short classification calls: a small fast model), "model" (the
+answers), "secondary" (the fallback, and the answers once a contact's daily quota of the large
+model is spent). A tier's label is recorded as the reply's source and counted in the quotas."""
 from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from contextvars import ContextVar
 
 import jsonschema
 import requests
 
+from backend.agent import model_health, model_protocols
+from backend.agent.circuit_breaker import CircuitBreaker
+from backend.agent.model_endpoints import CHASQUI, parse_endpoints
+from backend.agent.model_pool import ModelPool, PooledEndpoint, PoolTimeout
+from backend.agent.model_protocols import Generation, ProtocolError
+
 log = logging.getLogger(__name__)
+ANSWER_TIERS = ("model", "secondary")
+# Told when a streamed answer's first token arrives, for the turn running in this thread
+# (backend/agent/streamed_answer.py); an argument would have to cross the whole orchestrator.
+FIRST_TOKEN: ContextVar[Callable[[], None] | None] = ContextVar("first_token", default=None)
+BUSY = (429, 502, 503, 504)
 
 
 class ModelUnavailable(RuntimeError):
@@ -23,80 +40,144 @@ class _CallFailed(RuntimeError):
     pass
 
 
-class CircuitBreaker:
-    """Open after `threshold` consecutive failures; let one trial call through after `cooldown_s`."""
-
-    def __init__(self, threshold: int, cooldown_s: float):
-        self.threshold, self.cooldown_s = threshold, cooldown_s
-        self._failures = 0
-        self._opened_at: float | None = None
-        self._lock = threading.Lock()
-
-    def allows(self) -> bool:
-        with self._lock:
-            if self._opened_at is None:
-                return True
-            if time.monotonic() - self._opened_at >= self.cooldown_s:
-                self._opened_at = time.monotonic()  # half-open: one trial, the next wait a cooldown again
-                return True
-            return False
-
-    def record(self, success: bool) -> None:
-        with self._lock:
-            if success:
-                self._failures, self._opened_at = 0, None
-            else:
-                self._failures += 1
-                if self._failures >= self.threshold:
-                    self._opened_at = time.monotonic()
-
-    @property
-    def is_open(self) -> bool:
-        return self._opened_at is not None
-
-
-@dataclass
-class Endpoint:
-    label: str  # "model" or "secondary": recorded as the reply's source
-    url: str
-    token: str
-    breaker: CircuitBreaker
+class _Busy(RuntimeError):
+    def __init__(self, message: str, wait_s: float):
+        super().__init__(message)
+        self.wait_s = wait_s
 
 
 class ModelClient:
-    def __init__(self, endpoints: list[Endpoint], timeout_s: float, retries: int, temperature: float = 0.0,
-                 max_retry_wait_s: float = 10.0):
-        self.endpoints = endpoints
+    def __init__(self, pool: ModelPool, timeout_s: float, retries: int, temperature: float = 0.0,
+                 max_retry_wait_s: float = 10.0, metrics=None, stream: bool = True):
+        self.pool = pool
         self.temperature = temperature
         self.timeout_s = timeout_s
         self.retries = retries
         self.max_retry_wait_s = max_retry_wait_s
+        self.metrics = metrics  # backend.agent.model_metrics.ModelMetrics, or None
+        self.stream = stream  # OpenAI-protocol endpoints stream: first-token time and tokens/s measured
         self._session = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(pool_connections=16, pool_maxsize=64)
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
+
+    @property
+    def endpoints(self) -> list[PooledEndpoint]:
+        return self.pool.endpoints
+
+    def tiers(self) -> list[str]:
+        """The answer tiers configured, in the order they are tried (quotas are kept per tier)."""
+        return [tier for tier in ANSWER_TIERS if self.pool.tier(tier)]
 
     def ask(self, system: str, context: dict | str, schema: dict, allowed: set[str] | None = None,
-            max_tokens: int = 300, check: dict | None = None) -> tuple[dict, str]:
-        """Return (model_output, endpoint label) or raise ModelUnavailable. `allowed` limits the
-        endpoints tried to those labels (the contact's quotas); None tries them all. The answer
-        must fit `check` (default: `schema`, the one the model is constrained to)."""
-        body = {"system": system, "context": context, "max_tokens": max_tokens, "schema": schema,
-                "temperature": self.temperature}
-        problems = []
-        for endpoint in self.endpoints:
-            if allowed is not None and endpoint.label not in allowed:
-                continue
-            if not endpoint.breaker.allows():
-                problems.append(f"{endpoint.label}: circuit open")
-                continue
-            try:
-                output = self._call(endpoint, body, check or schema)
-            except _CallFailed as problem:
-                endpoint.breaker.record(False)
-                problems.append(f"{endpoint.label}: {problem}")
-                log.warning("model call failed", extra={"endpoint": endpoint.label, "error": str(problem)})
-                continue
-            endpoint.breaker.record(True)
-            return output, endpoint.label
+            max_tokens: int = 300, check: dict | None = None, purpose: str = "answer",
+            on_first_token: Callable[[], None] | None = None) -> tuple[dict, str]:
+        """Return (model_output, tier label) or raise ModelUnavailable. `allowed` limits the answer
+        tiers tried to those labels (the contact's quotas); None tries them all. A classification
+        (`purpose="classify"`) goes to the classify tier first when there is one. The answer must
+        fit `check` (default: `schema`, the one the model is constrained to)."""
+        on_first_token = on_first_token or FIRST_TOKEN.get()
+        tiers = [tier for tier in ANSWER_TIERS if allowed is None or tier in allowed]
+        if purpose == "classify" and self.pool.tier("classify"):
+            tiers.insert(0, "classify")
+        problems: list[str] = []
+        for tier in tiers:  # each tier has the whole time limit, as each endpoint had before the pool
+            output = self._ask_tier(tier, system, context, schema, check or schema, max_tokens,
+                                    time.monotonic() + self.timeout_s, problems, on_first_token)
+            if output is not None:
+                return output, tier
         raise ModelUnavailable("; ".join(problems) or "no model endpoint configured")
+
+    def _ask_tier(self, tier, system, context, schema, check, max_tokens, deadline, problems,
+                  on_first_token) -> dict | None:
+        failed: set[PooledEndpoint] = set()
+        for attempt in range(self.retries + 1):
+            busy_waits = []
+            tried: set[PooledEndpoint] = set(failed)
+            while True:
+                waited_from = time.monotonic()
+                try:
+                    endpoint = self.pool.acquire(tier, tried, deadline)
+                except PoolTimeout as problem:
+                    problems.append(f"{tier}: {problem}")
+                    return None
+                if endpoint is None:
+                    break
+                if self.metrics:
+                    self.metrics.pool_wait.labels(tier).observe(time.monotonic() - waited_from)
+                tried.add(endpoint)
+                try:  # the call itself has the full time limit: a failover after a loss mid-answer is not cut short
+                    output = self._call(endpoint, system, context, schema, check, max_tokens,
+                                        time.monotonic() + self.timeout_s, on_first_token)
+                except _Busy as busy:
+                    busy_waits.append(busy.wait_s)
+                    problems.append(f"{endpoint.name}: {busy}")
+                    self._count(endpoint, "busy")
+                    continue
+                except _CallFailed as problem:
+                    endpoint.breaker.record(False)
+                    failed.add(endpoint)
+                    problems.append(f"{endpoint.name}: {problem}")
+                    self._count(endpoint, "failed")
+                    log.warning("model call failed", extra={"endpoint": endpoint.name, "error": str(problem)})
+                    continue
+                finally:
+                    self.pool.release(endpoint)
+                endpoint.breaker.record(True)
+                self._count(endpoint, "ok")
+                return output
+            if not busy_waits or attempt == self.retries:
+                break
+            wait = min(busy_waits)
+            if wait > min(self.max_retry_wait_s, deadline - time.monotonic()):
+                problems.append(f"{tier}: Retry-After {wait:.0f} s is too long")
+                break
+            time.sleep(wait)
+        for endpoint in tried - failed:  # busy to the last: one failure for the breaker
+            endpoint.breaker.record(False)
+        return None
+
+    def _call(self, endpoint: PooledEndpoint, system, context, schema, check, max_tokens, deadline,
+              on_first_token) -> dict:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise _CallFailed("time limit reached")
+        started = time.monotonic()
+        streaming = False
+        try:
+            if endpoint.spec.protocol == CHASQUI:
+                body = model_protocols.chasqui_body(system, context, schema, max_tokens, self.temperature)
+                response = self._session.post(f"{endpoint.spec.url}/chat", json=body,
+                                              headers=model_health.headers(endpoint), timeout=remaining)
+            else:
+                model = model_health.ensure_model_known(self._session, endpoint)
+                if model is None:
+                    raise _CallFailed("no model listed at /v1/models; name one with #model= in the URL")
+                streaming = self.stream
+                body = model_protocols.openai_body(endpoint.engine or "other", model, system, context, schema,
+                                                   max_tokens, self.temperature, streaming)
+                response = self._session.post(f"{endpoint.spec.url}/chat/completions", json=body, stream=streaming,
+                                              headers=model_health.headers(endpoint),
+                                              timeout=max(0.1, deadline - time.monotonic()))
+            with response:
+                if response.status_code in BUSY:
+                    raise _Busy(f"HTTP {response.status_code}", _retry_after(response, 0.5))
+                if response.status_code != 200:
+                    raise _CallFailed(f"HTTP {response.status_code}: {response.text[:200]}")
+                if streaming and response.headers.get("Content-Type", "").startswith("text/event-stream"):
+                    generation = model_protocols.read_openai_stream(response.iter_lines(), started, on_first_token,
+                                                                    deadline)
+                elif endpoint.spec.protocol == CHASQUI:
+                    generation = model_protocols.read_chasqui(response.json())
+                else:
+                    generation = model_protocols.read_openai(response.json())
+        except requests.RequestException as problem:
+            raise _CallFailed(type(problem).__name__) from None
+        except (ProtocolError, ValueError) as problem:
+            raise _CallFailed(str(problem)[:200]) from None
+        if self.metrics:
+            self.metrics.observe(endpoint.name, time.monotonic() - started, generation)
+        return _valid_output(generation, check, endpoint.engine == "openai")
 
     def warm_up(self, prompts: list[tuple[str, dict]], give_up_after_s: float = 900.0) -> int:
         """Has every endpoint evaluate these fixed system prompts once (a tiny request each), so
@@ -104,43 +185,41 @@ class ModelClient:
         model that is still loading; never touches the circuit breakers. Returns requests answered."""
         answered, deadline = 0, time.monotonic() + give_up_after_s
         for endpoint in self.endpoints:
-            headers = {"Authorization": f"Bearer {endpoint.token}"} if endpoint.token else {}
             for system, schema in prompts:
-                body = {"system": system, "context": "Mensaje: «hola»", "max_tokens": 16, "schema": schema,
-                        "temperature": 0.0}
                 while time.monotonic() < deadline:
-                    try:
-                        response = self._session.post(f"{endpoint.url}/chat", json=body, headers=headers,
-                                                      timeout=self.timeout_s)
-                    except requests.RequestException:
-                        response = None
-                    if response is not None and response.status_code not in (502, 503, 504):
-                        answered += response.status_code in (200, 422)  # 422: cut at 16 tokens, still evaluated
+                    status = self._warm_one(endpoint, system, schema)
+                    if status not in (None, 429, 502, 503, 504):
+                        answered += status in (200, 422)  # 422: cut at 16 tokens, still evaluated
                         break
                     time.sleep(2.0)
         return answered
 
-    def _call(self, endpoint: Endpoint, body: dict, schema: dict) -> dict:
-        deadline = time.monotonic() + self.timeout_s
-        headers = {"Authorization": f"Bearer {endpoint.token}"} if endpoint.token else {}
-        for attempt in range(self.retries + 1):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise _CallFailed("time limit reached")
-            try:
-                response = self._session.post(f"{endpoint.url}/chat", json=body, headers=headers, timeout=remaining)
-            except requests.RequestException as problem:
-                raise _CallFailed(f"{type(problem).__name__}") from None
-            if response.status_code == 200:
-                return _valid_output(response, schema)
-            if response.status_code in (502, 503, 504) and attempt < self.retries:
-                wait = _retry_after(response, default=0.5 * 2 ** attempt)
-                if wait > min(self.max_retry_wait_s, deadline - time.monotonic()):
-                    raise _CallFailed(f"HTTP {response.status_code}, Retry-After {wait:.0f} s is too long")
-                time.sleep(wait)
-                continue
-            raise _CallFailed(f"HTTP {response.status_code}: {response.text[:200]}")
-        raise _CallFailed("retries exhausted")
+    def _warm_one(self, endpoint: PooledEndpoint, system: str, schema: dict) -> int | None:
+        context = "Mensaje: «hola»"
+        try:
+            if endpoint.spec.protocol == CHASQUI:
+                return self._session.post(f"{endpoint.spec.url}/chat", headers=model_health.headers(endpoint),
+                                          json=model_protocols.chasqui_body(system, context, schema, 16, 0.0),
+                                          timeout=self.timeout_s).status_code
+            model = model_health.ensure_model_known(self._session, endpoint)
+            if model is None:
+                return None
+            body = model_protocols.openai_body(endpoint.engine or "other", model, system, context, schema, 16, 0.0, False)
+            return self._session.post(f"{endpoint.spec.url}/chat/completions", json=body,
+                                      headers=model_health.headers(endpoint), timeout=self.timeout_s).status_code
+        except requests.RequestException:
+            return None
+
+    def _count(self, endpoint: PooledEndpoint, outcome: str) -> None:
+        if self.metrics:
+            self.metrics.calls.labels(endpoint.name, outcome).inc()
+
+
+def client_for(urls: str, token: str = "", timeout_s: float = 30.0, retries: int = 1, **options) -> ModelClient:
+    """A client on these comma-separated URLs as the "model" tier (benchmarks, tools)."""
+    pool = ModelPool([PooledEndpoint(spec, CircuitBreaker(3, 30.0))
+                      for spec in parse_endpoints(urls, token, "model", "urls")])
+    return ModelClient(pool, timeout_s, retries, **options)
 
 
 def _retry_after(response: requests.Response, default: float) -> float:
@@ -150,10 +229,12 @@ def _retry_after(response: requests.Response, default: float) -> float:
         return default
 
 
-def _valid_output(response: requests.Response, schema: dict) -> dict:
+def _valid_output(generation: Generation, schema: dict, strict_rewritten: bool) -> dict:
     try:
-        output = json.loads(response.json()["content"])
+        output = json.loads(generation.text)
+        if strict_rewritten:
+            output = model_protocols.drop_nulls_of_optional(output, schema)
         jsonschema.validate(output, schema)
-    except (ValueError, KeyError, TypeError, jsonschema.ValidationError) as problem:
+    except (ValueError, TypeError, jsonschema.ValidationError) as problem:
         raise _CallFailed(f"answer does not fit the schema: {str(problem)[:200]}") from None
     return output

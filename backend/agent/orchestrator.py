@@ -219,7 +219,7 @@ class Orchestrator:
             return None
 
         def ask(system: str, context: str, schema: dict, max_tokens: int) -> dict:
-            return self.model.ask(system, context, schema, endpoints, max_tokens=max_tokens)[0]
+            return self.model.ask(system, context, schema, endpoints, max_tokens=max_tokens, purpose="classify")[0]
         return ask
 
     # -- acting, answering from code ------------------------------------------------------------
@@ -434,8 +434,7 @@ class Orchestrator:
         spent, the small (secondary) one answers, if it has a quota left."""
         used = dict(db.execute("SELECT endpoint, calls FROM model_calls WHERE contact_id = ? AND day = ?",
                                [contact.id, self._today()]).fetchall())
-        labels = [endpoint.label for endpoint in self.model.endpoints]
-        return {label for label in labels
+        return {label for label in self.model.tiers()
                 if not self.daily_calls.get(label) or used.get(label, 0) < self.daily_calls[label]}
 
     def _count_model_call(self, db, contact: Contact, endpoint: str) -> None:

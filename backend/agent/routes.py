@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from backend import failures
 from backend.agent.orchestrator import AgentReply, Orchestrator
+from backend.agent.streamed_answer import streamed, wants_stream
 from backend.contacts import find_contact
 from backend.http_input import json_object, optional_string, required_phone, required_string
 from backend.phones import normalize_phone
@@ -23,7 +24,9 @@ def create_agent_blueprint(orchestrator: Orchestrator, metrics) -> Blueprint:
 
     @blueprint.post("/agent")
     def agent():
-        return answer_recording_failures(orchestrator, json_object, answer)
+        if wants_stream(request.headers.get("Accept", "")):
+            return streamed(lambda: answer_recording_failures(orchestrator, json_object, answer))
+        return jsonify(answer_recording_failures(orchestrator, json_object, answer))
 
     def answer(body: dict):
         phone = required_phone(body)
@@ -35,7 +38,7 @@ def create_agent_blueprint(orchestrator: Orchestrator, metrics) -> Blueprint:
         message_id = optional_string(body, "message_id")
         name = optional_string(body, "name")  # the WhatsApp profile name, when the bridge has it
         reply = orchestrator.handle(phone, message.strip(), role, message_id, profile_name(name))
-        return jsonify(answer_body(reply, metrics))
+        return answer_body(reply, metrics)
 
     return blueprint
 

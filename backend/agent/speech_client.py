@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import requests
 
-from backend.agent.model_client import CircuitBreaker
+from backend.agent.circuit_breaker import CircuitBreaker
 
 log = logging.getLogger(__name__)
 

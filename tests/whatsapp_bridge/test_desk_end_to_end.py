@@ -97,7 +97,7 @@ def test_takeover_through_the_cloud_api_with_delivery_states_and_a_reaction(tmp_
     assert rated and "officer" in panel.get("/ratings/?value=good&review=")
 
     assert panel.post(page, {}, page + "/hand-back").status_code == 302
-    wait_until(lambda: any("asistente automático" in t for t in texts()), what="the notice that the bot is back")
+    wait_until(lambda: any("Te dejo de nuevo" in t for t in texts()), what="the notice that the bot is back")
     count = len(texts())
     user_says("cuantas notas tengo")
     wait_until(lambda: len(texts()) > count, what="the bot's answer after the hand-back")
@@ -139,5 +139,5 @@ def test_takeover_through_the_simulator_and_a_bad_reaction_asks_for_a_person(tmp
     wait_until(lambda: any(m["text"] == "Aquí estoy, dime." for m in bridge.transport.conversation(PHONE)),
                what="the officer's reply on the simulator")
     panel.post(page, {}, page + "/hand-back")
-    wait_until(lambda: any("asistente automático" in m["text"] for m in bridge.transport.conversation(PHONE)),
+    wait_until(lambda: any("Te dejo de nuevo" in m["text"] for m in bridge.transport.conversation(PHONE)),
                what="the hand-back notice")

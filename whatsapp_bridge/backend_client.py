@@ -56,7 +56,8 @@ class BackendClient:
             body["message_id"] = message_id  # a retry after a timeout is then answered, not re-asked
         return self._call("POST", "/agent", json=body, timeout=self.timeout_s, on_typing=on_typing)
 
-    def voice(self, phone: str, audio: bytes, mime_type: str, message_id: str, name: str | None = None) -> dict:
+    def voice(self, phone: str, audio: bytes, mime_type: str, message_id: str, name: str | None = None,
+              on_typing: Callable[[], None] | None = None) -> dict:
         """The backend's answer to a voice note: /agent's answer plus "transcript" (what it heard,
         "" for nothing). `message_id` is required: a repeat is answered from the backend's store,
         not transcribed again."""
@@ -64,7 +65,7 @@ class BackendClient:
         if name:
             fields["name"] = name
         return self._call("POST", "/agent/voice", data=fields, files={"file": (file_name(mime_type), audio, mime_type)},
-                          timeout=self.voice_timeout_s)
+                          timeout=self.voice_timeout_s, on_typing=on_typing)
 
     def reaction(self, phone: str, message_id: str, reacted_to: str, emoji: str, reply_to: str | None) -> dict:
         """The backend's answer to a reaction: {"rating": 1|-1|0|null, "respuesta_chat": str|null}.

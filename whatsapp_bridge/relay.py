@@ -116,10 +116,12 @@ class Relay:
             if holding:
                 holding.daemon = True
                 holding.start()
+
+            def typing_again() -> None:  # the model began writing the answer: "escribiendo…" again
+                self.transport.show_typing(entry.phone, entry.message_id)
             try:
-                answer = self._voice(entry) if entry.kind == AUDIO else \
-                    self.backend.agent(entry.phone, entry.text, entry.message_id, entry.name,
-                                       on_typing=lambda: self.transport.show_typing(entry.phone, entry.message_id))
+                answer = self._voice(entry, typing_again) if entry.kind == AUDIO else \
+                    self.backend.agent(entry.phone, entry.text, entry.message_id, entry.name, on_typing=typing_again)
                 if entry.kind == AUDIO and isinstance(answer.get("transcript"), str):
                     self.inbox.heard(entry_id, answer["transcript"])
                 forget = answer.get("olvidar") is True
@@ -193,14 +195,15 @@ class Relay:
         self.inbox.retry_later(entry_id, self._retry_delay(entry_id), str(problem))
         return None
 
-    def _voice(self, entry: Entry) -> dict:
+    def _voice(self, entry: Entry, on_typing) -> dict:
         """POST /agent/voice with the note's audio: the inbox's copy, or fetched and kept first, so
         that a retry (backend down, bridge restarted) does not fetch it again."""
         audio = self.inbox.audio(entry.id)
         if audio is None:
             audio = self.transport.fetch_audio(entry.message_id, entry.media)
             self.inbox.keep_audio(entry.id, audio)
-        return self.backend.voice(entry.phone, audio.data, audio.mime_type, entry.message_id, entry.name)
+        return self.backend.voice(entry.phone, audio.data, audio.mime_type, entry.message_id, entry.name,
+                                  on_typing=on_typing)
 
     def _poisoned(self, entry, problem: BackendUnavailable) -> bool:
         """A 500 for this message, again, while the backend answers its health check: the message

@@ -18,6 +18,7 @@ from flask import Blueprint, jsonify, request
 from backend import conversation, voice_notes
 from backend.agent.orchestrator import Orchestrator
 from backend.agent.routes import answer_body, answer_recording_failures, profile_name
+from backend.agent.streamed_answer import streamed, wants_stream
 from backend.agent.speech_client import Heard, SpeechClient, SpeechUnavailable
 from backend.contacts import find_contact
 from backend.phones import InvalidPhone, normalize_phone
@@ -63,7 +64,9 @@ def create_voice_blueprint(orchestrator: Orchestrator, speech: SpeechClient, max
 
     @blueprint.post("/agent/voice")
     def voice():
-        return answer_recording_failures(orchestrator, _form_fields, answer)
+        if wants_stream(request.headers.get("Accept", "")):  # "typing" when the model starts the answer
+            return streamed(lambda: answer_recording_failures(orchestrator, _form_fields, answer))
+        return jsonify(answer_recording_failures(orchestrator, _form_fields, answer))
 
     def answer(fields: dict):
         upload = request.files.get("file")
@@ -79,14 +82,14 @@ def create_voice_blueprint(orchestrator: Orchestrator, speech: SpeechClient, max
         contact = find_contact(db, phone)
         heard = _hear(note, contact.domain if contact else None)
         if heard.problem or not heard.text:
-            return jsonify(_unheard(note, contact, heard.problem or "silent", fields["role"]))
+            return _unheard(note, contact, heard.problem or "silent", fields["role"])
         reply = orchestrator.handle(phone, heard.text, fields["role"], message_id, fields["name"])
         contact = find_contact(db, phone)
         with transaction(db):
             voice_notes.link(db, note.id, contact.id if contact else None,
                              conversation.inbound_by_whatsapp_id(db, message_id))
         metrics.voice_notes.labels("heard").inc()
-        return jsonify({**answer_body(reply, metrics, heard_line(heard.text)), "transcript": heard.text})
+        return {**answer_body(reply, metrics, heard_line(heard.text)), "transcript": heard.text}
 
     def _hear(note: voice_notes.VoiceNote, domain: str | None) -> Heard:
         if note.heard:  # a repeat of the message id: heard once, not twice

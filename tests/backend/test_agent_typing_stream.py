@@ -1,6 +1,7 @@
-"""POST /agent answering in NDJSON for a bridge that asks: a "typing" line when the model's first
-token arrives (a real GGUF streamed from the model API's /v1), then the reply; every turn that
-needs no streamed token keeps the plain JSON answer and its status."""
+"""POST /agent and /agent/voice answering in NDJSON for a bridge that asks: a "typing" line when
+the model's first token arrives (a real GGUF streamed from the model API's /v1), then the reply;
+every turn that needs no streamed token keeps the plain JSON answer and its status."""
+import io
 import json
 
 import pytest
@@ -9,9 +10,12 @@ from backend.agent.orchestrator import Orchestrator
 from backend.app import create_app
 from tests.backend.conftest import AUTH, Backend, backend_settings
 from tests.servers import served_in_thread
+from tests.speech import conftest as speech
+from tests.speech import voices
 from whatsapp_bridge.backend_client import BackendClient, BackendUnavailable
 
 PHONE = "51955501234"
+speech_api = speech.speech_api  # the model API of the module, its speech engine ready
 STREAM = {**AUTH, "Accept": "application/x-ndjson, application/json"}
 OPEN_QUESTION = "¿Qué opinas de Cajamarca?"
 
@@ -73,3 +77,24 @@ def test_the_bridge_client_calls_back_on_typing_and_returns_the_reply(streaming_
         with pytest.raises(BackendUnavailable) as failure:
             client.agent(PHONE, "¿Qué opinas del viento?", "wamid.typing-3", on_typing=lambda: typed.append(3))
         assert failure.value.status == 500 and typed == [1, 3]
+
+
+def test_a_voice_note_streams_typing_once_heard_and_the_model_writes(tmp_path, speech_api):
+    backend = Backend(create_app(backend_settings(tmp_path, f"{speech_api.url}/v1", model_timeout_s=60.0,
+                                                  speech_api_url=speech_api.url)))
+    backend.onboard(PHONE)
+    note = voices.voice_note("qué opinas de la lluvia", "ogg")
+    response = backend.client.post("/agent/voice", headers=STREAM, content_type="multipart/form-data",
+                                   data={"phone": PHONE, "message_id": "wamid.voice-typing",
+                                         "file": (io.BytesIO(note), "nota.ogg", "audio/ogg")})
+    assert response.status_code == 200
+    if response.mimetype == "application/x-ndjson":
+        events = lines(response)
+        assert [e["event"] for e in events] == ["typing", "reply"]
+        answer = events[-1]
+    else:  # whisper heard something code answers: no model token, plain JSON
+        answer = response.json
+        assert not {"classify_ms", "generate_ms"} & set(answer["timings"])
+    assert answer["transcript"] and answer["model_output"]["respuesta_chat"].startswith("🎙️ Entendí")
+    used_model = bool({"classify_ms", "generate_ms"} & set(answer["timings"]))
+    assert used_model == (response.mimetype == "application/x-ndjson")

@@ -98,7 +98,9 @@ def test_bad_bodies_on_every_route(backend_world, data):
     example = draw_example(data, backend_world, (methods[0], rule.rule))
     body = data.draw(bad.bad_bodies(), label="body")
     content_type = data.draw(st.sampled_from(["application/json", "text/plain", None, "multipart/form-data"]))
-    headers = {**AUTH, **({"Content-Type": content_type} if content_type else {})}
+    # The bridge asks /agent for NDJSON (a "typing" line at the model's first token): a refusal is the same JSON.
+    accept = data.draw(st.sampled_from([None, "application/x-ndjson, application/json", "application/x-ndjson"]))
+    headers = {**AUTH, **({"Content-Type": content_type} if content_type else {}), **({"Accept": accept} if accept else {})}
     check_backend_request(backend_world, sender(backend_world, method, rule.rule, example, body=body, headers=headers),
                           phones_named(example))
 

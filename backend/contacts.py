@@ -41,16 +41,43 @@ class Contact:
         return self.local_now().date()
 
 
-def find_contact(db: sqlite_utils.Database, phone: str) -> Contact | None:
-    row = db.execute(
-        "SELECT c.id, c.phone, c.name, c.domain, c.language, c.timezone, c.opted_out, c.onboarding_step, p.data, "
-        "p.sources, c.first_question FROM contacts c LEFT JOIN profiles p ON p.contact_id = c.id WHERE c.phone = ?",
-        [phone]).fetchone()
-    if row is None:
-        return None
+_SELECT = ("SELECT c.id, c.phone, c.name, c.domain, c.language, c.timezone, c.opted_out, c.onboarding_step, p.data, "
+           "p.sources, c.first_question FROM contacts c LEFT JOIN profiles p ON p.contact_id = c.id")
+
+
+def _from_row(row) -> Contact:
     return Contact(id=row[0], phone=row[1], name=row[2], domain=row[3], language=row[4], timezone=row[5],
                    opted_out=bool(row[6]), onboarding_step=row[7], profile=json.loads(row[8] or "{}"),
                    sources=json.loads(row[9] or "{}"), first_question=row[10])
+
+
+def find_contact(db: sqlite_utils.Database, phone: str) -> Contact | None:
+    row = db.execute(f"{_SELECT} WHERE c.phone = ?", [phone]).fetchone()
+    return _from_row(row) if row is not None else None
+
+
+def contacts_of_domain(db, domain: str, settled: bool = True, reachable: bool = False) -> list[Contact]:
+    """The contacts of a domain, oldest first: `settled` only those with no onboarding question
+    pending, `reachable` only those who have not opted out of alerts."""
+    where = ["c.domain = ?"]
+    if settled:
+        where.append("c.onboarding_step IS NULL")
+    if reachable:
+        where.append("c.opted_out = 0")
+    return [_from_row(row) for row in db.execute(f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY c.id", [domain])]
+
+
+def joined_at(db, contact_id: int) -> float:
+    """When the contact wrote first (Unix seconds)."""
+    return db.execute("SELECT created_at FROM contacts WHERE id = ?", (contact_id,)).fetchone()[0]
+
+
+def phones_and_names(db, contact_ids) -> dict[int, tuple[str, str | None]]:
+    ids = sorted(set(contact_ids))
+    if not ids:
+        return {}
+    rows = db.execute(f"SELECT id, phone, name FROM contacts WHERE id IN ({','.join('?' * len(ids))})", ids)
+    return {row[0]: (row[1], row[2]) for row in rows}
 
 
 def create_contact(db: sqlite_utils.Database, phone: str, onboarding_step: str | None) -> Contact:

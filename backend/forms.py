@@ -101,3 +101,19 @@ def save_submission(connection: sqlite3.Connection, form_name: str, contact_id: 
 def delete_submission(connection: sqlite3.Connection, contact_id: int, submission_id: int) -> None:
     """Takes back one of the contact's submissions (a chat report undone right after)."""
     connection.execute("DELETE FROM form_submissions WHERE id = ? AND contact_id = ?", (submission_id, contact_id))
+
+
+def submissions(connection: sqlite3.Connection, form_name: str, contact_id: int | None = None) -> list[tuple]:
+    """(submission id, contact id, data as stored: JSON text) of one form, oldest first."""
+    sql = ("SELECT s.id, s.contact_id, s.data FROM form_submissions s JOIN form_definitions d ON d.id = s.form_id "
+           "WHERE d.name = ?")
+    params: list = [form_name]
+    if contact_id is not None:
+        sql += " AND s.contact_id = ?"
+        params.append(contact_id)
+    return [tuple(row) for row in connection.execute(sql + " ORDER BY s.id", params)]
+
+
+def count_submissions(connection: sqlite3.Connection, form_name: str, contact_id: int) -> int:
+    return connection.execute("SELECT COUNT(*) FROM form_submissions s JOIN form_definitions d ON d.id = s.form_id "
+                              "WHERE d.name = ? AND s.contact_id = ?", [form_name, contact_id]).fetchone()[0]

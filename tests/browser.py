@@ -11,6 +11,7 @@ import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
 STEP_TIMEOUT_MS = 15_000
+LAUNCH_TIMEOUT_MS = 60_000  # starting Chromium took over 15 s once while model servers used both cores
 
 
 def require_chromium() -> None:
@@ -34,7 +35,7 @@ def chromium_page(profile_dir: Path, width: int, height: int, extra_args: tuple[
             user_data_dir=str(profile_dir), executable_path=str(CHROMIUM), headless=True,
             args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync", *extra_args],
-            viewport={"width": width, "height": height}, timeout=STEP_TIMEOUT_MS)
+            viewport={"width": width, "height": height}, timeout=LAUNCH_TIMEOUT_MS)
         try:
             tab = browser.pages[0] if browser.pages else browser.new_page()
             tab.set_default_timeout(STEP_TIMEOUT_MS)

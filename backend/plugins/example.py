@@ -1,11 +1,12 @@
 """A minimal domain plug-in that shows every extension point: one profile field, facts, intents
 (a fact question answered by code, an action, open questions), one undoable action with its
-detector, one form. The agro and running plug-ins follow the same shape."""
+detector, one form. It reaches the core only through `core` (backend/plugin_api.py), as every
+plug-in must. The agro and running plug-ins follow the same shape."""
 from __future__ import annotations
 
 import re
 
-from backend.forms import delete_submission, save_submission
+from backend.plugin_api import core
 from backend.plugins.base import Action, ActionContext, DomainPlugin, ProfileField
 from backend.understanding.intents import ACTION, FACT, OPEN, OPEN_QUESTION, Intent
 
@@ -28,11 +29,11 @@ def parse_city(answer: str) -> str:
 
 
 def save_note(ctx: ActionContext, arguments: dict) -> dict:
-    return {"id": save_submission(ctx.db.conn, "nota", ctx.contact.id, arguments, "chat")}
+    return {"id": core.save_submission(ctx.db, "nota", ctx.contact.id, arguments, "chat")}
 
 
 def delete_note(ctx: ActionContext, undo: dict) -> None:
-    delete_submission(ctx.db.conn, ctx.contact.id, undo["id"])
+    core.delete_submission(ctx.db, ctx.contact.id, undo["id"])
 
 
 def detect(reading, contact) -> dict:
@@ -43,8 +44,7 @@ def detect(reading, contact) -> dict:
 
 def facts(db, contact) -> dict:
     local = contact.local_now()
-    notes = db.execute("SELECT COUNT(*) FROM form_submissions s JOIN form_definitions d ON d.id = s.form_id "
-                       "WHERE d.name = 'nota' AND s.contact_id = ?", [contact.id]).fetchone()[0]
+    notes = core.count_submissions(db, "nota", contact.id)
     return {"hora_local": local.strftime("%H:%M"), "notas_guardadas": notes}
 
 

@@ -72,6 +72,11 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
         connection.execute("COMMIT")
 
 
+def db_path(db) -> str:
+    """The file behind a handle (a Database or a connection)."""
+    return db.execute("PRAGMA database_list").fetchone()[2]
+
+
 def now() -> float:
     """Times are stored as Unix seconds (REAL): cheap to compare for leases and windows."""
     return time.time()

@@ -12,8 +12,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from backend.contacts import Contact
-from backend.forms import delete_submission, save_submission
+from backend.plugin_api import Contact, core
 from backend.plugins.agro import reports, store
 from backend.plugins.agro.crops import UnknownCrop, lookup_crop
 from backend.plugins.agro.facts import producer_plots
@@ -97,7 +96,7 @@ def _saving(form: str):
                 store.mark_harvested(connection, plot.id, day)
             else:
                 store.replant(connection, plot.id, lookup_crop(data["cultivo"]).key, day)
-        undo["submission"] = save_submission(connection, form, ctx.contact.id, data, "chat")
+        undo["submission"] = core.save_submission(connection, form, ctx.contact.id, data, "chat")
         return undo
     return run
 
@@ -105,7 +104,7 @@ def _saving(form: str):
 def undo_report(ctx: ActionContext, undo: dict) -> None:
     """Takes back exactly what `run` did: the submission, the plot it made or the plot's previous state."""
     connection = ctx.db.conn
-    delete_submission(connection, ctx.contact.id, undo["submission"])
+    core.delete_submission(connection, ctx.contact.id, undo["submission"])
     if "created_plot" in undo:
         store.delete_plot(connection, ctx.contact.id, undo["created_plot"])
     if "plot" in undo:

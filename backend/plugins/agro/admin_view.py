@@ -12,23 +12,17 @@ from wtforms.validators import DataRequired, Length, Optional
 from admin.auth import PanelView
 from admin.forms import PanelForm
 from admin.views.base import PAGE_ROWS, bind_form, refuse
-from backend.contacts import Contact, find_contact
-from backend.phones import InvalidPhone, normalize_phone
+from backend.plugin_api import Contact, InvalidPhone, core
 from backend.plugins.agro import store
 from backend.plugins.agro.crops import UnknownCrop, lookup_crop
 from backend.plugins.agro.facts import producer_plots
 from backend.plugins.agro.plots import FIELDS, NAME_LENGTH, PlotRefused, add_plot
-from backend.store.database import transaction
 
 # In this plug-in's templates/ folder, which its HTTP blueprint (routes.py) makes known to Flask.
 TEMPLATE = "agro/plots.html"
 MENU_NAME = lazy_gettext("Plots")  # the panel's menu entry (plugin.py)
 _TEXT = [Optional(), Length(max=200)]
-# Onboarded producers whose first plot ("lote 1", from their answers) is not made yet.
-_WITHOUT_PLOTS = ("SELECT c.phone FROM contacts c JOIN profiles p ON p.contact_id = c.id WHERE c.domain = 'agro' "
-                  "AND json_extract(p.data, '$.cultivo') IS NOT NULL "
-                  "AND json_extract(p.data, '$.fecha_siembra') IS NOT NULL "
-                  "AND NOT EXISTS (SELECT 1 FROM agro_plots a WHERE a.contact_id = c.id)")
+_FIRST_PLOT = ("cultivo", "fecha_siembra")  # the answers that describe a producer's first plot
 
 
 class PlotForm(PanelForm):
@@ -78,10 +72,10 @@ class PlotsView(PanelView):
 
     def _producer(self, raw_phone: str) -> tuple[Contact | None, str | None, int]:
         try:
-            phone = normalize_phone(raw_phone)
+            phone = core.normalize_phone(raw_phone)
         except InvalidPhone as problem:
             return None, str(problem), 400
-        contact = find_contact(self.store.db, phone)
+        contact = core.find_contact(self.store.db, phone)
         if contact is None or contact.domain != "agro":
             return None, gettext("no producer with phone %(phone)s.", phone=phone), 404
         return contact, None, 200
@@ -89,9 +83,9 @@ class PlotsView(PanelView):
     def _page(self, form: PlotForm):
         db = self.store.db
         if request.method == "GET":  # a refused post writes nothing, not even the onboarding plots
-            with transaction(db):
-                for (phone,) in db.execute(_WITHOUT_PLOTS).fetchall():
-                    producer_plots(db, find_contact(db, phone))
+            with core.transaction(db):
+                for contact in without_plots(db):
+                    producer_plots(db, contact)
         shown, contact_id = request.args.get("phone", "").strip(), None
         if shown:
             contact, problem, _ = self._producer(shown)
@@ -103,6 +97,14 @@ class PlotsView(PanelView):
         rows = store.listed_plots(db.conn, PAGE_ROWS + 1, contact_id)
         return self.render(TEMPLATE, form=form, rows=rows[:PAGE_ROWS], truncated=len(rows) > PAGE_ROWS,
                            shown=shown, crop_name=crop_name)
+
+
+def without_plots(db) -> list[Contact]:
+    """Onboarded producers (their answers name a crop and a planting date, whatever step they are
+    at) whose first plot ("lote 1") is not made yet."""
+    with_plots = store.producers_with_plots(db.conn)
+    return [contact for contact in core.contacts(db, "agro", settled=False) if contact.id not in with_plots
+            and all(contact.profile.get(key) is not None for key in _FIRST_PLOT)]
 
 
 def crop_name(key: str) -> str:

@@ -4,11 +4,10 @@ model phrases these; "¿Cuándo riego?" is answered from `proximo_riego`, never 
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import sqlite_utils
 
-from backend.contacts import Contact, save_profile
+from backend.plugin_api import Contact, core
 from backend.plugins.agro import reports, store
 from backend.plugins.agro.advice import PlotAdvice, plot_advice, weather_client
 from backend.plugins.agro.crops import lookup_crop
@@ -20,7 +19,7 @@ def agro_facts(db: sqlite_utils.Database, contact: Contact, today: date | None =
     today = today or contact.local_today()
     connection = db.conn
     plots = producer_plots(db, contact)
-    client = weather_client(Path(db_path(db)).parent)
+    client = weather_client(core.database_folder(db))
     lotes = [describe(plot_advice(connection, plot, index == 0, today, client), today)
              for index, plot in enumerate(plots)]
     facts = {"hoy": day_name(today), "lotes": lotes}
@@ -52,7 +51,7 @@ def producer_plots(db: sqlite_utils.Database, contact: Contact) -> list[store.Pl
     store.save_plot(db.conn, contact.id, "lote 1", contact.profile)
     place = (contact.profile.get("ubicacion") or {}).get("place")
     if place and "region" not in contact.profile:
-        save_profile(db, contact, {"region": place})
+        core.save_profile(db, contact, {"region": place})
     return store.plots(db.conn, contact.id)
 
 
@@ -75,7 +74,3 @@ def describe(result: PlotAdvice, today: date) -> dict:
             facts["horas_de_riego"] = round(advice.hours, 1)
     facts["agua_disponible"] = f"{round(max(advice.taw_mm - advice.depletion_mm, 0))} de {round(advice.taw_mm)} mm"
     return facts
-
-
-def db_path(db: sqlite_utils.Database) -> str:
-    return db.execute("PRAGMA database_list").fetchone()[2]

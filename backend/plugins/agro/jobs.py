@@ -6,21 +6,17 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
-from backend.alerts.repository import add_alert
-from backend.contacts import find_contact
-from backend.failures import contained
+from backend.plugin_api import core
 from backend.plugins.agro import reports, store
 from backend.plugins.agro.advice import locate, weather_client
-from backend.plugins.agro.facts import db_path, producer_plots
+from backend.plugins.agro.facts import producer_plots
 from backend.plugins.agro.pest_signal import (PestReport, Producer, SignalSettings, alert_text, find_outbreaks,
                                               producers_to_alert)
 from backend.plugins.agro.pests import find_pest
-from backend.store.database import transaction
 from chasqui.env import env_float, env_int
 
 log = logging.getLogger(__name__)
@@ -39,7 +35,7 @@ def pest_signal(db: sqlite_utils.Database, today: date | None = None) -> int:
     settings = signal_settings()
     place_plots(db)
     created = 0
-    with transaction(db) as connection:
+    with core.transaction(db) as connection:
         plots = store.all_plots(connection)
         pest_reports = _pest_reports(connection, plots, today - timedelta(days=settings.window_days))
         producers = [Producer(p.contact_id, p.crop, p.latitude, p.longitude) for p in plots if p.latitude is not None]
@@ -48,9 +44,9 @@ def pest_signal(db: sqlite_utils.Database, today: date | None = None) -> int:
             pest = find_pest(outbreak.pest)
             text = alert_text(outbreak, pest.name_es if pest else outbreak.pest)
             for producer in producers_to_alert(outbreak, producers, alerted, settings):
-                with contained(db, JOB, producer.id, f"alert on {outbreak.key}", connection):
+                with core.contained(db, JOB, producer.id, f"alert on {outbreak.key}", connection):
                     if store.record_alerted(connection, outbreak.key, producer.id):
-                        add_alert(connection, producer.id, text, "alta")
+                        core.add_alert(connection, producer.id, text, "alta")
                         alerted.add((outbreak.key, producer.id))
                         created += 1
     if created:
@@ -61,11 +57,9 @@ def pest_signal(db: sqlite_utils.Database, today: date | None = None) -> int:
 def place_plots(db: sqlite_utils.Database) -> None:
     """Every producer's first plot exists and is on the map: a neighbour who never asked anything
     must still be alerted. The geocoder is called outside any transaction (it is the network)."""
-    client = weather_client(Path(db_path(db)).parent)
-    for phone in [row[0] for row in db.execute("SELECT phone FROM contacts WHERE domain = 'agro' AND "
-                                               "onboarding_step IS NULL")]:
-        contact = find_contact(db, phone)
-        with contained(db, JOB, contact.id, "placing the plots on the map"):
+    client = weather_client(core.database_folder(db))
+    for contact in core.contacts(db, "agro"):  # settled: onboarding done
+        with core.contained(db, JOB, contact.id, "placing the plots on the map"):
             for plot in producer_plots(db, contact):
                 locate(db.conn, plot, client)
 

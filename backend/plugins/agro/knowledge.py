@@ -11,8 +11,8 @@ from pathlib import Path
 
 import sqlite_utils
 
+from backend.plugin_api import core
 from backend.plugins.agro.pests import load_knowledge
-from backend.store.database import now, transaction
 
 DATA_DIR = Path(__file__).resolve().parents[3] / "data" / "agro"
 KNOWLEDGE_DIR = DATA_DIR / "knowledge"
@@ -28,14 +28,7 @@ def sync_knowledge(db: sqlite_utils.Database, folders: Mapping[str, Path] = FOLD
     texts the folders hold."""
     wanted = {source: dict(load_knowledge(directory)) if directory.is_dir() else {}
               for source, directory in folders.items()}
-    with transaction(db) as connection:
+    with core.transaction(db) as connection:
         for source, entries in wanted.items():
-            stored = dict(connection.execute("SELECT title, body FROM knowledge WHERE source = ?", (source,)))
-            for title, body in entries.items():
-                if stored.get(title) != body:
-                    connection.execute("DELETE FROM knowledge WHERE source = ? AND title = ?", (source, title))
-                    connection.execute("INSERT INTO knowledge (domain, title, body, source, updated_at) "
-                                       "VALUES ('agro', ?, ?, ?, ?)", (title, body, source, now()))
-            for title in stored.keys() - entries.keys():
-                connection.execute("DELETE FROM knowledge WHERE source = ? AND title = ?", (source, title))
+            core.replace_knowledge(connection, "agro", source, entries)
     return sum(len(entries) for entries in wanted.values())

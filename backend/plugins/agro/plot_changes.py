@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from backend.contacts import save_profile
+from backend.plugin_api import core
 from backend.plugins.agro import store
 from backend.plugins.agro.facts import producer_plots
 from backend.plugins.agro.plots import find_plot
@@ -81,7 +81,7 @@ def change_plot(ctx: ActionContext, arguments: dict) -> dict:
         profile = ctx.contact.profile
         undo["profile"] = {key: profile[key] for key in answers if key in profile}
         undo["profile_added"] = [key for key in answers if key not in profile]
-        save_profile(ctx.db, ctx.contact, answers)
+        core.save_profile(ctx.db, ctx.contact, answers)
     return undo
 
 
@@ -90,7 +90,7 @@ def undo_change(ctx: ActionContext, undo: dict) -> None:
     if "profile" in undo:
         added = set(undo.get("profile_added", ()))
         ctx.contact.profile = {key: value for key, value in ctx.contact.profile.items() if key not in added}
-        save_profile(ctx.db, ctx.contact, undo["profile"])
+        core.save_profile(ctx.db, ctx.contact, undo["profile"])
 
 
 def _change(arguments: dict) -> str:

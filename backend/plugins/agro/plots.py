@@ -8,10 +8,9 @@ import sqlite3
 
 import sqlite_utils
 
-from backend.contacts import Contact
+from backend.plugin_api import Contact, core
 from backend.plugins.agro import profile, store
 from backend.plugins.agro.facts import producer_plots
-from backend.store.database import transaction
 
 # answer -> (profile key, parser, required)
 FIELDS = {"cultivo": ("cultivo", profile.parse_crop, True),
@@ -51,7 +50,7 @@ def add_plot(db: sqlite_utils.Database, contact: Contact, name: str, answers: di
     The producer's onboarding plot ("lote 1") is made first, in the same transaction: a refused
     plot leaves nothing behind, not even that one."""
     name, described = read_plot(contact, name, answers)
-    with transaction(db) as connection:
+    with core.transaction(db) as connection:
         producer_plots(db, contact)
         return save_new_plot(connection, contact, name, described)
 

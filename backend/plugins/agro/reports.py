@@ -10,6 +10,8 @@ from datetime import date
 
 import jsonschema
 
+from backend.plugin_api import core
+
 log = logging.getLogger(__name__)
 
 
@@ -42,14 +44,8 @@ def reports(connection: sqlite3.Connection, form: str, contact_id: int | None = 
     A stored row that no longer fits its form (written before a check existed, or by hand) is
     skipped with a warning that names it: one bad report must not stop a producer's advice or the
     pest signal for everyone."""
-    sql = ("SELECT s.id, s.contact_id, s.data FROM form_submissions s JOIN form_definitions d ON d.id = s.form_id "
-           "WHERE d.name = ?")
-    params: list = [form]
-    if contact_id is not None:
-        sql += " AND s.contact_id = ?"
-        params.append(contact_id)
     rows = []
-    for submission_id, contact, data in connection.execute(sql + " ORDER BY s.id", params):
+    for submission_id, contact, data in core.submissions(connection, form, contact_id):
         try:
             parsed = json.loads(data)
             jsonschema.validate(parsed, FORMS[form], format_checker=jsonschema.FormatChecker())

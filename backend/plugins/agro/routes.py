@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from backend.http_input import domain_contact, json_object
+from backend.plugin_api import Store, core
 from backend.plugins.agro import store
 from backend.plugins.agro.facts import producer_plots
 from backend.plugins.agro.plots import PlotRefused, add_plot
-from backend.store.database import Store
 from chasqui.http_errors import ApiError, bad_request
 
 
@@ -27,7 +26,7 @@ def create_agro_blueprint(db_store: Store) -> Blueprint:
     @agro.post("/agro/plots")
     def add_plot_route():
         contact = _producer(db_store)  # add_plot makes "lote 1" itself, only if the new plot is saved
-        body = json_object(required=True)
+        body = core.json_object(required=True)
         try:
             added = add_plot(db_store.db, contact, body.get("lote"), body)
         except PlotRefused as problem:
@@ -40,7 +39,7 @@ def create_agro_blueprint(db_store: Store) -> Blueprint:
 
 
 def _producer(db_store: Store):
-    return domain_contact(db_store.db, request.args.get("phone"), "agro", "producer")
+    return core.domain_contact(db_store.db, request.args.get("phone"), "agro", "producer")
 
 
 def _public(plot: store.Plot) -> dict:

@@ -7,7 +7,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import date
 
-from backend.store.database import now
+from backend.plugin_api import core
 
 MIGRATIONS = [
     (1, "plots and outbreak alerts", """
@@ -87,12 +87,18 @@ def all_plots(connection: sqlite3.Connection) -> list[Plot]:
 
 def listed_plots(connection: sqlite3.Connection, limit: int,
                  contact_id: int | None = None) -> list[tuple[str, str | None, Plot]]:
-    """The newest plots (one producer's, or everyone's, harvested too) with their producer's phone and name."""
-    columns = ", ".join(f"p.{column}" for column in _COLUMNS.split(", "))
-    where, params = ("WHERE p.contact_id = ?", [contact_id]) if contact_id is not None else ("", [])
-    rows = connection.execute(f"SELECT c.phone, c.name, {columns} FROM agro_plots p JOIN contacts c "
-                              f"ON c.id = p.contact_id {where} ORDER BY p.id DESC LIMIT ?", [*params, limit])
-    return [(row[0], row[1], _plot(row[2:])) for row in rows]
+    """The newest plots (one producer's, or everyone's, harvested too) with their producer's phone
+    and name (the core's, asked for the plots' producers only)."""
+    where, params = ("WHERE contact_id = ?", [contact_id]) if contact_id is not None else ("", [])
+    plots = [_plot(row) for row in connection.execute(f"SELECT {_COLUMNS} FROM agro_plots {where} "
+                                                      "ORDER BY id DESC LIMIT ?", [*params, limit])]
+    producers = core.phones_and_names(connection, {plot.contact_id for plot in plots})
+    return [(*producers[plot.contact_id], plot) for plot in plots if plot.contact_id in producers]
+
+
+def producers_with_plots(connection: sqlite3.Connection) -> set[int]:
+    """Contact ids with at least one plot, harvested too."""
+    return {row[0] for row in connection.execute("SELECT DISTINCT contact_id FROM agro_plots")}
 
 
 def save_plot(connection: sqlite3.Connection, contact_id: int, name: str, profile: dict) -> None:
@@ -167,5 +173,5 @@ def already_alerted(connection: sqlite3.Connection) -> set[tuple[str, int]]:
 
 def record_alerted(connection: sqlite3.Connection, outbreak_key: str, contact_id: int) -> bool:
     cursor = connection.execute("INSERT OR IGNORE INTO agro_outbreak_alerts (outbreak_key, contact_id, alerted_at) "
-                                "VALUES (?, ?, ?)", (outbreak_key, contact_id, now()))
+                                "VALUES (?, ?, ?)", (outbreak_key, contact_id, core.now()))
     return cursor.rowcount == 1

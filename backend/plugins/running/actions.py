@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from backend.contacts import Contact, save_profile
+from backend.plugin_api import Contact, core
 from backend.plugins.base import Action, ActionContext, ActionRefused
 from backend.plugins.running import coach, fitness, store
 from backend.plugins.running.chat_log import find_aches, parse_run_message
@@ -144,7 +144,7 @@ def change_goal(ctx: ActionContext, arguments: dict) -> dict:
     """Returns the goal it replaced (a field the profile did not have is left out)."""
     check_goal(ctx, arguments)
     before = {name: ctx.contact.profile[name] for name in GOAL_FIELDS if name in ctx.contact.profile}
-    save_profile(ctx.db, ctx.contact, {"objetivo": arguments["objetivo"], "fecha_carrera": arguments.get("fecha")})
+    core.save_profile(ctx.db, ctx.contact, {"objetivo": arguments["objetivo"], "fecha_carrera": arguments.get("fecha")})
     coach.replan(ctx.db.conn, ctx.contact, ctx.contact.local_today())
     return {"before": before}
 
@@ -154,7 +154,7 @@ def restore_goal(ctx: ActionContext, undo: dict) -> None:
     # a field the profile did not have goes away again; the others get their old values, in place
     ctx.contact.profile = {name: value for name, value in ctx.contact.profile.items()
                            if name not in GOAL_FIELDS or name in before}
-    save_profile(ctx.db, ctx.contact, before)
+    core.save_profile(ctx.db, ctx.contact, before)
     coach.replan(ctx.db.conn, ctx.contact, ctx.contact.local_today())
 
 
@@ -206,7 +206,7 @@ def change_days(ctx: ActionContext, arguments: dict) -> dict:
     """Returns the runs per week it replaced and their source (answered or a default)."""
     before = {"value": ctx.contact.profile.get("carreras_por_semana"),
               "source": ctx.contact.sources.get("carreras_por_semana")}
-    save_profile(ctx.db, ctx.contact, {"carreras_por_semana": arguments["dias"]})
+    core.save_profile(ctx.db, ctx.contact, {"carreras_por_semana": arguments["dias"]})
     coach.replan(ctx.db.conn, ctx.contact, ctx.contact.local_today())
     return {"before": before}
 
@@ -215,9 +215,9 @@ def restore_days(ctx: ActionContext, undo: dict) -> None:
     before = undo["before"]
     if before["value"] is None:
         ctx.contact.profile = {k: v for k, v in ctx.contact.profile.items() if k != "carreras_por_semana"}
-        save_profile(ctx.db, ctx.contact, {})
+        core.save_profile(ctx.db, ctx.contact, {})
     else:
-        save_profile(ctx.db, ctx.contact, {"carreras_por_semana": before["value"]}, source=before["source"] or "answered")
+        core.save_profile(ctx.db, ctx.contact, {"carreras_por_semana": before["value"]}, source=before["source"] or "answered")
     coach.replan(ctx.db.conn, ctx.contact, ctx.contact.local_today())
 
 

@@ -10,8 +10,7 @@ from wtforms.validators import DataRequired
 from admin.auth import PanelView
 from admin.forms import PanelForm
 from admin.views.base import refuse
-from backend.contacts import find_contact
-from backend.phones import InvalidPhone, normalize_phone
+from backend.plugin_api import InvalidPhone, core
 from backend.plugins.running.garmin_csv import CsvFormatError
 from backend.plugins.running.garmin_import import MAX_FILE_BYTES, import_garmin
 
@@ -42,7 +41,7 @@ class GarminImportView(PanelView):
         if not form.validate():
             return None if form.csrf_failed else gettext("enter the runner's phone."), 400, None
         try:
-            contact = find_contact(self.store.db, normalize_phone(form.phone.data))
+            contact = core.find_contact(self.store.db, core.normalize_phone(form.phone.data))
         except InvalidPhone as error:
             return str(error), 400, None
         if contact is None or contact.domain != "running":

@@ -9,7 +9,7 @@ import sqlite3
 from dataclasses import asdict
 from datetime import date, timedelta
 
-from backend.contacts import Contact
+from backend.plugin_api import Contact
 from backend.plugins.running import fitness, store
 from backend.plugins.running.chat_log import find_aches
 from backend.plugins.running.plans import LEVELS, RACES, Injury, Plan, PlannedRun, RunnerGoal, Week, build_plan

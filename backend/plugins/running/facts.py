@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import sqlite_utils
 
-from backend.contacts import Contact
+from backend.plugin_api import Contact
 from backend.plugins.running import coach, fitness, store
 from backend.plugins.running.plans import todays_run
 from backend.plugins.running.profile import GOAL_NAMES_ES

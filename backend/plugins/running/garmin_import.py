@@ -7,10 +7,9 @@ from datetime import date
 
 import sqlite_utils
 
-from backend.contacts import Contact
+from backend.plugin_api import Contact, core
 from backend.plugins.running import coach, store
 from backend.plugins.running.garmin_csv import parse_activities
-from backend.store.database import transaction
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 
@@ -19,7 +18,7 @@ def import_garmin(db: sqlite_utils.Database, contact: Contact, data: bytes, toda
     """{"imported", "duplicates", "refused": [{"line", "reason"}], "summary_es"}; raises
     garmin_csv.CsvFormatError (nothing saved) when the file is not a Garmin export."""
     report = parse_activities(data, today)
-    with transaction(db) as connection:
+    with core.transaction(db) as connection:
         imported = sum(store.save_run(connection, contact.id, run) for run in report.runs)
         if imported:
             coach.update_fitness(connection, contact, today)

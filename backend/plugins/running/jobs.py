@@ -16,14 +16,11 @@ from datetime import date, datetime, time, timedelta
 
 import sqlite_utils
 
-from backend.alerts.repository import add_alert
-from backend.contacts import Contact, find_contact
-from backend.failures import contained
+from backend.plugin_api import Contact, core
 from backend.plugins.running import coach, store
 from backend.plugins.running.progress_card import CardData, render_card
 from backend.plugins.running.run_record import RunRecord
 from backend.spanish import day_name, km
-from backend.store.database import transaction
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +31,8 @@ ALERT_MAX_CHARS = 1500
 
 
 def runners(db: sqlite_utils.Database) -> list[Contact]:
-    phones = [row[0] for row in db.execute(
-        "SELECT phone FROM contacts WHERE domain = 'running' AND onboarding_step IS NULL AND opted_out = 0")]
-    return [contact for phone in phones if (contact := find_contact(db, phone)) is not None]
+    """Runners done with onboarding who still take alerts: an opted-out one gets no week, no card."""
+    return core.contacts(db, "running", settled=True, reachable=True)
 
 
 
@@ -44,7 +40,7 @@ def runners(db: sqlite_utils.Database) -> list[Contact]:
 
 def weekly_refresh_all(db: sqlite_utils.Database) -> None:
     for contact in runners(db):
-        with contained(db, "running.weekly_refresh", contact.id):  # one runner's bad data stops nobody else's week
+        with core.contained(db, "running.weekly_refresh", contact.id):  # one runner's bad data stops nobody else's week
             weekly_refresh(db, contact, contact.local_now())
 
 
@@ -60,17 +56,17 @@ def weekly_refresh(db: sqlite_utils.Database, contact: Contact, moment: datetime
     """True when it ran now; False when this week's refresh was already done."""
     sunday = refresh_due(moment)
     due_at = datetime.combine(sunday, REFRESH_AT, tzinfo=moment.tzinfo).timestamp()
-    with transaction(db) as connection:
+    with core.transaction(db) as connection:
         if not store.mark_done(connection, contact.id, "weekly_refresh", sunday):
             return False
-        joined = connection.execute("SELECT created_at FROM contacts WHERE id = ?", (contact.id,)).fetchone()[0]
+        joined = core.joined_at(connection, contact)
         if joined > due_at:  # joined after that Sunday: their first plan came with onboarding
             return False
         assumed = _assume_planned_runs_done(connection, contact, sunday)
         vdot = coach.update_fitness(connection, contact, sunday)
         plan = coach.replan(connection, contact, sunday + timedelta(days=1))
         week = plan.weeks[0]
-        add_alert(connection, contact.id, _week_message(contact, week, assumed, vdot), "media")
+        core.add_alert(connection, contact.id, _week_message(contact, week, assumed, vdot), "media")
     return True
 
 
@@ -110,7 +106,7 @@ def _week_message(contact: Contact, week, assumed: int, vdot: float | None) -> s
 
 def progress_cards_all(db: sqlite_utils.Database) -> None:
     for contact in runners(db):
-        with contained(db, "running.progress_card", contact.id):
+        with core.contained(db, "running.progress_card", contact.id):
             progress_card(db, contact, contact.local_now())
 
 
@@ -140,14 +136,14 @@ def card_due(connection, contact: Contact, today: date) -> date | None:
 def progress_card(db: sqlite_utils.Database, contact: Contact, moment: datetime) -> bool:
     if moment.hour < CARD_FROM_HOUR:
         return False
-    with transaction(db) as connection:
+    with core.transaction(db) as connection:
         period_end = card_due(connection, contact, moment.date() - timedelta(days=1))
         if period_end is None or not store.mark_done(connection, contact.id, "progress_card", period_end):
             return False
         data = card_data(connection, contact, period_end)
         text = (f"Tu progreso del {day_name(data.period_start)} al {day_name(data.period_end)}: "
                 f"{km(data.total_km)}, {data.done_runs} de {data.planned_runs} sesiones.")
-        add_alert(connection, contact.id, text, "baja", image=render_card(data))
+        core.add_alert(connection, contact.id, text, "baja", image=render_card(data))
     return True
 
 

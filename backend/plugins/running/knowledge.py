@@ -10,7 +10,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from backend.store.database import now, transaction
+from backend.plugin_api import core
 
 KNOWLEDGE_DIR = Path(__file__).resolve().parents[3] / "data" / "running" / "knowledge"
 SOURCE = "data/running/knowledge"  # knowledge.source of these rows; entries admins write are left alone
@@ -32,13 +32,6 @@ def load_knowledge(directory: Path) -> dict[str, str]:
 
 def sync_knowledge(db: sqlite_utils.Database, directory: Path = KNOWLEDGE_DIR) -> int:
     entries = load_knowledge(directory) if directory.is_dir() else {}
-    with transaction(db) as connection:
-        stored = dict(connection.execute("SELECT title, body FROM knowledge WHERE source = ?", (SOURCE,)))
-        for title, body in entries.items():
-            if stored.get(title) != body:
-                connection.execute("DELETE FROM knowledge WHERE source = ? AND title = ?", (SOURCE, title))
-                connection.execute("INSERT INTO knowledge (domain, title, body, source, updated_at) "
-                                   "VALUES ('running', ?, ?, ?, ?)", (title, body, SOURCE, now()))
-        for title in stored.keys() - entries.keys():
-            connection.execute("DELETE FROM knowledge WHERE source = ? AND title = ?", (SOURCE, title))
+    with core.transaction(db) as connection:
+        core.replace_knowledge(connection, "running", SOURCE, entries)
     return len(entries)

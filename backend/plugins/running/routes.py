@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from backend.http_input import domain_contact
+from backend.plugin_api import Store, core
 from backend.plugins.running.garmin_csv import CsvFormatError
 from backend.plugins.running.garmin_import import MAX_FILE_BYTES, import_garmin
-from backend.store.database import Store
 from chasqui.http_errors import ApiError, bad_request
 
 
@@ -18,7 +17,7 @@ def create_running_blueprint(store: Store) -> Blueprint:
 
     @running.post("/running/import/garmin")
     def import_from_garmin():
-        contact = domain_contact(store.db, request.args.get("phone"), "running", "runner")
+        contact = core.domain_contact(store.db, request.args.get("phone"), "running", "runner")
         upload = request.files.get("file")
         data = upload.read(MAX_FILE_BYTES + 1) if upload else request.get_data(cache=False)
         if not data:

@@ -9,8 +9,8 @@ import math
 import sqlite3
 from datetime import date
 
+from backend.plugin_api import core
 from backend.plugins.running.run_record import InvalidRun, RunRecord, check_stored, dedupe_key
-from backend.store.database import now
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def add_run(connection: sqlite3.Connection, contact_id: int, run: RunRecord) -> 
         "INSERT OR IGNORE INTO running_runs (contact_id, day, distance_km, duration_s, rpe, mood, aches, notes, "
         "source, dedupe_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (contact_id, run.day.isoformat(), run.distance_km, run.duration_s, run.rpe, run.mood,
-         json.dumps(list(run.aches), ensure_ascii=False), run.notes, run.source, dedupe_key(run), now()))
+         json.dumps(list(run.aches), ensure_ascii=False), run.notes, run.source, dedupe_key(run), core.now()))
     return cursor.lastrowid if cursor.rowcount == 1 else None
 
 
@@ -200,7 +200,7 @@ def load_plan(connection: sqlite3.Connection, contact_id: int) -> str | None:
 def mark_done(connection: sqlite3.Connection, contact_id: int, job: str, period: date) -> bool:
     """True the first time only: a job that runs twice for the same period changes nothing twice."""
     cursor = connection.execute("INSERT OR IGNORE INTO running_job_marks (contact_id, job, period, done_at) "
-                                "VALUES (?, ?, ?, ?)", (contact_id, job, period.isoformat(), now()))
+                                "VALUES (?, ?, ?, ?)", (contact_id, job, period.isoformat(), core.now()))
     return cursor.rowcount == 1
 
 

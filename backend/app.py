@@ -14,7 +14,7 @@ from backend.agent.circuit_breaker import CircuitBreaker
 from backend.agent.model_client import ModelClient
 from backend.agent.model_health import check_all, start_health_checks
 from backend.agent.model_metrics import ModelMetrics, PoolCollector
-from backend.agent.model_pool import TIERS, ModelPool, PooledEndpoint
+from backend.agent.model_pool import TIERS, ModelPool
 from backend.agent.orchestrator import Orchestrator
 from backend.agent.reactions import create_reactions_blueprint
 from backend.agent.routes import create_agent_blueprint
@@ -56,8 +56,7 @@ class BackendMetrics:
 
 
 def build_model_client(settings: BackendSettings, metrics: ModelMetrics | None = None) -> ModelClient:
-    pool = ModelPool([PooledEndpoint(spec, CircuitBreaker(settings.breaker_failures, settings.breaker_cooldown_s))
-                      for spec in model_endpoint_specs(settings)])
+    pool = ModelPool.of(model_endpoint_specs(settings), settings.breaker_failures, settings.breaker_cooldown_s)
     return ModelClient(pool, settings.model_timeout_s, settings.model_retries, settings.model_temperature,
                        metrics=metrics, stream=settings.model_stream)
 

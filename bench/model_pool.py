@@ -17,7 +17,6 @@ two, and the time the pool itself adds to a call.
 from __future__ import annotations
 
 import argparse
-import re
 import statistics
 import sys
 import tempfile
@@ -36,7 +35,7 @@ from backend.agent.model_endpoints import EndpointSpec  # noqa: E402
 from backend.agent.model_pool import ModelPool, PooledEndpoint  # noqa: E402
 from bench.conversation_latency import model_counters  # noqa: E402
 from tests.backend.scripted_model import ScriptedModel  # noqa: E402
-from tests.servers import start_backend, start_model_api  # noqa: E402
+from tests.servers import metric_sum, start_backend, start_model_api  # noqa: E402
 
 DEFAULT_MODEL = "qwen2.5-coder-0.5b-instruct-q4_k_m"
 TOKEN = "bench-pool-token"
@@ -89,12 +88,7 @@ def client_overhead(calls: int = 400) -> tuple[float, float]:
 # --- 2. users through the backend ----------------------------------------------------------------
 
 def backend_metric(url: str, name: str, **labels: str) -> float:
-    total = 0.0
-    for line in requests.get(f"{url}/metrics", headers=AUTH, timeout=10).text.splitlines():
-        match = re.match(rf"{name}(?:\{{(.*)\}})? (\S+)$", line)
-        if match and all(f'{k}="{v}"' in (match.group(1) or "") for k, v in labels.items()):
-            total += float(match.group(2))
-    return total
+    return metric_sum(url, name, TOKEN, **labels)
 
 
 def play(directory: Path, model_urls: list[str], users: int, questions: int) -> dict:

@@ -25,6 +25,19 @@ def bad_request(message: str, param: str | None = None, code: str = "invalid_req
     return ApiError(400, code, message, param)
 
 
+def as_api_error(problem: Exception, too_large: str | None = None) -> ApiError:
+    """What a client is told of any failure (`too_large`: the message for a 413); an unexpected
+    one is logged, and its details stay in the log."""
+    if isinstance(problem, ApiError):
+        return problem
+    if isinstance(problem, HTTPException):
+        code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(problem.code, "http_error")
+        message = too_large if problem.code == 413 and too_large else problem.description
+        return ApiError(problem.code or 500, code, message)
+    log.error("unexpected error", exc_info=problem)
+    return ApiError(500, "internal_error", "internal error; see the service log")
+
+
 def install_json_errors(app: Flask, body_limit_hint: str) -> None:
     """Route every error of `app` through ApiError's JSON shape."""
 
@@ -38,13 +51,9 @@ def install_json_errors(app: Flask, body_limit_hint: str) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
-        code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(error.code, "http_error")
-        message = error.description
-        if error.code == 413:
-            message = f"the body is larger than {app.config['MAX_CONTENT_LENGTH']} bytes ({body_limit_hint})"
-        return api_error(ApiError(error.code or 500, code, message))
+        too_large = f"the body is larger than {app.config['MAX_CONTENT_LENGTH']} bytes ({body_limit_hint})"
+        return api_error(as_api_error(error, too_large))
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
-        log.error("unexpected error", exc_info=error)
-        return api_error(ApiError(500, "internal_error", "internal error; see the service log"))
+        return api_error(as_api_error(error))

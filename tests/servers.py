@@ -86,6 +86,17 @@ def agent_caller(backend_url: str, token: str, phone: str):
     return say
 
 
+def metric_sum(url: str, name: str, token: str = "", **labels: str) -> float:
+    """The sum of one series of a service's /metrics (a sample name: `…_total`, `…_count`, `…_sum`)
+    over every label set that has these labels."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    text = requests.get(f"{url}/metrics", headers=headers, timeout=10).text
+    return sum(sample.value for family in text_string_to_metric_families(text) for sample in family.samples
+               if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()))
+
+
 def service_env(**overrides: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MODEL_", "CHASQUI_MODEL"))}
     env.update(overrides)

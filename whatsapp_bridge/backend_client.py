@@ -148,13 +148,8 @@ class BackendClient:
                 return _streamed(response, on_typing, f"{method} {path}", time.monotonic() + timeout)
         except requests.RequestException as problem:
             raise BackendUnavailable(f"{method} {path}: {type(problem).__name__}") from None
-        if response.status_code in (401, 403):
-            # Our configuration is wrong, not the message: keep it until an operator fixes the token.
-            raise BackendUnavailable(f"{method} {path}: the backend refused the bridge's token (check BACKEND_TOKEN)")
-        if 400 <= response.status_code < 500 and response.status_code not in (408, 429):
-            raise BackendRefused(response.status_code, response.text)
-        if response.status_code != 200 and response.status_code != 201:
-            raise BackendUnavailable(f"{method} {path}: HTTP {response.status_code}", response.status_code)
+        if response.status_code not in (200, 201):
+            raise _failure(response.status_code, response.text, f"{method} {path}")
         try:
             return response.json()
         except ValueError:
@@ -180,7 +175,17 @@ def _streamed(response: requests.Response, on_typing: Callable[[], None], what: 
                 return event
             elif kind == "error":
                 status = event.get("status") if isinstance(event.get("status"), int) else 500
-                if 400 <= status < 500 and status not in (408, 429):
-                    raise BackendRefused(status, json.dumps(event.get("error"), ensure_ascii=False))
-                raise BackendUnavailable(f"{what}: HTTP {status} after the model began", status)
+                body = json.dumps(event.get("error"), ensure_ascii=False)
+                raise _failure(status, body, f"{what} (after the model began)")
     raise BackendUnavailable(f"{what}: the answer ended before the reply")
+
+
+def _failure(status: int, body: str, what: str) -> RuntimeError:
+    """A status other than 200/201, as the caller acts on it: a refusal (sending the same again
+    will not help) or the backend unavailable (the message is kept for later)."""
+    if status in (401, 403):
+        # Our configuration is wrong, not the message: keep it until an operator fixes the token.
+        return BackendUnavailable(f"{what}: the backend refused the bridge's token (check BACKEND_TOKEN)")
+    if 400 <= status < 500 and status not in (408, 429):
+        return BackendRefused(status, body)
+    return BackendUnavailable(f"{what}: HTTP {status}", status)

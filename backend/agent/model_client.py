@@ -19,7 +19,6 @@ import jsonschema
 import requests
 
 from backend.agent import model_health, model_protocols
-from backend.agent.circuit_breaker import CircuitBreaker
 from backend.agent.model_endpoints import CHASQUI, parse_endpoints
 from backend.agent.model_pool import ModelPool, PooledEndpoint, PoolTimeout
 from backend.agent.model_protocols import Generation, ProtocolError
@@ -139,26 +138,15 @@ class ModelClient:
 
     def _call(self, endpoint: PooledEndpoint, system, context, schema, check, max_tokens, deadline,
               on_first_token) -> dict:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
+        if deadline - time.monotonic() <= 0:
             raise _CallFailed("time limit reached")
         started = time.monotonic()
-        streaming = False
+        streaming = self.stream and endpoint.spec.protocol != CHASQUI
         try:
-            if endpoint.spec.protocol == CHASQUI:
-                body = model_protocols.chasqui_body(system, context, schema, max_tokens, self.temperature)
-                response = self._session.post(f"{endpoint.spec.url}/chat", json=body,
-                                              headers=model_health.headers(endpoint), timeout=remaining)
-            else:
-                model = model_health.ensure_model_known(self._session, endpoint)
-                if model is None:
-                    raise _CallFailed("no model listed at /v1/models; name one with #model= in the URL")
-                streaming = self.stream
-                body = model_protocols.openai_body(endpoint.engine or "other", model, system, context, schema,
-                                                   max_tokens, self.temperature, streaming)
-                response = self._session.post(f"{endpoint.spec.url}/chat/completions", json=body, stream=streaming,
-                                              headers=model_health.headers(endpoint),
-                                              timeout=max(0.1, deadline - time.monotonic()))
+            response = self._send(endpoint, system, context, schema, max_tokens, self.temperature, streaming,
+                                  deadline - time.monotonic())
+            if response is None:
+                raise _CallFailed("no model listed at /v1/models; name one with #model= in the URL")
             with response:
                 if response.status_code in BUSY:
                     raise _Busy(f"HTTP {response.status_code}", _retry_after(response, 0.5))
@@ -179,6 +167,22 @@ class ModelClient:
             self.metrics.observe(endpoint.name, time.monotonic() - started, generation)
         return _valid_output(generation, check, endpoint.engine == "openai")
 
+    def _send(self, endpoint: PooledEndpoint, system, context, schema, max_tokens: int, temperature: float,
+              stream: bool, timeout_s: float) -> requests.Response | None:
+        """One request in the endpoint's protocol; None when an OpenAI server names no model."""
+        headers = model_health.headers(endpoint)
+        timeout_s = max(0.1, timeout_s)
+        if endpoint.spec.protocol == CHASQUI:
+            body = model_protocols.chasqui_body(system, context, schema, max_tokens, temperature)
+            return self._session.post(f"{endpoint.spec.url}/chat", json=body, headers=headers, timeout=timeout_s)
+        model = model_health.ensure_model_known(self._session, endpoint)
+        if model is None:
+            return None
+        body = model_protocols.openai_body(endpoint.engine or "other", model, system, context, schema, max_tokens,
+                                           temperature, stream)
+        return self._session.post(f"{endpoint.spec.url}/chat/completions", json=body, stream=stream, headers=headers,
+                                  timeout=timeout_s)
+
     def warm_up(self, prompts: list[tuple[str, dict]], give_up_after_s: float = 900.0) -> int:
         """Has every endpoint evaluate these fixed system prompts once (a tiny request each), so
         that the first users find them in the model's cache or saved prefix states. Waits for a
@@ -187,28 +191,16 @@ class ModelClient:
         for endpoint in self.endpoints:
             for system, schema in prompts:
                 while time.monotonic() < deadline:
-                    status = self._warm_one(endpoint, system, schema)
-                    if status not in (None, 429, 502, 503, 504):
-                        answered += status in (200, 422)  # 422: cut at 16 tokens, still evaluated
+                    try:
+                        response = self._send(endpoint, system, "Mensaje: «hola»", schema, 16, 0.0, False,
+                                              self.timeout_s)
+                    except requests.RequestException:
+                        response = None
+                    if response is not None and response.status_code not in BUSY:
+                        answered += response.status_code in (200, 422)  # 422: cut at 16 tokens, still evaluated
                         break
                     time.sleep(2.0)
         return answered
-
-    def _warm_one(self, endpoint: PooledEndpoint, system: str, schema: dict) -> int | None:
-        context = "Mensaje: «hola»"
-        try:
-            if endpoint.spec.protocol == CHASQUI:
-                return self._session.post(f"{endpoint.spec.url}/chat", headers=model_health.headers(endpoint),
-                                          json=model_protocols.chasqui_body(system, context, schema, 16, 0.0),
-                                          timeout=self.timeout_s).status_code
-            model = model_health.ensure_model_known(self._session, endpoint)
-            if model is None:
-                return None
-            body = model_protocols.openai_body(endpoint.engine or "other", model, system, context, schema, 16, 0.0, False)
-            return self._session.post(f"{endpoint.spec.url}/chat/completions", json=body,
-                                      headers=model_health.headers(endpoint), timeout=self.timeout_s).status_code
-        except requests.RequestException:
-            return None
 
     def _count(self, endpoint: PooledEndpoint, outcome: str) -> None:
         if self.metrics:
@@ -217,9 +209,7 @@ class ModelClient:
 
 def client_for(urls: str, token: str = "", timeout_s: float = 30.0, retries: int = 1, **options) -> ModelClient:
     """A client on these comma-separated URLs as the "model" tier (benchmarks, tools)."""
-    pool = ModelPool([PooledEndpoint(spec, CircuitBreaker(3, 30.0))
-                      for spec in parse_endpoints(urls, token, "model", "urls")])
-    return ModelClient(pool, timeout_s, retries, **options)
+    return ModelClient(ModelPool.of(parse_endpoints(urls, token, "model", "urls")), timeout_s, retries, **options)
 
 
 def _retry_after(response: requests.Response, default: float) -> float:

@@ -79,6 +79,11 @@ class ModelPool:
         self._ready = threading.Condition()
         self._lines: dict[str, list[_Ticket]] = {}  # callers of each tier, in arrival order
 
+    @classmethod
+    def of(cls, specs: list[EndpointSpec], breaker_failures: int = 3, breaker_cooldown_s: float = 30.0) -> "ModelPool":
+        """A pool of these endpoints, each with its own circuit breaker."""
+        return cls([PooledEndpoint(spec, CircuitBreaker(breaker_failures, breaker_cooldown_s)) for spec in specs])
+
     def tier(self, name: str) -> list[PooledEndpoint]:
         return self._by_tier.get(name, [])
 

@@ -66,11 +66,7 @@ def chasqui_body(system: str, context: dict | str, schema: dict, max_tokens: int
 def read_chasqui(body: object) -> Generation:
     if not isinstance(body, dict) or not isinstance(body.get("content"), str):
         raise ProtocolError("no 'content' string in the /chat answer")
-    timings = body.get("timings") if isinstance(body.get("timings"), dict) else {}
-    usage = body.get("usage") if isinstance(body.get("usage"), dict) else {}
-    first = _seconds(timings.get("queued_ms"), timings.get("prompt_ms"))  # the server's own account
-    return Generation(body["content"], first_token_s=first, completion_tokens=_int(usage.get("completion_tokens")),
-                      generation_s=_seconds(timings.get("generation_ms")))
+    return _with_server_figures(body["content"], body)
 
 
 def openai_body(engine: str, model: str, system: str, context: dict | str, schema: dict, max_tokens: int,
@@ -108,9 +104,15 @@ def read_openai(body: object) -> Generation:
         raise ProtocolError("no choices[0].message.content in the completion") from None
     if not isinstance(content, str):
         raise ProtocolError("the completion's content is not text")
+    return _with_server_figures(content, body)
+
+
+def _with_server_figures(text: str, body: dict) -> Generation:
+    """A whole answer, with the times the server itself reports: `timings` (Chasqui's and
+    llama.cpp's: queued + prompt before the first token) and `usage`."""
     usage = body.get("usage") if isinstance(body.get("usage"), dict) else {}
-    timings = body.get("timings") if isinstance(body.get("timings"), dict) else {}  # llama.cpp's and Chasqui's
-    return Generation(content, completion_tokens=_int(usage.get("completion_tokens")),
+    timings = body.get("timings") if isinstance(body.get("timings"), dict) else {}
+    return Generation(text, completion_tokens=_int(usage.get("completion_tokens")),
                       first_token_s=_seconds(timings.get("queued_ms"), timings.get("prompt_ms")),
                       generation_s=_seconds(timings.get("generation_ms") or timings.get("predicted_ms")))
 

@@ -9,18 +9,15 @@ typing line is out the status is 200, so the end is a line of its own:
 from __future__ import annotations
 
 import json
-import logging
 import queue
 import threading
 from collections.abc import Callable
 
 from flask import Response, copy_current_request_context, jsonify
-from werkzeug.exceptions import HTTPException
 
 from backend.agent.model_client import FIRST_TOKEN
-from chasqui.http_errors import ApiError
+from chasqui.http_errors import as_api_error
 
-log = logging.getLogger(__name__)
 STREAM_TYPE = "application/x-ndjson"
 
 
@@ -70,9 +67,5 @@ def _line(payload: dict) -> str:
 
 
 def _error(problem: Exception) -> dict:
-    if isinstance(problem, ApiError):
-        return {"status": problem.status, **problem.body()}
-    if isinstance(problem, HTTPException):
-        return {"status": problem.code or 500, "error": {"code": "http_error", "message": problem.description}}
-    log.error("unexpected error", exc_info=problem)
-    return {"status": 500, "error": {"code": "internal_error", "message": "internal error; see the service log"}}
+    error = as_api_error(problem)
+    return {"status": error.status, **error.body()}

@@ -107,7 +107,7 @@ def test_tiers_are_separate():
 def client(urls: str, secondary: str = "", classify: str = "", retries: int = 1, timeout_s: float = 5) -> ModelClient:
     specs = [*parse_endpoints(classify, "", "classify", "C"), *parse_endpoints(urls, "", "model", "M"),
              *parse_endpoints(secondary, "", "secondary", "S")]
-    return ModelClient(ModelPool([PooledEndpoint(s, CircuitBreaker(3, 30)) for s in specs]), timeout_s, retries)
+    return ModelClient(ModelPool.of(specs), timeout_s, retries)
 
 
 @pytest.fixture

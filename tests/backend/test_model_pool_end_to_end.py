@@ -3,7 +3,6 @@ with the OpenAI protocol at their /v1: the load is shared, and when one is kille
 of an answer nothing is lost: the other answers that message and every later one."""
 from __future__ import annotations
 
-import re
 import threading
 import time
 
@@ -11,7 +10,7 @@ import pytest
 import requests
 
 from model_api.catalog import TEST_MODEL
-from tests.servers import start_backend, start_model_api
+from tests.servers import metric_sum, start_backend, start_model_api
 
 TOKEN = "pool-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -21,14 +20,7 @@ MODEL_ENV = {"MODEL_N_THREADS": "1", "MODEL_API_WARM_UP": "0", "SPEECH_MODEL": "
 
 
 def metric(backend_url: str, name: str, **labels: str) -> float:
-    """The sum of one /metrics series over every label set that has these labels."""
-    text = requests.get(f"{backend_url}/metrics", headers=AUTH, timeout=10).text
-    total = 0.0
-    for line in text.splitlines():
-        match = re.match(rf"{name}\{{(.*)\}} (\S+)$", line)
-        if match and all(f'{k}="{v}"' in match.group(1) for k, v in labels.items()):
-            total += float(match.group(2))
-    return total
+    return metric_sum(backend_url, name, TOKEN, **labels)
 
 
 def onboard(backend_url: str, phone: str) -> None:

@@ -1,5 +1,7 @@
 """`chasqui model servers --ask`: what the backend's settings name, checked against a real model API
-by both protocols, and a server that is down named as such (exit code 1)."""
+by both protocols, and a server that is down named as such (exit code 1); the warm-up, by both too."""
+from backend.agent.model_check import SCHEMA, SYSTEM
+from backend.agent.model_client import client_for
 from chasqui.cli import main
 
 
@@ -29,3 +31,9 @@ def test_a_bad_url_setting_is_refused_with_its_reason(monkeypatch, capsys):
     monkeypatch.setenv("MODEL_API_URL", "http://127.0.0.1:8001#slots=zero")
     assert main(["model", "servers"]) == 2
     assert "bad setting: MODEL_API_URL: slots must be a whole number" in capsys.readouterr().err
+
+
+def test_the_warm_up_reaches_every_server_by_its_own_protocol(small_api):
+    both = client_for(f"{small_api.url},{small_api.url}/v1")
+    assert both.warm_up([(SYSTEM, SCHEMA)]) == 2
+    assert client_for("http://127.0.0.1:9/v1").warm_up([(SYSTEM, SCHEMA)], give_up_after_s=0.5) == 0

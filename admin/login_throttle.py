@@ -4,9 +4,8 @@ SQLite, not in memory, so every gunicorn worker sees the same count. Keyed by us
 address so that a stranger cannot lock a real admin out from elsewhere."""
 from __future__ import annotations
 
-import sqlite_utils
 
-from backend.store.database import now, transaction
+from backend.store.database import Database, now, transaction
 
 MAX_FAILURES = 5
 WINDOW_S = 15 * 60
@@ -16,7 +15,7 @@ def _key(username: str, address: str) -> str:
     return f"{(username or '').strip().lower()}|{address}"
 
 
-def seconds_locked(db: sqlite_utils.Database, username: str, address: str) -> float:
+def seconds_locked(db: Database, username: str, address: str) -> float:
     """How long this username/address pair must still wait; 0 when it may try."""
     row = db.execute("SELECT failures, window_started_at FROM admin_login_failures WHERE key = ?",
                      (_key(username, address),)).fetchone()
@@ -25,7 +24,7 @@ def seconds_locked(db: sqlite_utils.Database, username: str, address: str) -> fl
     return max(0.0, row[1] + WINDOW_S - now())
 
 
-def record_failure(db: sqlite_utils.Database, username: str, address: str) -> None:
+def record_failure(db: Database, username: str, address: str) -> None:
     at = now()
     with transaction(db) as connection:
         # A window that has ended starts again at one failure.
@@ -38,6 +37,6 @@ def record_failure(db: sqlite_utils.Database, username: str, address: str) -> No
             (_key(username, address), at, WINDOW_S, WINDOW_S))
 
 
-def clear(db: sqlite_utils.Database, username: str, address: str) -> None:
+def clear(db: Database, username: str, address: str) -> None:
     with transaction(db) as connection:
         connection.execute("DELETE FROM admin_login_failures WHERE key = ?", (_key(username, address),))

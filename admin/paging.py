@@ -20,11 +20,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-import sqlite_utils
 from flask import request, url_for
 from flask_babel import gettext as _
 
 from chasqui.http_input import row_id
+from backend.store.database import Database
 
 PAGE_SIZE = 50
 MAX_PAGE = 2_000  # ?page= deeper than this is refused: OFFSET reads every row it skips
@@ -59,7 +59,7 @@ def page_url(**changes) -> str:
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
-def keyset_page(db: sqlite_utils.Database, select: str, where: list[str], params: list, keyset: Keyset,
+def keyset_page(db: Database, select: str, where: list[str], params: list, keyset: Keyset,
                 size: int = PAGE_SIZE) -> Page:
     """`select` is 'SELECT ... FROM ...' naming the id column `id`; `where` its conditions (ANDed)."""
     mode, cursor, notice = _cursor()
@@ -112,7 +112,7 @@ def keyset_page(db: sqlite_utils.Database, select: str, where: list[str], params
                 oldest_url=page_url(oldest=1) if more else None, notice=notice)
 
 
-def offset_page(db: sqlite_utils.Database, sql: str, params: list, total: int, size: int = PAGE_SIZE) -> Page:
+def offset_page(db: Database, sql: str, params: list, total: int, size: int = PAGE_SIZE) -> Page:
     """`sql` is a whole ordered query without LIMIT; `total` how many rows it has (a cheap count)."""
     pages = max(1, -(-total // size))
     number, notice = _page_number()

@@ -28,7 +28,7 @@ from admin.views.users import UsersView
 from admin.views.personal_data import PersonalDataView
 from admin.views.ratings import RatingsView
 from admin.views.takeovers import TakeoversView
-from backend.store.database import Store
+from backend.store.database import Store, database_folder
 from chasqui.env import env_str
 from chasqui.security_headers import NONCE, add_nosniff, add_page_headers, csp_nonce, page_policy
 
@@ -46,7 +46,7 @@ ADMIN_POLICY = page_policy(script_src=(NONCE,))
 def admin_secret_key(key_file: Path) -> str:
     """ADMIN_SECRET_KEY signs the session cookie and the CSRF tokens. Without it, a key is made
     once and kept next to the database (owner-only): every gunicorn worker and every restart
-    then signs with the same key."""
+    then signs with the same key. Backends on several machines need the setting (one key)."""
     key = env_str("ADMIN_SECRET_KEY")
     if key:
         return key
@@ -71,7 +71,7 @@ def init_admin(app: Flask, store: Store, secret_key: str | None = None, extra_vi
     ADMIN_SECRET_KEY, else to a key kept next to the database. `extra_views` are the domain
     plug-ins' own pages (made with the store). `secure_cookies` (ADMIN_SECURE_COOKIES, for a
     panel behind TLS) keeps the session cookie off plain http."""
-    app.secret_key = secret_key or admin_secret_key(Path(store.path).parent / "admin_secret_key")
+    app.secret_key = secret_key or admin_secret_key(database_folder(store.db) / "admin_secret_key")
     app.config.update(
         SESSION_COOKIE_NAME="chasqui_admin",
         SESSION_COOKIE_PATH=ADMIN_URL,  # the API routes never see the admin's cookie

@@ -7,13 +7,11 @@ that commits the change: two admins demoting each other at once cannot both succ
 is hashed (scrypt: tens of milliseconds) before that lock is taken."""
 from __future__ import annotations
 
-import sqlite3
 
-import sqlite_utils
 from flask_babel import gettext as _
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from backend.store.database import now, transaction
+from backend.store.database import Database, IntegrityError, now, transaction
 
 MIN_PASSWORD_CHARS = 10
 MAX_USERNAME_CHARS = 64
@@ -57,31 +55,31 @@ def check_role(role: str) -> str:
     return role
 
 
-def insert_user(connection: sqlite3.Connection, username: str, password_hash: str, role: str = ADMIN) -> int:
+def insert_user(connection: Database, username: str, password_hash: str, role: str = ADMIN) -> int:
     try:
-        cursor = connection.execute(
+        new_id = connection.insert(
             "INSERT INTO admin_users (username, password_hash, role, created_at) VALUES (?, ?, ?, ?)",
             (username, password_hash, check_role(role), now()))
-    except sqlite3.IntegrityError:
+    except IntegrityError:
         raise UserExists(_("an account named %(name)r already exists", name=username)) from None
-    return cursor.lastrowid
+    return new_id
 
 
-def create_user(db: sqlite_utils.Database, username: str, password: str, role: str = ADMIN) -> int:
+def create_user(db: Database, username: str, password: str, role: str = ADMIN) -> int:
     """Raises ValueError for an empty username, a short password, a bad role or a taken username."""
     username, password_hash = clean_username(username), hash_password(password)
     with transaction(db) as connection:
         return insert_user(connection, username, password_hash, check_role(role))
 
 
-def account(connection: sqlite3.Connection, user_id: int) -> dict:
+def account(connection: Database, user_id: int) -> dict:
     row = connection.execute("SELECT id, username, role FROM admin_users WHERE id = ?", (user_id,)).fetchone()
     if row is None:
         raise NoSuchUser(_("there is no account with id %(id)s", id=user_id))
     return {"id": row[0], "username": row[1], "role": row[2]}
 
 
-def set_role(connection: sqlite3.Connection, user_id: int, role: str) -> dict:
+def set_role(connection: Database, user_id: int, role: str) -> dict:
     """The account as it was; raises LastAdmin when it is the only admin and would become an officer."""
     before = account(connection, user_id)
     if before["role"] == ADMIN and check_role(role) != ADMIN:
@@ -90,13 +88,13 @@ def set_role(connection: sqlite3.Connection, user_id: int, role: str) -> dict:
     return before
 
 
-def set_password_hash(connection: sqlite3.Connection, user_id: int, password_hash: str) -> dict:
+def set_password_hash(connection: Database, user_id: int, password_hash: str) -> dict:
     found = account(connection, user_id)
     connection.execute("UPDATE admin_users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
     return found
 
 
-def delete_user(connection: sqlite3.Connection, user_id: int) -> dict:
+def delete_user(connection: Database, user_id: int) -> dict:
     found = account(connection, user_id)
     if found["role"] == ADMIN:
         _keep_an_admin(connection, user_id)
@@ -104,14 +102,14 @@ def delete_user(connection: sqlite3.Connection, user_id: int) -> dict:
     return found
 
 
-def _keep_an_admin(connection: sqlite3.Connection, leaving_id: int) -> None:
+def _keep_an_admin(connection: Database, leaving_id: int) -> None:
     others = connection.execute("SELECT COUNT(*) FROM admin_users WHERE role = ? AND id != ?",
                                 (ADMIN, leaving_id)).fetchone()[0]
     if not others:
         raise LastAdmin(_("it is the only admin account: make another account an admin first"))
 
 
-def verify(db: sqlite_utils.Database, username: str, password: str) -> bool:
+def verify(db: Database, username: str, password: str) -> bool:
     """True when the password is right; records the login time then."""
     row = db.execute("SELECT id, password_hash FROM admin_users WHERE username = ?",
                      ((username or "").strip(),)).fetchone()

@@ -70,7 +70,7 @@ def build_speech_client(settings: BackendSettings) -> SpeechClient:
 def create_app(settings: BackendSettings | None = None) -> Flask:
     configure_logging("backend")
     settings = settings or load_settings()
-    store = Store(settings.db_path)
+    store = Store(settings.database)
     migrate(store.db)
     plugins = load_plugins(settings.plugins)
     for plugin in plugins.values():

@@ -4,16 +4,15 @@ happened nor shows one that did not. `target` names what was acted on without pe
 (never a phone): a deleted contact's entries stay, anonymous (contact_id becomes NULL)."""
 from __future__ import annotations
 
-import sqlite3
 
-from backend.store.database import now
+from backend.store.database import Database, now
 
 MAX_DETAIL_CHARS = 300
 
 
-def record(connection: sqlite3.Connection, officer: str, action: str, target: str | None = None,
+def record(connection: Database, officer: str, action: str, target: str | None = None,
            contact_id: int | None = None, detail: str | None = None) -> int:
-    cursor = connection.execute(
+    new_id = connection.insert(
         "INSERT INTO audit_log (officer, action, target, contact_id, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)",
         (officer, action, target, contact_id, (detail or None) and detail[:MAX_DETAIL_CHARS], now()))
-    return cursor.lastrowid
+    return new_id

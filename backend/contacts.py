@@ -6,9 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-import sqlite_utils
 
-from backend.store.database import now
+from backend.store.database import Database, now
 
 LATER_PREFIX = "later:"  # onboarding_step while a question asked after the first answer waits
 
@@ -51,7 +50,7 @@ def _from_row(row) -> Contact:
                    sources=json.loads(row[9] or "{}"), first_question=row[10])
 
 
-def find_contact(db: sqlite_utils.Database, phone: str) -> Contact | None:
+def find_contact(db: Database, phone: str) -> Contact | None:
     row = db.execute(f"{_SELECT} WHERE c.phone = ?", [phone]).fetchone()
     return _from_row(row) if row is not None else None
 
@@ -80,16 +79,17 @@ def phones_and_names(db, contact_ids) -> dict[int, tuple[str, str | None]]:
     return {row[0]: (row[1], row[2]) for row in rows}
 
 
-def create_contact(db: sqlite_utils.Database, phone: str, onboarding_step: str | None) -> Contact:
+def create_contact(db: Database, phone: str, onboarding_step: str | None) -> Contact:
     """Inside the caller's transaction; a concurrent first message from the same phone loses the
     UNIQUE race and finds the contact the other one created."""
     stamp = now()
-    db.execute("INSERT OR IGNORE INTO contacts (phone, onboarding_step, created_at, updated_at) VALUES (?, ?, ?, ?)",
+    db.execute("INSERT INTO contacts (phone, onboarding_step, created_at, updated_at) VALUES (?, ?, ?, ?) "
+               "ON CONFLICT DO NOTHING",
                [phone, onboarding_step, stamp, stamp])
     return find_contact(db, phone)
 
 
-def update_contact(db: sqlite_utils.Database, contact: Contact, **columns) -> None:
+def update_contact(db: Database, contact: Contact, **columns) -> None:
     allowed = {"name", "domain", "language", "timezone", "opted_out", "onboarding_step", "first_question"}
     unknown = set(columns) - allowed
     if unknown:
@@ -101,7 +101,7 @@ def update_contact(db: sqlite_utils.Database, contact: Contact, **columns) -> No
         setattr(contact, name, bool(value) if name == "opted_out" else value)
 
 
-def save_profile(db: sqlite_utils.Database, contact: Contact, updates: dict, source: str = "answered") -> None:
+def save_profile(db: Database, contact: Contact, updates: dict, source: str = "answered") -> None:
     """`source` marks the updated fields: "answered" (the user's words) or "default" (stated by us)."""
     contact.profile = {**contact.profile, **updates}
     contact.sources = {**contact.sources, **{name: source for name in updates}}

@@ -2,9 +2,8 @@
 of older messages and the knowledge base (SQLite FTS5; the semantic layer on one machine)."""
 from __future__ import annotations
 
-import sqlite_utils
 
-from backend.store.database import now
+from backend.store.database import Database, now
 from backend.text import plain_words
 from backend.understanding.reading import stem
 
@@ -18,30 +17,30 @@ un una unos y ya yo hola gracias buenos buenas tardes noches
 """.split())
 
 
-def store_inbound(db: sqlite_utils.Database, contact_id: int, body: str, wa_message_id: str | None) -> int:
-    cursor = db.execute("INSERT INTO messages (contact_id, direction, body, wa_message_id, created_at) "
+def store_inbound(db: Database, contact_id: int, body: str, wa_message_id: str | None) -> int:
+    new_id = db.insert("INSERT INTO messages (contact_id, direction, body, wa_message_id, created_at) "
                         "VALUES (?, 'in', ?, ?, ?)", [contact_id, body, wa_message_id, now()])
-    return cursor.lastrowid
+    return new_id
 
 
-def store_reply(db: sqlite_utils.Database, contact_id: int, body: str, source: str, in_reply_to: int) -> int:
-    cursor = db.execute("INSERT INTO messages (contact_id, direction, body, source, in_reply_to, created_at) "
+def store_reply(db: Database, contact_id: int, body: str, source: str, in_reply_to: int) -> int:
+    new_id = db.insert("INSERT INTO messages (contact_id, direction, body, source, in_reply_to, created_at) "
                         "VALUES (?, 'out', ?, ?, ?, ?)", [contact_id, body, source, in_reply_to, now()])
-    return cursor.lastrowid
+    return new_id
 
 
-def inbound_by_whatsapp_id(db: sqlite_utils.Database, wa_message_id: str) -> int | None:
+def inbound_by_whatsapp_id(db: Database, wa_message_id: str) -> int | None:
     row = db.execute("SELECT id FROM messages WHERE wa_message_id = ?", [wa_message_id]).fetchone()
     return row[0] if row else None
 
 
-def reply_to(db: sqlite_utils.Database, inbound_id: int) -> tuple[str, str] | None:
+def reply_to(db: Database, inbound_id: int) -> tuple[str, str] | None:
     row = db.execute("SELECT body, source FROM messages WHERE in_reply_to = ? ORDER BY id DESC LIMIT 1",
                      [inbound_id]).fetchone()
     return (row[0], row[1]) if row else None
 
 
-def recent_messages(db: sqlite_utils.Database, contact_id: int, before_id: int) -> list[dict]:
+def recent_messages(db: Database, contact_id: int, before_id: int) -> list[dict]:
     """The short-term window: the last 20 messages of the past 24 hours, oldest first."""
     rows = db.execute(
         "SELECT id, direction, body FROM messages WHERE contact_id = ? AND id < ? AND created_at >= ? "
@@ -66,7 +65,7 @@ def fts_query(text: str) -> str | None:
 RECALL_CANDIDATES = 200
 
 
-def recall_messages(db: sqlite_utils.Database, contact_id: int, text: str, exclude_ids: set[int],
+def recall_messages(db: Database, contact_id: int, text: str, exclude_ids: set[int],
                     limit: int = 3) -> list[dict]:
     """Older messages of this contact that share words with `text` ("¿qué te dije de mi rodilla?"),
     those sharing the most words first, then the most recent.
@@ -88,7 +87,7 @@ def recall_messages(db: sqlite_utils.Database, contact_id: int, text: str, exclu
              "hace_dias": int((now() - r[3]) // 86400)} for r in ranked[:limit]]
 
 
-def search_knowledge(db: sqlite_utils.Database, domain: str | None, text: str, limit: int = 3,
+def search_knowledge(db: Database, domain: str | None, text: str, limit: int = 3,
                      chars: int = 400) -> list[dict]:
     query = fts_query(text)
     if not query:

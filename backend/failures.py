@@ -8,13 +8,11 @@ while being recorded (the database may be the very thing that is broken).
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import sqlite_utils
 
-from backend.store.database import now
+from backend.store.database import Database, now
 
 log = logging.getLogger(__name__)
 
@@ -27,26 +25,26 @@ def describe(problem: BaseException) -> str:
     return f"{type(problem).__name__}: {problem}"[:ERROR_CHARS]
 
 
-def record(db: sqlite_utils.Database, kind: str, source: str, error: str, subject: str = "",
+def record(db: Database, kind: str, source: str, error: str, subject: str = "",
            contact_id: int | None = None, detail: str | None = None) -> None:
     """One row per (source, subject): a repeat counts up and keeps the latest error."""
     at = now()
     try:
-        db.conn.execute(
+        db.execute(
             "INSERT INTO failures (kind, source, subject, contact_id, detail, error, first_at, last_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, subject) DO UPDATE SET "
             "times = times + 1, error = excluded.error, detail = COALESCE(excluded.detail, detail), "
             "contact_id = COALESCE(excluded.contact_id, contact_id), last_at = excluded.last_at",
             (kind, source, subject[:DETAIL_CHARS], contact_id, detail and detail[:DETAIL_CHARS],
              error[:ERROR_CHARS], at, at))
-        db.conn.execute("DELETE FROM failures WHERE id <= (SELECT MAX(id) FROM failures) - ?", (KEPT_ROWS,))
+        db.execute("DELETE FROM failures WHERE id <= (SELECT MAX(id) FROM failures) - ?", (KEPT_ROWS,))
     except Exception as problem:  # a broken database or an unencodable text: logged, never raised
         log.error("failure not recorded", extra={"source": source, "error": error, "why": str(problem)})
 
 
 @contextmanager
-def contained(db: sqlite_utils.Database, job: str, contact_id: int, doing: str | None = None,
-              connection: sqlite3.Connection | None = None) -> Iterator[None]:
+def contained(db: Database, job: str, contact_id: int, doing: str | None = None,
+              connection: Database | None = None) -> Iterator[None]:
     """Run one contact's share of a job; a failure is logged and recorded, never raised. Inside
     the caller's transaction (`connection`) the contact's writes sit in a savepoint, so a failure
     half-way leaves none of them while the other contacts' writes stay."""

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import jsonschema
 from flask import Blueprint, jsonify
@@ -13,7 +12,7 @@ from referencing.jsonschema import DRAFT202012
 
 from backend.contacts import find_contact
 from backend.http_input import json_object, required_phone, required_string
-from backend.store.database import Store, now, transaction
+from backend.store.database import Database, now, Store, transaction
 from chasqui.http_errors import ApiError, bad_request
 
 
@@ -89,21 +88,21 @@ def _references(schema: object) -> list[str]:
     return []
 
 
-def save_submission(connection: sqlite3.Connection, form_name: str, contact_id: int, data: dict, source: str) -> int:
+def save_submission(connection: Database, form_name: str, contact_id: int, data: dict, source: str) -> int:
     """One submission of a registered form, from the API or from a plug-in's chat action."""
     form_id = connection.execute("SELECT id FROM form_definitions WHERE name = ?", (form_name,)).fetchone()[0]
-    cursor = connection.execute("INSERT INTO form_submissions (form_id, contact_id, data, source, created_at) "
+    new_id = connection.insert("INSERT INTO form_submissions (form_id, contact_id, data, source, created_at) "
                                 "VALUES (?, ?, ?, ?, ?)",
                                 (form_id, contact_id, json.dumps(data, ensure_ascii=False), source, now()))
-    return cursor.lastrowid
+    return new_id
 
 
-def delete_submission(connection: sqlite3.Connection, contact_id: int, submission_id: int) -> None:
+def delete_submission(connection: Database, contact_id: int, submission_id: int) -> None:
     """Takes back one of the contact's submissions (a chat report undone right after)."""
     connection.execute("DELETE FROM form_submissions WHERE id = ? AND contact_id = ?", (submission_id, contact_id))
 
 
-def submissions(connection: sqlite3.Connection, form_name: str, contact_id: int | None = None) -> list[tuple]:
+def submissions(connection: Database, form_name: str, contact_id: int | None = None) -> list[tuple]:
     """(submission id, contact id, data as stored: JSON text) of one form, oldest first."""
     sql = ("SELECT s.id, s.contact_id, s.data FROM form_submissions s JOIN form_definitions d ON d.id = s.form_id "
            "WHERE d.name = ?")
@@ -114,6 +113,6 @@ def submissions(connection: sqlite3.Connection, form_name: str, contact_id: int 
     return [tuple(row) for row in connection.execute(sql + " ORDER BY s.id", params)]
 
 
-def count_submissions(connection: sqlite3.Connection, form_name: str, contact_id: int) -> int:
+def count_submissions(connection: Database, form_name: str, contact_id: int) -> int:
     return connection.execute("SELECT COUNT(*) FROM form_submissions s JOIN form_definitions d ON d.id = s.form_id "
                               "WHERE d.name = ? AND s.contact_id = ?", [form_name, contact_id]).fetchone()[0]

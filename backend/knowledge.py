@@ -2,13 +2,12 @@
 backend/conversation.py's search_knowledge."""
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping
 
-from backend.store.database import now
+from backend.store.database import Database, now
 
 
-def replace_source(connection: sqlite3.Connection, domain: str, source: str, entries: Mapping[str, str]) -> None:
+def replace_source(connection: Database, domain: str, source: str, entries: Mapping[str, str]) -> None:
     """The texts of one source (a shipped folder) become `entries` (title -> body): a changed one
     is written again (so its full-text row follows), a missing one removed. In the caller's transaction."""
     stored = dict(connection.execute("SELECT title, body FROM knowledge WHERE source = ?", (source,)))

@@ -9,9 +9,8 @@ anonymous row in `erasures` remains: that someone was erased, of which domain, a
 from __future__ import annotations
 
 import json
-import sqlite3
 
-from backend.store.database import now
+from backend.store.database import Database, now
 
 EXPORT_NAME = "mis_datos_chasqui.txt"
 # WhatsApp's documents are PDF, Office and plain text; JSON is not among them, so the export
@@ -27,7 +26,7 @@ LABELS = {
 ERASE_PENDING = "_erase"  # pending_actions.domain of an erasure waiting for its «sí»
 
 
-def contact_tables(connection: sqlite3.Connection) -> list[tuple[str, str]]:
+def contact_tables(connection: Database) -> list[tuple[str, str]]:
     """(table, column) for every column that references contacts(id)."""
     tables = [row[0] for row in connection.execute(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
@@ -36,7 +35,7 @@ def contact_tables(connection: sqlite3.Connection) -> list[tuple[str, str]]:
             for key in connection.execute(f'PRAGMA foreign_key_list("{table}")') if key[2] == "contacts"]
 
 
-def export(connection: sqlite3.Connection, contact_id: int) -> dict:
+def export(connection: Database, contact_id: int) -> dict:
     """Everything kept about the contact: its row and every row of every table that refers to it."""
     data = {"contacto": _rows(connection, "contacts", "id", contact_id)[0]}
     for table, column in contact_tables(connection):
@@ -69,18 +68,18 @@ def export_file(data: dict) -> bytes:
     return json.dumps(data, ensure_ascii=False, indent=1, default=str).encode()
 
 
-def ask_erase(connection: sqlite3.Connection, contact_id: int) -> None:
+def ask_erase(connection: Database, contact_id: int) -> None:
     connection.execute("INSERT INTO pending_actions (contact_id, domain, actions, created_at) VALUES (?, ?, '{}', ?) "
                        "ON CONFLICT(contact_id) DO UPDATE SET domain = excluded.domain, actions = excluded.actions, "
                        "created_at = excluded.created_at", (contact_id, ERASE_PENDING, now()))
 
 
-def erase_pending(connection: sqlite3.Connection, contact_id: int, within_s: float) -> bool:
+def erase_pending(connection: Database, contact_id: int, within_s: float) -> bool:
     return connection.execute("SELECT 1 FROM pending_actions WHERE contact_id = ? AND domain = ? AND created_at >= ?",
                               (contact_id, ERASE_PENDING, now() - within_s)).fetchone() is not None
 
 
-def erase(connection: sqlite3.Connection, contact_id: int, requested_via: str) -> None:
+def erase(connection: Database, contact_id: int, requested_via: str) -> None:
     """The contact and everything that refers to it; one anonymous count remains."""
     row = connection.execute("SELECT phone, domain FROM contacts WHERE id = ?", (contact_id,)).fetchone()
     if row is None:
@@ -98,7 +97,7 @@ def _like(phone: str) -> str:
     return "%" + phone.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _rows(connection: sqlite3.Connection, table: str, column: str, contact_id: int) -> list[dict]:
+def _rows(connection: Database, table: str, column: str, contact_id: int) -> list[dict]:
     cursor = connection.execute(f'SELECT * FROM "{table}" WHERE "{column}" = ? ORDER BY rowid', (contact_id,))
     names = [c[0] for c in cursor.description]
     return [{name: _value(name, value) for name, value in zip(names, row)} for row in cursor.fetchall()]

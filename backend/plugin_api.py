@@ -23,9 +23,9 @@ from backend.alerts import repository as _alerts
 from backend.contacts import Contact
 from backend.phones import InvalidPhone, normalize_phone
 from backend.store import database as _database
-from backend.store.database import Store
+from backend.store.database import Database, Store
 
-__all__ = ["core", "Contact", "InvalidPhone", "Store"]
+__all__ = ["core", "Contact", "Database", "InvalidPhone", "Store"]
 
 
 def _connection(db):
@@ -45,8 +45,9 @@ class Core:
 
     @staticmethod
     def database_folder(db) -> Path:
-        """The database file's folder: where a plug-in keeps its caches (weather, geocoding)."""
-        return Path(_database.db_path(db)).parent
+        """Where a plug-in keeps its caches (weather, geocoding): the SQLite file's folder, or
+        CHASQUI_HOME on PostgreSQL."""
+        return _database.database_folder(db)
 
     # -- contacts and profiles ------------------------------------------------------------------
     normalize_phone = staticmethod(normalize_phone)

@@ -5,10 +5,9 @@ answered, so the panel can show what answers land badly and an officer can write
 A bad rating also asks for a person (takeovers.request)."""
 from __future__ import annotations
 
-import sqlite3
 
 from backend import audit, takeovers
-from backend.store.database import now
+from backend.store.database import Database, now
 
 # Emoji are compared without skin tones and variation selectors: 👍🏽 and ❤️ are 👍 and ❤.
 GOOD = frozenset("👍 ❤ 🙏 👏 💯 😊 😀 😃 😁 🥰 😍 ✅ 👌 💪 🙌 ♥ 💚".split())
@@ -31,7 +30,7 @@ def emoji_value(emoji: str) -> int | None:
     return None
 
 
-def rate(connection: sqlite3.Connection, reply_id: int, value: int, via: str, emoji: str | None = None) -> bool:
+def rate(connection: Database, reply_id: int, value: int, via: str, emoji: str | None = None) -> bool:
     """Rate the reply `reply_id` (a `messages` row going out); 0 removes its rating. True when a
     rating is stored. A bad one puts the conversation in the officers' inbox."""
     reply = connection.execute(
@@ -53,7 +52,7 @@ def rate(connection: sqlite3.Connection, reply_id: int, value: int, via: str, em
     return True
 
 
-def reacted_reply(connection: sqlite3.Connection, contact_id: int, reacted_to: str, reply_to: str | None) -> int | None:
+def reacted_reply(connection: Database, contact_id: int, reacted_to: str, reply_to: str | None) -> int | None:
     """The reply a reaction is about: an officer's reply or a notice is known by the provider id
     the bridge reported for it; a bot's reply by the inbound message it answered (`reply_to`,
     which the bridge resolves from the ids of the pieces it sent)."""
@@ -69,7 +68,7 @@ def reacted_reply(connection: sqlite3.Connection, contact_id: int, reacted_to: s
     return row[0] if row else None
 
 
-def last_rateable_reply(connection: sqlite3.Connection, contact_id: int, before_id: int) -> int | None:
+def last_rateable_reply(connection: Database, contact_id: int, before_id: int) -> int | None:
     """The reply a «gracias» / «no me sirvió» written now is about: the conversation's last
     message before it, when that is an answer of the past day."""
     row = connection.execute(
@@ -80,7 +79,7 @@ def last_rateable_reply(connection: sqlite3.Connection, contact_id: int, before_
     return row[0]
 
 
-def review(connection: sqlite3.Connection, rating_id: int, officer: str, title: str | None = None,
+def review(connection: Database, rating_id: int, officer: str, title: str | None = None,
            body: str | None = None) -> int | None:
     """An officer looked at a rated reply; with `title` and `body` they wrote the right answer, which
     joins the knowledge base (for the contact's domain) and is found for the next such question.
@@ -91,9 +90,9 @@ def review(connection: sqlite3.Connection, rating_id: int, officer: str, title: 
         raise LookupError(f"there is no rating {rating_id}")
     knowledge_id = None
     if title and body:
-        knowledge_id = connection.execute(
+        knowledge_id = connection.insert(
             "INSERT INTO knowledge (domain, title, body, source, updated_at) VALUES (?, ?, ?, ?, ?)",
-            (row[1], title.strip(), body.strip(), f"officer {officer}", now())).lastrowid
+            (row[1], title.strip(), body.strip(), f"officer {officer}", now()))
     connection.execute("UPDATE ratings SET reviewed_at = ?, reviewed_by = ?, knowledge_id = COALESCE(?, knowledge_id) "
                        "WHERE id = ?", (now(), officer, knowledge_id, rating_id))
     audit.record(connection, officer, "right_answer" if knowledge_id else "review_rating", f"rating {rating_id}",

@@ -45,6 +45,12 @@ class BackendSettings:
     classify_model_api_token: str = ""
     model_health_interval_s: float = 10.0  # 0 = no background health checks (the circuit breakers still act)
     model_stream: bool = True  # stream from OpenAI-protocol servers: first-token time and tokens/s measured
+    database_url: str = ""  # postgresql://… (BACKEND_DATABASE_URL); empty: the SQLite file at db_path
+
+    @property
+    def database(self) -> str | Path:
+        """What the store opens: the PostgreSQL URL when one is set, else the SQLite file."""
+        return self.database_url or self.db_path
 
     def with_overrides(self, **changes) -> "BackendSettings":
         return replace(self, **changes)
@@ -84,6 +90,7 @@ def load_settings() -> BackendSettings:
         classify_model_api_token=env_str("CLASSIFY_MODEL_API_TOKEN") or env_str("MODEL_API_TOKEN"),
         model_health_interval_s=env_float("BACKEND_MODEL_HEALTH_INTERVAL", 10.0, minimum=0.0),
         model_stream=env_bool("BACKEND_MODEL_STREAM", True),
+        database_url=env_str("BACKEND_DATABASE_URL"),
     )
     model_endpoint_specs(settings)  # a URL setting that cannot be used stops the start, with the reason
     return settings

@@ -10,12 +10,11 @@ so they are part of the conversation's memory like any other reply.
 """
 from __future__ import annotations
 
-import sqlite3
 
 from backend import audit
 from backend.alerts.repository import MAX_MESSAGE_CHARS, queue_outbound
 from backend.plugins.base import ScheduledJob
-from backend.store.database import now, transaction
+from backend.store.database import Database, now, transaction
 
 REASONS = ("asked", "not_understood", "bad_rating", "officer")
 TAKEN_NOTICE = ("👤 Una persona del equipo te está atendiendo ahora por este chat. El asistente automático "
@@ -35,7 +34,7 @@ class HeldByAnother(TakeoverProblem):
         self.officer = officer
 
 
-def request(connection: sqlite3.Connection, contact_id: int, reason: str, message_id: int | None = None) -> int:
+def request(connection: Database, contact_id: int, reason: str, message_id: int | None = None) -> int:
     """Put the conversation in the officers' inbox; the open takeover's id (an existing one is kept)."""
     if reason not in REASONS:
         raise ValueError(f"unknown takeover reason {reason!r}")
@@ -43,16 +42,16 @@ def request(connection: sqlite3.Connection, contact_id: int, reason: str, messag
     if existing is not None:
         return existing["id"]
     at = now()
-    return connection.execute(
+    return connection.insert(
         "INSERT INTO takeovers (contact_id, reason, message_id, status, requested_at, last_activity_at) "
-        "VALUES (?, ?, ?, 'waiting', ?, ?)", (contact_id, reason, message_id, at, at)).lastrowid
+        "VALUES (?, ?, ?, 'waiting', ?, ?)", (contact_id, reason, message_id, at, at))
 
 
-def open_takeover(connection: sqlite3.Connection, contact_id: int) -> dict | None:
+def open_takeover(connection: Database, contact_id: int) -> dict | None:
     return _one(connection, "SELECT * FROM takeovers WHERE contact_id = ? AND status != 'returned'", (contact_id,))
 
 
-def holder(connection: sqlite3.Connection, contact_id: int, idle_s: float) -> str | None:
+def holder(connection: Database, contact_id: int, idle_s: float) -> str | None:
     """The officer attending this contact now, or None (the bot answers). A takeover whose officer
     has been silent for `idle_s` goes back to the bot here, at the user's next message."""
     takeover = open_takeover(connection, contact_id)
@@ -64,7 +63,7 @@ def holder(connection: sqlite3.Connection, contact_id: int, idle_s: float) -> st
     return takeover["officer"]
 
 
-def take(connection: sqlite3.Connection, takeover_id: int, officer: str) -> dict:
+def take(connection: Database, takeover_id: int, officer: str) -> dict:
     """The officer holds it from now on; the user is told once. Taking one's own again is a no-op."""
     takeover = _existing(connection, takeover_id)
     if takeover["status"] == "returned":
@@ -85,12 +84,12 @@ def take(connection: sqlite3.Connection, takeover_id: int, officer: str) -> dict
     return _existing(connection, takeover_id)
 
 
-def start(connection: sqlite3.Connection, contact_id: int, officer: str) -> dict:
+def start(connection: Database, contact_id: int, officer: str) -> dict:
     """An officer takes a conversation nobody asked for (from the conversation's page)."""
     return take(connection, request(connection, contact_id, "officer"), officer)
 
 
-def reply(connection: sqlite3.Connection, takeover_id: int, officer: str, text: str) -> int:
+def reply(connection: Database, takeover_id: int, officer: str, text: str) -> int:
     """The officer's message to the user: stored, queued for the phone; its message id."""
     text = (text or "").strip()
     if not text:
@@ -99,9 +98,9 @@ def reply(connection: sqlite3.Connection, takeover_id: int, officer: str, text: 
         raise TakeoverProblem(f"a WhatsApp message has at most {MAX_MESSAGE_CHARS} characters")
     takeover = _held_by(connection, takeover_id, officer)
     at = now()
-    message_id = connection.execute(
+    message_id = connection.insert(
         "INSERT INTO messages (contact_id, direction, body, source, officer, created_at) "
-        "VALUES (?, 'out', ?, 'officer', ?, ?)", (takeover["contact_id"], text, officer, at)).lastrowid
+        "VALUES (?, 'out', ?, 'officer', ?, ?)", (takeover["contact_id"], text, officer, at))
     queue_outbound(connection, takeover["contact_id"], text, "reply", message_id)
     connection.execute("UPDATE takeovers SET last_activity_at = ? WHERE id = ?", (at, takeover_id))
     audit.record(connection, officer, "reply", f"takeover {takeover_id}", takeover["contact_id"],
@@ -109,7 +108,7 @@ def reply(connection: sqlite3.Connection, takeover_id: int, officer: str, text: 
     return message_id
 
 
-def hand_back(connection: sqlite3.Connection, takeover_id: int, officer: str) -> None:
+def hand_back(connection: Database, takeover_id: int, officer: str) -> None:
     """Back to the bot; the user is told. A waiting one can be closed too (nothing to attend)."""
     takeover = _existing(connection, takeover_id)
     if takeover["status"] == "returned":
@@ -121,7 +120,7 @@ def hand_back(connection: sqlite3.Connection, takeover_id: int, officer: str) ->
                  f"takeover {takeover_id}", takeover["contact_id"])
 
 
-def return_idle(connection: sqlite3.Connection, idle_s: float) -> int:
+def return_idle(connection: Database, idle_s: float) -> int:
     """Every takeover whose officer has been silent for `idle_s` goes back to the bot (a job)."""
     idle = connection.execute("SELECT * FROM takeovers WHERE status = 'taken' AND last_activity_at < ?",
                               (now() - idle_s,))
@@ -132,21 +131,21 @@ def return_idle(connection: sqlite3.Connection, idle_s: float) -> int:
     return len(rows)
 
 
-def _return(connection: sqlite3.Connection, takeover: dict, returned_by: str) -> None:
+def _return(connection: Database, takeover: dict, returned_by: str) -> None:
     connection.execute("UPDATE takeovers SET status = 'returned', returned_at = ?, returned_by = ? WHERE id = ?",
                        (now(), returned_by, takeover["id"]))
     if takeover["status"] == "taken":  # only who was told a person attends hears that the bot is back
         _tell(connection, takeover["contact_id"], RETURNED_NOTICE)
 
 
-def _tell(connection: sqlite3.Connection, contact_id: int, text: str) -> None:
-    message_id = connection.execute(
+def _tell(connection: Database, contact_id: int, text: str) -> None:
+    message_id = connection.insert(
         "INSERT INTO messages (contact_id, direction, body, source, created_at) VALUES (?, 'out', ?, 'notice', ?)",
-        (contact_id, text, now())).lastrowid
+        (contact_id, text, now()))
     queue_outbound(connection, contact_id, text, "notice", message_id)
 
 
-def _held_by(connection: sqlite3.Connection, takeover_id: int, officer: str) -> dict:
+def _held_by(connection: Database, takeover_id: int, officer: str) -> dict:
     takeover = _existing(connection, takeover_id)
     if takeover["status"] != "taken":
         raise TakeoverProblem("take the conversation over first")
@@ -155,14 +154,14 @@ def _held_by(connection: sqlite3.Connection, takeover_id: int, officer: str) -> 
     return takeover
 
 
-def _existing(connection: sqlite3.Connection, takeover_id: int) -> dict:
+def _existing(connection: Database, takeover_id: int) -> dict:
     takeover = _one(connection, "SELECT * FROM takeovers WHERE id = ?", (takeover_id,))
     if takeover is None:
         raise TakeoverProblem(f"there is no takeover {takeover_id}")
     return takeover
 
 
-def _one(connection: sqlite3.Connection, sql: str, params: tuple) -> dict | None:
+def _one(connection: Database, sql: str, params: tuple) -> dict | None:
     cursor = connection.execute(sql, params)
     row = cursor.fetchone()
     return None if row is None else dict(zip((c[0] for c in cursor.description), row))

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import sqlite_utils
 
-from backend.store.database import now
+from backend.store.database import Database, now
 
 
 @dataclass(frozen=True)
@@ -32,32 +31,32 @@ class VoiceNote:
 _COLUMNS = "id, wa_message_id, phone, mime_type, audio, transcript, problem, seconds"
 
 
-def keep(db: sqlite_utils.Database, wa_message_id: str, phone: str, mime_type: str, audio: bytes) -> VoiceNote:
+def keep(db: Database, wa_message_id: str, phone: str, mime_type: str, audio: bytes) -> VoiceNote:
     """The stored note for this message id, stored now if it is new."""
-    db.execute("INSERT OR IGNORE INTO voice_notes (wa_message_id, phone, mime_type, audio, bytes, created_at) "
-               "VALUES (?, ?, ?, ?, ?, ?)", [wa_message_id, phone, mime_type[:100], audio, len(audio), now()])
+    db.execute("INSERT INTO voice_notes (wa_message_id, phone, mime_type, audio, bytes, created_at) "
+               "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", [wa_message_id, phone, mime_type[:100], audio, len(audio), now()])
     row = db.execute(f"SELECT {_COLUMNS} FROM voice_notes WHERE wa_message_id = ?", [wa_message_id]).fetchone()
     return VoiceNote(*row)
 
 
-def heard(db: sqlite_utils.Database, note_id: int, transcript: str, problem: str | None,
+def heard(db: Database, note_id: int, transcript: str, problem: str | None,
           seconds: float | None, transcribe_ms: float | None) -> None:
     db.execute("UPDATE voice_notes SET transcript = ?, problem = ?, seconds = ?, transcribe_ms = ?, heard_at = ? "
                "WHERE id = ?", [transcript, problem, seconds, transcribe_ms, now(), note_id])
 
 
-def link(db: sqlite_utils.Database, note_id: int, contact_id: int | None, message_id: int | None) -> None:
+def link(db: Database, note_id: int, contact_id: int | None, message_id: int | None) -> None:
     """The contact the note belongs to and the inbound message its transcript became."""
     db.execute("UPDATE voice_notes SET contact_id = COALESCE(?, contact_id), message_id = COALESCE(?, message_id) "
                "WHERE id = ?", [contact_id, message_id, note_id])
 
 
-def audio_of(db: sqlite_utils.Database, note_id: int) -> tuple[bytes, str] | None:
+def audio_of(db: Database, note_id: int) -> tuple[bytes, str] | None:
     row = db.execute("SELECT audio, mime_type FROM voice_notes WHERE id = ?", [note_id]).fetchone()
     return (row[0], row[1]) if row else None
 
 
-def notes_of_messages(db: sqlite_utils.Database, message_ids: list[int]) -> dict[int, dict]:
+def notes_of_messages(db: Database, message_ids: list[int]) -> dict[int, dict]:
     """message id -> its voice note's id, type, length and problem, for the admin's conversation view."""
     if not message_ids:
         return {}

@@ -77,9 +77,9 @@ def cmd_db(args) -> int:
     from backend.store.migrations import current_version, migrate
 
     settings = load_settings()
-    db = open_database(settings.db_path)
+    db = open_database(settings.database)
     applied = migrate(db)
-    print(f"{settings.db_path}: schema version {current_version(db)}"
+    print(f"{db.url}: schema version {current_version(db)}"
           + (f" (applied {', '.join(map(str, applied))})" if applied else " (up to date)"))
     return 0
 
@@ -99,7 +99,7 @@ def cmd_admin(args) -> int:
 
     settings = load_settings()
     if args.admin_command == "set-role":
-        db = open_database(settings.db_path)
+        db = open_database(settings.database)
         migrate(db)
         try:
             with transaction(db) as connection:
@@ -113,7 +113,7 @@ def cmd_admin(args) -> int:
         except ValueError as problem:
             print(f"chasqui: {problem}", file=sys.stderr)
             return 2
-        print(f"{args.username!r} is now {args.role} in {settings.db_path}")
+        print(f"{args.username!r} is now {args.role} in {db.url}")
         return 0
     password = os.environ.get("CHASQUI_ADMIN_PASSWORD", "")
     if not password:
@@ -126,7 +126,7 @@ def cmd_admin(args) -> int:
         if password != again:
             print("chasqui: the two passwords differ; nothing was created", file=sys.stderr)
             return 2
-    db = open_database(settings.db_path)
+    db = open_database(settings.database)
     migrate(db)  # admin_users arrives with migration 2, its roles with 12
     try:
         username, password_hash = users.clean_username(args.username), users.hash_password(password)
@@ -136,7 +136,7 @@ def cmd_admin(args) -> int:
     except ValueError as problem:
         print(f"chasqui: {problem}", file=sys.stderr)
         return 2
-    print(f"{args.role} user {args.username!r} created in {settings.db_path}; sign in at /admin/login")
+    print(f"{args.role} user {args.username!r} created in {db.url}; sign in at /admin/login")
     return 0
 
 
@@ -167,7 +167,7 @@ def cmd_up(args) -> int:
     backend_server, _ = start_server(create_backend(backend_settings), backend_settings.host,
                                      backend_settings.port)
     backend_url = f"http://{backend_settings.host}:{backend_server.server_port}"
-    print(f"Chasqui: backend on {backend_url}, database {backend_settings.db_path}", flush=True)
+    print(f"Chasqui: backend on {backend_url}, database {backend_settings.database}", flush=True)
     bridge_settings = bridge_base.with_overrides(backend_url=backend_url, backend_token=backend_settings.token)
     bridge_app = create_bridge(bridge_settings)
     bridge_server, _ = start_server(bridge_app, bridge_settings.host, bridge_settings.port)
@@ -176,7 +176,7 @@ def cmd_up(args) -> int:
     try:
         wait_until_ready(model_url, timeout_s=args.ready_timeout)
         if bridge_settings.transport == "simulator":
-            known = sample_user_onboarded(backend_settings.db_path)
+            known = sample_user_onboarded(backend_settings.database)
             show_sample_conversation(bridge_url, sample_messages(load_plugins(backend_settings.plugins), known))
         if not args.once:
             where = (f"chat in the simulator (typed or 🎙️ voice notes): {bridge_url}/simulator/"

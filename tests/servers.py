@@ -13,7 +13,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import requests
+
 from werkzeug.serving import make_server
+
+from tests.databases import database_env
 
 REPO = Path(__file__).resolve().parents[1]
 CHASQUI = [sys.executable, "-m", "chasqui.cli"]
@@ -129,7 +132,7 @@ def start_backend(tmp_path: Path, model_url: str, port: int | None = None, **env
     port = port or free_port()
     # No warm-up requests unless asked: a scripted model would count them as the test's own.
     env = service_env(**{"BACKEND_PORT": str(port), "MODEL_API_URL": model_url, "BACKEND_WARM_UP": "0",
-                         "BACKEND_DB_PATH": str(tmp_path / "backend.db"), **env_overrides})
+                         **database_env(tmp_path / "backend.db"), **env_overrides})
     # the backend's /health answers 200 unless its database is down
     return _ready(RunningService(CHASQUI + ["backend"], env, port, tmp_path / f"backend-{port}.log"))
 

@@ -104,7 +104,6 @@ def _broadcast(db, officer: str, message: str, level: str, domain: str, filters:
     helpers; a repository.add_broadcast(connection, ...) would replace this."""
     repository.validate_content(message, level)
     where, params = repository._broadcast_conditions(domain, filters)
-    repository._register_casefold(db)
     broadcast_id = uuid.uuid4().hex
     with transaction(db) as connection:
         contact_ids = [row[0] for row in connection.execute(

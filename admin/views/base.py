@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-import sqlite_utils
 from flask import flash, request
 from flask_babel import gettext as _
 
 from admin.forms import CSRF_PROBLEM, PanelForm
-from backend.text import fold
 
 FormT = TypeVar("FormT", bound=PanelForm)
 PAGE_ROWS = 200  # superseded by admin.paging (every list pages through all rows); kept for old imports
@@ -53,7 +51,3 @@ def choice_arg(name: str, allowed) -> str:
     return value
 
 
-def register_fold(db: sqlite_utils.Database) -> None:
-    """fold() in SQL: searches match "Lucía" for "lucia" (LIKE folds ASCII case only)."""
-    db.conn.create_function("fold", 1, lambda text: fold(text) if isinstance(text, str) else text,
-                            deterministic=True)

@@ -17,7 +17,7 @@ from backend import audit
 from admin.auth import PanelView, admin_to_change
 from admin.forms import ContactForm
 from admin.paging import Keyset, keyset_page
-from admin.views.base import bind_form, choice_arg, escape_like, refuse, register_fold, search_arg
+from admin.views.base import bind_form, choice_arg, escape_like, refuse, search_arg
 from backend.contacts import find_contact, update_contact
 from backend.store.database import transaction
 from backend.text import fold
@@ -38,7 +38,6 @@ def contact_filters(db) -> tuple[list[str], list, dict]:
               "opted_out": choice_arg("opted_out", OPTED_OUT), "domains": domains}
     where, params = [], []
     if query:
-        register_fold(db)
         digits = re.sub(r"[\s\-().]", "", query)
         where.append("(c.phone LIKE ? ESCAPE '\\' OR fold(c.name) LIKE ? ESCAPE '\\')")
         params += [f"%{escape_like(digits)}%", f"%{escape_like(fold(query))}%"]

@@ -51,9 +51,9 @@ class KnowledgeView(PanelView):
         if request.method == "POST":
             if form.validate():
                 with transaction(self.store.db) as connection:
-                    entry_id = connection.execute(
+                    entry_id = connection.insert(
                         "INSERT INTO knowledge (domain, title, body, source, updated_at) VALUES (?, ?, ?, ?, ?)",
-                        (*_entry_values(form), ADMIN_SOURCE, now())).lastrowid
+                        (*_entry_values(form), ADMIN_SOURCE, now()))
                     audit.record(connection, self.signed_in_admin(), "create_knowledge", f"knowledge {entry_id}",
                                  detail=form.title.data.strip())
                 flash(_("Added %(title)r.", title=form.title.data.strip()), "success")

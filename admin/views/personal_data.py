@@ -57,7 +57,7 @@ class PersonalDataView(PanelView):
                     personal_data.erase(connection, contact_id, "panel")
                 flash(_("The contact and everything about them were deleted."), "info")
                 return redirect(url_for("admin_contacts.index"))
-        counts = {table: len(rows) for table, rows in personal_data.export(db.conn, contact_id).items()
+        counts = {table: len(rows) for table, rows in personal_data.export(db, contact_id).items()
                   if table != "contacto"}
         return self.render("chasqui/personal_data_erase.html", contact=contact, form=form, counts=counts), status
 

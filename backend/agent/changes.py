@@ -9,11 +9,10 @@ import logging
 import re
 
 import jsonschema
-import sqlite_utils
 
 from backend.contacts import Contact
 from backend.plugins.base import Action, ActionContext, ActionRefused, DomainPlugin
-from backend.store.database import now
+from backend.store.database import Database, now
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +46,7 @@ def checked(plugin: DomainPlugin, requested: dict) -> dict:
     return valid
 
 
-def prepare(db: sqlite_utils.Database, contact: Contact, plugin: DomainPlugin,
+def prepare(db: Database, contact: Contact, plugin: DomainPlugin,
             actions: dict) -> tuple[dict, list[str]]:
     """Each action as it would run (its plug-in's `prepare`), or the reason it cannot."""
     prepared, refusals = {}, []
@@ -69,24 +68,24 @@ def _ask(action: Action, arguments: dict) -> str:
     return action.ask(arguments) if action.ask else f"¿Hago esto: {action.description}?"
 
 
-def propose(db: sqlite_utils.Database, contact: Contact, plugin: DomainPlugin, actions: dict) -> None:
+def propose(db: Database, contact: Contact, plugin: DomainPlugin, actions: dict) -> None:
     db.execute("INSERT INTO pending_actions (contact_id, domain, actions, created_at) VALUES (?, ?, ?, ?) "
                "ON CONFLICT(contact_id) DO UPDATE SET domain = excluded.domain, actions = excluded.actions, "
                "created_at = excluded.created_at",
                [contact.id, plugin.name, json.dumps(actions, ensure_ascii=False), now()])
 
 
-def pending(db: sqlite_utils.Database, contact: Contact, domain: str) -> dict | None:
+def pending(db: Database, contact: Contact, domain: str) -> dict | None:
     row = db.execute("SELECT actions FROM pending_actions WHERE contact_id = ? AND domain = ? AND created_at >= ?",
                      [contact.id, domain, now() - PENDING_FOR_S]).fetchone()
     return json.loads(row[0]) if row else None
 
 
-def drop_pending(db: sqlite_utils.Database, contact: Contact) -> None:
+def drop_pending(db: Database, contact: Contact) -> None:
     db.execute("DELETE FROM pending_actions WHERE contact_id = ?", [contact.id])
 
 
-def run(db: sqlite_utils.Database, contact: Contact, plugin: DomainPlugin, actions: dict) -> tuple[dict, list[str]]:
+def run(db: Database, contact: Contact, plugin: DomainPlugin, actions: dict) -> tuple[dict, list[str]]:
     """Runs each action in a savepoint, so one that fails leaves no half-write and does not take the
     reply down; returns the executed ones and what the user must be told about refused ones."""
     executed, refusals = {}, []
@@ -117,13 +116,13 @@ def read_back(plugin: DomainPlugin, executed: dict) -> str:
                     else f"Hecho: {plugin.actions[name].description}." for name, arguments in executed.items())
 
 
-def undoable(db: sqlite_utils.Database, contact: Contact, domain: str) -> tuple | None:
+def undoable(db: Database, contact: Contact, domain: str) -> tuple | None:
     return db.execute("SELECT id, action, arguments, undo FROM action_log WHERE contact_id = ? AND domain = ? "
                       "AND undone_at IS NULL AND created_at >= ? ORDER BY id DESC LIMIT 1",
                       [contact.id, domain, now() - UNDO_FOR_S]).fetchone()
 
 
-def undo_last(db: sqlite_utils.Database, contact: Contact, plugin: DomainPlugin) -> str:
+def undo_last(db: Database, contact: Contact, plugin: DomainPlugin) -> str:
     row = undoable(db, contact, plugin.name)
     if row is None:
         return "No tengo ningún cambio reciente para deshacer."

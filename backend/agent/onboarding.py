@@ -14,11 +14,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import sqlite_utils
 
 from backend.contacts import LATER_PREFIX, Contact, save_profile, update_contact
 from backend.plugins.base import DomainPlugin, ProfileField
 from backend.text import fold
+from backend.store.database import Database
 
 STEP_DOMAIN = "domain"
 STEP_NAME = "name"
@@ -51,7 +51,7 @@ def domain_options(plugins: dict[str, DomainPlugin]) -> tuple[str, ...]:
     return tuple(p.label for p in plugins.values())
 
 
-def start(db: sqlite_utils.Database, contact: Contact, message: str, plugins: dict[str, DomainPlugin],
+def start(db: Database, contact: Contact, message: str, plugins: dict[str, DomainPlugin],
           name: str | None = None) -> Step:
     """The first message of a new phone number: already read for the domain and what it says."""
     hello = "¡Hola! Soy Chasqui, tu asistente por WhatsApp."
@@ -68,7 +68,7 @@ def start(db: sqlite_utils.Database, contact: Contact, message: str, plugins: di
     return _next(db, contact, plugin, lead=f"{hello} {_understood(plugin, contact)}")
 
 
-def advance(db: sqlite_utils.Database, contact: Contact, message: str, plugins: dict[str, DomainPlugin]) -> Step:
+def advance(db: Database, contact: Contact, message: str, plugins: dict[str, DomainPlugin]) -> Step:
     """Take the user's answer to the current step; the next question, or the end."""
     step = contact.onboarding_step
     if step == STEP_DOMAIN:

@@ -389,8 +389,9 @@ class Orchestrator:
                     text = fallback
             if source in ("model", "secondary"):
                 self._count_model_call(db, contact, source)
-                db.execute("INSERT OR REPLACE INTO answer_cache (question_key, domain, answer, created_at) "
-                           "VALUES (?, ?, ?, ?)", [cache_key, plugin.name,
+                db.execute("INSERT INTO answer_cache (question_key, domain, answer, created_at) VALUES (?, ?, ?, ?) "
+                           "ON CONFLICT (question_key, domain) DO UPDATE SET answer = excluded.answer, "
+                           "created_at = excluded.created_at", [cache_key, plugin.name,
                                                    json.dumps({"respuesta_chat": text}, ensure_ascii=False), now()])
             return self._store(db, turn, text, source, {}, started)
 

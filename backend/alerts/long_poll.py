@@ -12,9 +12,9 @@ import threading
 import time
 from typing import Callable
 
-import sqlite_utils
 
 from backend.alerts.repository import has_due
+from backend.store.database import Database
 
 MAX_WAIT_S = 30.0
 CHECK_EVERY_S = 0.2
@@ -27,7 +27,7 @@ def alerts_created() -> None:
         _created.notify_all()
 
 
-def claim_waiting(db: sqlite_utils.Database, wait_s: float, claim: Callable[[], list[dict]]) -> list[dict]:
+def claim_waiting(db: Database, wait_s: float, claim: Callable[[], list[dict]]) -> list[dict]:
     """Claim now; if nothing was due, wait up to `wait_s` for something to be and claim again."""
     claimed = claim()
     deadline = time.monotonic() + min(wait_s, MAX_WAIT_S)

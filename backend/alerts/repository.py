@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import re
 import secrets
-import sqlite3
 import uuid
 from typing import Any
 
-import sqlite_utils
 
-from backend.store.database import now, transaction
-from backend.text import fold
+from backend.store.database import Database, now, transaction
 
 LEVELS = ("baja", "media", "alta")
 MAX_MESSAGE_CHARS = 4096  # WhatsApp's limit for one text message
@@ -57,13 +54,13 @@ class AlertAlreadySent(Exception):
 
 # --- creating -----------------------------------------------------------------------------------
 
-def create_alert(db: sqlite_utils.Database, contact_id: int, message: str, level: str,
+def create_alert(db: Database, contact_id: int, message: str, level: str,
                  broadcast: str | None = None, image: bytes | None = None) -> int:
     with transaction(db) as connection:
         return add_alert(connection, contact_id, message, level, image, broadcast)
 
 
-def add_alert(connection: sqlite3.Connection, contact_id: int, message: str, level: str,
+def add_alert(connection: Database, contact_id: int, message: str, level: str,
               image: bytes | None = None, broadcast: str | None = None) -> int:
     """create_alert inside the caller's transaction (a plug-in job writing its own rows with it).
     `image` is PNG bytes sent with the message as its caption."""
@@ -74,7 +71,7 @@ def add_alert(connection: sqlite3.Connection, contact_id: int, message: str, lev
     return _insert_alert(connection, contact_id, message, level, broadcast, now(), image)
 
 
-def queue_outbound(connection: sqlite3.Connection, contact_id: int, message: str, kind: str,
+def queue_outbound(connection: Database, contact_id: int, message: str, kind: str,
                    message_id: int | None = None, document: tuple[str, str, bytes] | None = None) -> int:
     """An officer's reply, a notice about a takeover, or a file (`document`: name, type, bytes),
     through the alerts' queue: leased, retried, reported, the 24-hour window respected. Urgent:
@@ -87,27 +84,26 @@ def queue_outbound(connection: sqlite3.Connection, contact_id: int, message: str
     _require_contact(connection, contact_id)
     name, mime_type, data = document or (None, None, None)
     at = now()
-    cursor = connection.execute(
+    new_id = connection.insert(
         "INSERT INTO alerts (contact_id, message, level, status, attempts, next_attempt_at, created_at, kind, "
         "message_id, document_name, document_type, document) VALUES (?, ?, 'alta', 'pending', 0, ?, ?, ?, ?, ?, ?, ?)",
         (contact_id, message, at, at, kind, message_id, name, mime_type, data))
-    return cursor.lastrowid
+    return new_id
 
 
 OUTBOUND_KINDS = ("reply", "notice", "document")
 
 
-def _require_contact(connection: sqlite3.Connection, contact_id: int) -> None:
+def _require_contact(connection: Database, contact_id: int) -> None:
     if connection.execute("SELECT 1 FROM contacts WHERE id = ?", (contact_id,)).fetchone() is None:
         raise ContactNotFound(f"no contact with id {contact_id}")
 
 
-def create_broadcast(db: sqlite_utils.Database, message: str, level: str, domain: str | None = None,
+def create_broadcast(db: Database, message: str, level: str, domain: str | None = None,
                      profile_filters: dict[str, Any] | None = None) -> tuple[str, list[int]]:
     """One alert per contact that matches; contacts who opted out are skipped. All or nothing."""
     validate_content(message, level)
     where, params = _broadcast_conditions(domain, profile_filters or {})
-    _register_casefold(db)
     broadcast_id = uuid.uuid4().hex
     created_at = now()
     with transaction(db) as connection:
@@ -120,7 +116,7 @@ def create_broadcast(db: sqlite_utils.Database, message: str, level: str, domain
     return broadcast_id, alert_ids
 
 
-def contact_id_for_phone(db: sqlite_utils.Database, phone: str) -> int | None:
+def contact_id_for_phone(db: Database, phone: str) -> int | None:
     row = db.execute("SELECT id FROM contacts WHERE phone = ?", (phone,)).fetchone()
     return row[0] if row else None
 
@@ -150,8 +146,9 @@ def _broadcast_conditions(domain: str | None, profile_filters: dict[str, Any]) -
         if value is None:
             conditions.append(f"{path} IS NULL")
         elif isinstance(value, str):
-            # casefold, not SQLite's lower(): lower() leaves 'MAÍZ' as 'maÍz'.
-            conditions.append(f"casefold({path}) = casefold(?)")
+            # fold (the database's, backend/store/database.py), not lower(): SQLite's lower() leaves
+            # 'MAÍZ' as 'maÍz'; accents folded too, so "maíz" matches a profile "maiz".
+            conditions.append(f"fold({path}) = fold(?)")
             params.append(value)
         elif isinstance(value, (bool, int, float)):
             conditions.append(f"{path} = ?")  # JSON true/false come out as 1/0, as do Python's bools
@@ -161,24 +158,18 @@ def _broadcast_conditions(domain: str | None, profile_filters: dict[str, Any]) -
     return " AND ".join(conditions), params
 
 
-def _register_casefold(db: sqlite_utils.Database) -> None:
-    # Accents folded too: a filter "maíz" matches a profile "maiz" (people type both).
-    db.conn.create_function("casefold", 1, lambda text: fold(text) if isinstance(text, str) else text,
-                            deterministic=True)
-
-
-def _insert_alert(connection: sqlite3.Connection, contact_id: int, message: str, level: str,
+def _insert_alert(connection: Database, contact_id: int, message: str, level: str,
                   broadcast: str | None, created_at: float, image: bytes | None = None) -> int:
-    cursor = connection.execute(
+    new_id = connection.insert(
         "INSERT INTO alerts (contact_id, message, level, status, attempts, next_attempt_at, broadcast, created_at, "
         "image) VALUES (?, ?, ?, 'pending', 0, ?, ?, ?, ?)",
         (contact_id, message, level, created_at, broadcast, created_at, image))
-    return cursor.lastrowid
+    return new_id
 
 
 # --- handing out ----------------------------------------------------------------------------------
 
-def claim_due(db: sqlite_utils.Database, limit: int, lease_s: float, max_attempts: int) -> list[dict]:
+def claim_due(db: Database, limit: int, lease_s: float, max_attempts: int) -> list[dict]:
     """Lease up to `limit` due alerts, most urgent first. Each gets a fresh lease token; an alert whose
     lease expired is due again (its bridge is presumed dead) unless it has used all its attempts."""
     if limit < 1:
@@ -211,14 +202,14 @@ ORDER BY due.priority, due.next_attempt_at, due.id LIMIT :limit
 """
 
 
-def _give_up_expired(connection: sqlite3.Connection, at: float, max_attempts: int) -> None:
+def _give_up_expired(connection: Database, at: float, max_attempts: int) -> None:
     connection.execute(
         "UPDATE alerts SET status = 'failed', lease_until = NULL, lease_token = NULL, "
         "last_error = 'gave up after ' || attempts || ' attempts; lease expired' "
         "WHERE status = 'claimed' AND lease_until < ? AND attempts >= ?", (at, max_attempts))
 
 
-def _claim(connection: sqlite3.Connection, alert_id: int, lease_until: float) -> dict:
+def _claim(connection: Database, alert_id: int, lease_until: float) -> dict:
     connection.execute(
         "UPDATE alerts SET status = 'claimed', lease_until = ?, lease_token = ?, attempts = attempts + 1 "
         "WHERE id = ?", (lease_until, secrets.token_hex(8), alert_id))
@@ -234,14 +225,14 @@ def _claim(connection: sqlite3.Connection, alert_id: int, lease_until: float) ->
     return claimed
 
 
-def alert_image(db: sqlite_utils.Database, alert_id: int) -> bytes:
+def alert_image(db: Database, alert_id: int) -> bytes:
     row = db.execute("SELECT image FROM alerts WHERE id = ?", (alert_id,)).fetchone()
     if row is None or row[0] is None:
         raise AlertNotFound(f"alert {alert_id} has no image")
     return row[0]
 
 
-def alert_document(db: sqlite_utils.Database, alert_id: int) -> tuple[str, str, bytes]:
+def alert_document(db: Database, alert_id: int) -> tuple[str, str, bytes]:
     """(name, type, bytes) of the file an outbound item carries."""
     row = db.execute("SELECT document_name, document_type, document FROM alerts WHERE id = ?", (alert_id,)).fetchone()
     if row is None or row[2] is None:
@@ -251,7 +242,7 @@ def alert_document(db: sqlite_utils.Database, alert_id: int) -> tuple[str, str, 
 
 # --- reports from bridges -----------------------------------------------------------------------
 
-def mark_sent(db: sqlite_utils.Database, alert_id: int, lease_token: str | None = None,
+def mark_sent(db: Database, alert_id: int, lease_token: str | None = None,
               provider_message_id: str | None = None) -> dict:
     """Idempotent: a bridge that retries its report after a timeout gets the same answer.
     `provider_message_id` (WhatsApp's id) lets later delivery reports find the alert."""
@@ -267,7 +258,7 @@ def mark_sent(db: sqlite_utils.Database, alert_id: int, lease_token: str | None 
         return _alert(connection, alert_id)
 
 
-def release(db: sqlite_utils.Database, alert_id: int, lease_token: str | None = None) -> dict:
+def release(db: Database, alert_id: int, lease_token: str | None = None) -> dict:
     """A bridge hands back an alert it claimed but will not send (it is shutting down): due again
     at once, and the claim does not count as an attempt."""
     with transaction(db) as connection:
@@ -285,7 +276,7 @@ def release(db: sqlite_utils.Database, alert_id: int, lease_token: str | None = 
 _DELIVERY_ORDER = {None: 0, "sent": 1, "delivered": 2, "read": 3, "failed": 4}
 
 
-def record_delivery(db: sqlite_utils.Database, provider_message_id: str, status: str,
+def record_delivery(db: Database, provider_message_id: str, status: str,
                     error: str | None = None) -> dict:
     """A provider's report on an alert it accepted. Raises AlertNotFound when the id belongs to no
     alert (most statuses are about chat replies, which are not alerts)."""
@@ -302,7 +293,7 @@ def record_delivery(db: sqlite_utils.Database, provider_message_id: str, status:
         return _alert(connection, alert["id"])
 
 
-def has_due(db: sqlite_utils.Database) -> bool:
+def has_due(db: Database) -> bool:
     """A cheap read (no write lock) for long-polling bridges: is anything ready to hand out?"""
     at = now()
     return db.execute("SELECT EXISTS (SELECT 1 FROM alerts WHERE status = 'pending' AND next_attempt_at <= ?) "
@@ -310,7 +301,7 @@ def has_due(db: sqlite_utils.Database) -> bool:
                       (at, at)).fetchone()[0] == 1
 
 
-def mark_failed(db: sqlite_utils.Database, alert_id: int, error: str, backoff_s: float, max_attempts: int,
+def mark_failed(db: Database, alert_id: int, error: str, backoff_s: float, max_attempts: int,
                 lease_token: str | None = None) -> dict:
     """Back to pending after an exponentially growing wait, or given up once attempts run out."""
     with transaction(db) as connection:
@@ -338,11 +329,11 @@ def backoff_delay(backoff_s: float, attempts: int) -> float:
     return min(backoff_s * 2 ** (max(attempts, 1) - 1), MAX_BACKOFF_S)
 
 
-def alert_state(db: sqlite_utils.Database, alert_id: int) -> dict:
-    return _existing_alert(db.conn, alert_id)
+def alert_state(db: Database, alert_id: int) -> dict:
+    return _existing_alert(db, alert_id)
 
 
-def _existing_alert(connection: sqlite3.Connection, alert_id: int) -> dict:
+def _existing_alert(connection: Database, alert_id: int) -> dict:
     alert = _alert(connection, alert_id)
     if alert is None:
         raise AlertNotFound(f"no alert with id {alert_id}")
@@ -356,11 +347,11 @@ def _check_lease(alert: dict, lease_token: str | None) -> None:
                             "(the lease expired and the alert was handed out again)")
 
 
-def _alert(connection: sqlite3.Connection, alert_id: int) -> dict | None:
+def _alert(connection: Database, alert_id: int) -> dict | None:
     return _one(connection, f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE id = ?", (alert_id,))
 
 
-def _one(connection: sqlite3.Connection, sql: str, params: tuple) -> dict | None:
+def _one(connection: Database, sql: str, params: tuple) -> dict | None:
     cursor = connection.execute(sql, params)
     row = cursor.fetchone()
     if row is None:

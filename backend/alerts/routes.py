@@ -6,7 +6,6 @@ and adds the lease token and attempts; `POST /alerts/<id>/sent` still works with
 from __future__ import annotations
 
 import re
-import sqlite3
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -18,7 +17,7 @@ from backend.alerts.repository import (AlertAlreadySent, AlertNotFound, ContactN
 from backend.alerts import long_poll
 from backend.http_input import json_object, optional_string, required_phone, required_string
 from backend.settings import BackendSettings
-from backend.store.database import Store
+from backend.store.database import IntegrityError, Store
 from chasqui.http_errors import ApiError, bad_request
 
 DEFAULT_POLL_LIMIT = 20
@@ -146,7 +145,7 @@ def _report_errors() -> Iterator[None]:
         raise ApiError(409, "alert_already_sent", str(problem)) from None
     except OverflowError:  # /alerts/99999999999999999999/sent: no SQLite id is that large
         raise ApiError(404, "alert_not_found", "no alert has that id (alert ids fit in 64 bits)") from None
-    except sqlite3.IntegrityError as problem:
+    except IntegrityError as problem:
         if "provider_message_id" not in str(problem):
             raise
         raise ApiError(409, "provider_message_id_taken", "another alert was already sent as that provider message",

@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import sqlite_utils
 
 from backend.contacts import Contact
+from backend.store.database import Database
 
 
 def ALWAYS(profile: dict) -> bool:  # noqa: N802 — read as a constant in field declarations
@@ -44,7 +44,7 @@ class ProfileField:
 
 @dataclass(frozen=True)
 class ActionContext:
-    db: sqlite_utils.Database  # inside the transaction that also stores the reply
+    db: Database  # inside the transaction that also stores the reply
     contact: Contact
 
 
@@ -87,7 +87,7 @@ class Action:
 class ScheduledJob:
     name: str
     every_seconds: float
-    run: Callable[[sqlite_utils.Database], None]
+    run: Callable[[Database], None]
 
 
 @dataclass
@@ -100,7 +100,7 @@ class DomainPlugin:
     forms: dict[str, dict] = field(default_factory=dict)  # name -> JSON schema of a submission
     jobs: list[ScheduledJob] = field(default_factory=list)
     # Computed facts: what the fact intents answer from (numbers come from code, never the model).
-    facts: Callable[[sqlite_utils.Database, Contact], dict] = lambda db, contact: {}
+    facts: Callable[[Database, Contact], dict] = lambda db, contact: {}
     # The changes the user's own words ask for ("corrí 10 km en 55 min" -> registrar_carrera with
     # its figures): name -> arguments, each fitting its schema. Given the message as read once
     # (backend.understanding.reading.Reading: `.normalized` is folded, number words as digits, `.text`
@@ -111,7 +111,7 @@ class DomainPlugin:
     # Extra HTTP routes (e.g. a file import), behind the backend's bearer token.
     routes: Callable[[Any], Any] | None = None  # Store -> flask.Blueprint
     # Run once when the backend starts, after the migrations (e.g. loading shipped knowledge texts).
-    on_start: Callable[[sqlite_utils.Database], None] | None = None
+    on_start: Callable[[Database], None] | None = None
     # What a new user types after their name to see the plug-in at work (`chasqui up` plays it).
     demo: list[str] = field(default_factory=list)
     # Extra pages in the admin panel (admin.auth.PanelView subclasses), each made with the Store.
@@ -138,7 +138,7 @@ class DomainPlugin:
     asks_name: bool = True
     # Called after fields were given outside onboarding (a question asked later), so what was
     # built from them follows (the first plot, the plan): (db, contact, {field: value}) -> None.
-    on_profile_change: Callable[[sqlite_utils.Database, Contact, dict], None] | None = None
+    on_profile_change: Callable[[Database, Contact, dict], None] | None = None
     # Words a voice note of this domain is likely to hold, in a sentence as people say them: given
     # to the speech engine as its prompt, so «regué», «rancha» or «5K» are heard as written.
     speech_prompt: str = ""

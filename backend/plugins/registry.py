@@ -4,10 +4,9 @@ from __future__ import annotations
 import importlib
 import json
 
-import sqlite_utils
 
 from backend.plugins.base import DomainPlugin
-from backend.store.database import now, transaction
+from backend.store.database import Database, now, transaction
 
 
 class PluginError(ValueError):
@@ -30,11 +29,12 @@ def load_plugins(names: tuple[str, ...]) -> dict[str, DomainPlugin]:
     return plugins
 
 
-def register_forms(db: sqlite_utils.Database, plugins: dict[str, DomainPlugin]) -> None:
+def register_forms(db: Database, plugins: dict[str, DomainPlugin]) -> None:
     """Plug-in forms become rows the admin can see; an admin's later edit of a schema is kept."""
     with transaction(db) as connection:
         for plugin in plugins.values():
             for form_name, schema in plugin.forms.items():
                 connection.execute(
-                    "INSERT OR IGNORE INTO form_definitions (name, domain, schema, updated_at) VALUES (?, ?, ?, ?)",
+                    "INSERT INTO form_definitions (name, domain, schema, updated_at) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT DO NOTHING",
                     [form_name, plugin.name, json.dumps(schema, ensure_ascii=False), now()])

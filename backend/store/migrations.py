@@ -2,15 +2,17 @@
 
 A migration is never edited once released: add a new one. Each runs in one transaction together
 with its row in schema_migrations, so a crash leaves the database at the previous version.
+
+The SQL is SQLite's; PostgreSQL gets the same migrations, numbered alike, rendered by
+backend/store/dialects.py (types, full-text indexes). A migration whose SQL truly differs gives
+both: {"sqlite": ..., "postgresql": ...}.
 """
 from __future__ import annotations
 
 import logging
-import sqlite3
 
-import sqlite_utils
-
-from backend.store.database import now, transaction
+from backend.store.database import Database, now, transaction
+from backend.store.dialects import statements_for
 
 log = logging.getLogger(__name__)
 
@@ -319,7 +321,7 @@ CREATE INDEX contacts_by_time ON contacts(created_at);
 ]
 
 
-def current_version(db: sqlite_utils.Database, plugin: str | None = None) -> int:
+def current_version(db: Database, plugin: str | None = None) -> int:
     """The core schema's version, or a domain plug-in's (each plug-in numbers its own tables)."""
     db.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
                "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)")
@@ -332,18 +334,20 @@ def current_version(db: sqlite_utils.Database, plugin: str | None = None) -> int
     return row[0] or 0
 
 
-def migrate(db: sqlite_utils.Database, migrations: list[tuple[int, str, str]] | None = None,
+def migrate(db: Database, migrations: list[tuple[int, str, str | dict]] | None = None,
             plugin: str | None = None) -> list[int]:
     """Apply what is missing of the core schema (or of one plug-in's tables, when `plugin` names
     it); return the versions applied now."""
     applied = []
-    current_version(db)  # creates the bookkeeping tables
+    with transaction(db) as connection:  # creates the bookkeeping tables, once for racing starts
+        current_version(connection)
     for version, name, sql in MIGRATIONS if migrations is None else migrations:
-        # Checked inside the write transaction: gunicorn workers start together and each migrates.
+        # Checked inside the write transaction: gunicorn workers (and other machines) start together
+        # and each migrates.
         with transaction(db) as connection:
-            if version <= current_version(db, plugin):
+            if version <= current_version(connection, plugin):
                 continue
-            for statement in _statements(sql):
+            for statement in statements_for(db.dialect, sql, core_version=None if plugin else version):
                 connection.execute(statement)
             if plugin is None:
                 connection.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
@@ -354,16 +358,3 @@ def migrate(db: sqlite_utils.Database, migrations: list[tuple[int, str, str]] | 
         log.info("migration applied", extra={"version": version, "migration": name, "plugin": plugin})
         applied.append(version)
     return applied
-
-
-def _statements(sql: str) -> list[str]:
-    """Split a script into statements (executescript would commit behind our back)."""
-    statements, current = [], ""
-    for line in sql.splitlines(keepends=True):
-        current += line
-        if sqlite3.complete_statement(current):
-            if current.strip():
-                statements.append(current.strip())
-            current = ""
-    return statements
-

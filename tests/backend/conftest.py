@@ -3,6 +3,7 @@ import pytest
 from backend.app import create_app
 from backend.settings import load_settings
 from tests.backend.scripted_model import ScriptedModel
+from tests.databases import database_url_for
 
 TOKEN = "bridge-token-for-tests"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -17,7 +18,7 @@ def model():
 
 def backend_settings(tmp_path, model_url: str, **overrides):
     return load_settings().with_overrides(**{
-        "db_path": tmp_path / "chasqui.db", "token": TOKEN, "model_api_url": model_url, "model_api_token": "",
+        "db_path": tmp_path / "chasqui.db", "database_url": database_url_for(tmp_path / "chasqui.db"), "token": TOKEN, "model_api_url": model_url, "model_api_token": "",
         "secondary_model_api_url": "", "model_timeout_s": 5.0, "model_retries": 2, "breaker_failures": 3,
         "breaker_cooldown_s": 60.0, "daily_model_calls": 50, "daily_secondary_model_calls": 0, "plugins": ("example",),
         "warm_up": False, **overrides})

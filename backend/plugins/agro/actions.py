@@ -79,7 +79,7 @@ def _saving(form: str):
         # have changed since the question was asked.
         data = prepare(ctx, arguments)
         new_plot = data.pop(NEW_PLOT, False) or arguments.get(NEW_PLOT) is True
-        connection = ctx.db.conn
+        connection = ctx.db
         undo: dict = {}
         if form == "siembra" and new_plot:
             name, described = _described_plot(ctx, data)
@@ -103,7 +103,7 @@ def _saving(form: str):
 
 def undo_report(ctx: ActionContext, undo: dict) -> None:
     """Takes back exactly what `run` did: the submission, the plot it made or the plot's previous state."""
-    connection = ctx.db.conn
+    connection = ctx.db
     core.delete_submission(connection, ctx.contact.id, undo["submission"])
     if "created_plot" in undo:
         store.delete_plot(connection, ctx.contact.id, undo["created_plot"])
@@ -120,7 +120,7 @@ def _described_plot(ctx: ActionContext, data: dict) -> tuple[str, dict]:
 
 
 def _plot_for(ctx: ActionContext, data: dict) -> store.Plot:
-    plot = find_plot(store.plots(ctx.db.conn, ctx.contact.id), data.get("lote"))
+    plot = find_plot(store.plots(ctx.db, ctx.contact.id), data.get("lote"))
     if plot is None:
         raise ActionRefused("Aún no tienes un lote registrado.")
     return plot

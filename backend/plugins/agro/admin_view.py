@@ -94,7 +94,7 @@ class PlotsView(PanelView):
                 shown = ""
             else:
                 shown, contact_id = contact.phone, contact.id
-        rows = store.listed_plots(db.conn, PAGE_ROWS + 1, contact_id)
+        rows = store.listed_plots(db, PAGE_ROWS + 1, contact_id)
         return self.render(TEMPLATE, form=form, rows=rows[:PAGE_ROWS], truncated=len(rows) > PAGE_ROWS,
                            shown=shown, crop_name=crop_name)
 
@@ -102,7 +102,7 @@ class PlotsView(PanelView):
 def without_plots(db) -> list[Contact]:
     """Onboarded producers (their answers name a crop and a planting date, whatever step they are
     at) whose first plot ("lote 1") is not made yet."""
-    with_plots = store.producers_with_plots(db.conn)
+    with_plots = store.producers_with_plots(db)
     return [contact for contact in core.contacts(db, "agro", settled=False) if contact.id not in with_plots
             and all(contact.profile.get(key) is not None for key in _FIRST_PLOT)]
 

@@ -8,7 +8,6 @@ own rain reports, and says so (`assumptions`)."""
 from __future__ import annotations
 
 import logging
-import sqlite3
 from functools import lru_cache
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -21,6 +20,7 @@ from backend.plugins.agro.soils import lookup_soil
 from backend.plugins.agro.water_balance import Advice, DayInput, FieldSetup, advise
 from backend.plugins.agro.weather import OpenMeteoClient, PlaceNotFound, WeatherUnavailable
 from chasqui.env import env_str
+from backend.plugin_api import Database
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def _client(cache_dir: Path, base_url: str, geocoding_url: str) -> OpenMeteoClie
     return OpenMeteoClient(base_url=base_url, geocoding_url=geocoding_url, cache_path=cache_dir / "open_meteo_cache.db")
 
 
-def plot_advice(connection: sqlite3.Connection, plot: store.Plot, first_plot: bool, today: date,
+def plot_advice(connection: Database, plot: store.Plot, first_plot: bool, today: date,
                 client: OpenMeteoClient) -> PlotAdvice:
     if plot.harvested_on is not None:
         return PlotAdvice(plot, None, f"cosechado el {plot.harvested_on.isoformat()}")

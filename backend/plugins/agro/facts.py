@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 
-import sqlite_utils
 
-from backend.plugin_api import Contact, core
+from backend.plugin_api import Contact, core, Database
 from backend.plugins.agro import reports, store
 from backend.plugins.agro.advice import PlotAdvice, plot_advice, weather_client
 from backend.plugins.agro.crops import lookup_crop
@@ -15,9 +14,9 @@ from backend.spanish import day_name, decimal
 
 
 
-def agro_facts(db: sqlite_utils.Database, contact: Contact, today: date | None = None) -> dict:
+def agro_facts(db: Database, contact: Contact, today: date | None = None) -> dict:
     today = today or contact.local_today()
-    connection = db.conn
+    connection = db
     plots = producer_plots(db, contact)
     client = weather_client(core.database_folder(db))
     lotes = [describe(plot_advice(connection, plot, index == 0, today, client), today)
@@ -42,17 +41,17 @@ def _last_reports(connection, contact: Contact, today: date) -> dict:
     return found
 
 
-def producer_plots(db: sqlite_utils.Database, contact: Contact) -> list[store.Plot]:
+def producer_plots(db: Database, contact: Contact) -> list[store.Plot]:
     """The producer's plots. The one the onboarding answers describe ("lote 1") is created the
     first time any is needed; its place also becomes the producer's region, for alerts to a region."""
-    plots = store.plots(db.conn, contact.id)
+    plots = store.plots(db, contact.id)
     if plots or "cultivo" not in contact.profile or "fecha_siembra" not in contact.profile:
         return plots
-    store.save_plot(db.conn, contact.id, "lote 1", contact.profile)
+    store.save_plot(db, contact.id, "lote 1", contact.profile)
     place = (contact.profile.get("ubicacion") or {}).get("place")
     if place and "region" not in contact.profile:
         core.save_profile(db, contact, {"region": place})
-    return store.plots(db.conn, contact.id)
+    return store.plots(db, contact.id)
 
 
 def describe(result: PlotAdvice, today: date) -> dict:

@@ -8,9 +8,8 @@ import logging
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import sqlite_utils
 
-from backend.plugin_api import core
+from backend.plugin_api import core, Database
 from backend.plugins.agro import reports, store
 from backend.plugins.agro.advice import locate, weather_client
 from backend.plugins.agro.facts import producer_plots
@@ -29,7 +28,7 @@ def signal_settings() -> SignalSettings:
                           window_days=env_int("AGRO_OUTBREAK_DAYS", 5, minimum=1))
 
 
-def pest_signal(db: sqlite_utils.Database, today: date | None = None) -> int:
+def pest_signal(db: Database, today: date | None = None) -> int:
     """Alerts created now."""
     today = today or datetime.now(ZoneInfo("America/Lima")).date()
     settings = signal_settings()
@@ -54,14 +53,14 @@ def pest_signal(db: sqlite_utils.Database, today: date | None = None) -> int:
     return created
 
 
-def place_plots(db: sqlite_utils.Database) -> None:
+def place_plots(db: Database) -> None:
     """Every producer's first plot exists and is on the map: a neighbour who never asked anything
     must still be alerted. The geocoder is called outside any transaction (it is the network)."""
     client = weather_client(core.database_folder(db))
     for contact in core.contacts(db, "agro"):  # settled: onboarding done
         with core.contained(db, JOB, contact.id, "placing the plots on the map"):
             for plot in producer_plots(db, contact):
-                locate(db.conn, plot, client)
+                locate(db, plot, client)
 
 
 def _pest_reports(connection, plots: list[store.Plot], since: date) -> list[PestReport]:

@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-import sqlite_utils
 
-from backend.plugin_api import core
+from backend.plugin_api import core, Database
 from backend.plugins.agro.pests import load_knowledge
 
 DATA_DIR = Path(__file__).resolve().parents[3] / "data" / "agro"
@@ -22,7 +21,7 @@ GUIDES_SOURCE = "data/agro/guides"  # knowledge.source of the guides
 FOLDERS = {SOURCE: KNOWLEDGE_DIR, GUIDES_SOURCE: GUIDES_DIR}
 
 
-def sync_knowledge(db: sqlite_utils.Database, folders: Mapping[str, Path] = FOLDERS) -> int:
+def sync_knowledge(db: Database, folders: Mapping[str, Path] = FOLDERS) -> int:
     """Each folder's rows follow its *.md files; a missing folder removes its rows. Every file
     is parsed before anything is written, so a malformed one changes nothing. Returns how many
     texts the folders hold."""

@@ -70,7 +70,7 @@ def check_change(ctx: ActionContext, arguments: dict) -> dict:
 def change_plot(ctx: ActionContext, arguments: dict) -> dict:
     """Returns the plot's previous soil and irrigation (and the onboarding answers it changed)."""
     plot, first = _plot(ctx, arguments)
-    connection = ctx.db.conn
+    connection = ctx.db
     soil, irrigation = arguments.get("suelo"), arguments.get("riego")
     columns = (("soil",) if soil else ()) + (("method", "rate_mm_h") if irrigation else ())
     undo: dict = {"plot": plot.id, "previous": store.plot_state(connection, plot.id, columns)}
@@ -86,7 +86,7 @@ def change_plot(ctx: ActionContext, arguments: dict) -> dict:
 
 
 def undo_change(ctx: ActionContext, undo: dict) -> None:
-    store.restore_plot(ctx.db.conn, ctx.contact.id, undo["plot"], undo["previous"])
+    store.restore_plot(ctx.db, ctx.contact.id, undo["plot"], undo["previous"])
     if "profile" in undo:
         added = set(undo.get("profile_added", ()))
         ctx.contact.profile = {key: value for key, value in ctx.contact.profile.items() if key not in added}

@@ -4,11 +4,9 @@ sowing told by chat in a plot that does not exist yet. What the answers leave ou
 irrigation, water source) is as the producer's onboarding gave it; the area is not carried over."""
 from __future__ import annotations
 
-import sqlite3
 
-import sqlite_utils
 
-from backend.plugin_api import Contact, core
+from backend.plugin_api import Contact, core, Database
 from backend.plugins.agro import profile, store
 from backend.plugins.agro.facts import producer_plots
 
@@ -45,7 +43,7 @@ def find_plot(plots: list[store.Plot], name: object | None) -> store.Plot | None
     return next((p for p in plots if p.name == plot_name(name)), None)
 
 
-def add_plot(db: sqlite_utils.Database, contact: Contact, name: str, answers: dict) -> store.Plot:
+def add_plot(db: Database, contact: Contact, name: str, answers: dict) -> store.Plot:
     """The new plot, or PlotRefused: a missing or unreadable answer, or a name already taken.
     The producer's onboarding plot ("lote 1") is made first, in the same transaction: a refused
     plot leaves nothing behind, not even that one."""
@@ -77,7 +75,7 @@ def read_plot(contact: Contact, name: object, answers: dict) -> tuple[str, dict]
     return name, described
 
 
-def save_new_plot(connection: sqlite3.Connection, contact: Contact, name: str, described: dict) -> store.Plot:
+def save_new_plot(connection: Database, contact: Contact, name: str, described: dict) -> store.Plot:
     """Inside the caller's transaction: refuses a name the producer already uses."""
     if any(p.name == name for p in store.plots(connection, contact.id)):
         raise PlotRefused(f"Ya tienes un lote llamado «{name}».", "lote", exists=True)

@@ -326,8 +326,8 @@ def follow_profile(db, contact, changed: dict) -> None:
     reaches it too (store.update_plot leaves what is not given as it is)."""
     from backend.plugins.agro import store
 
-    plots = store.plots(db.conn, contact.id)
+    plots = store.plots(db, contact.id)
     if plots and ("suelo" in changed or "riego" in changed):
         irrigation = changed.get("riego") or {}
-        store.update_plot(db.conn, plots[0].id, soil=changed.get("suelo"), method=irrigation.get("method"),
+        store.update_plot(db, plots[0].id, soil=changed.get("suelo"), method=irrigation.get("method"),
                           rate_mm_h=irrigation.get("rate_mm_h"))

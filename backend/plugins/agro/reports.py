@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from datetime import date
 
 import jsonschema
 
-from backend.plugin_api import core
+from backend.plugin_api import core, Database
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +37,7 @@ FORMS = {
 }
 
 
-def reports(connection: sqlite3.Connection, form: str, contact_id: int | None = None,
+def reports(connection: Database, form: str, contact_id: int | None = None,
             since: date | None = None) -> list[tuple[int, dict]]:
     """(contact id, data) of one form's submissions, oldest first; by report date when `since`.
     A stored row that no longer fits its form (written before a check existed, or by hand) is

@@ -21,7 +21,7 @@ def create_agro_blueprint(db_store: Store) -> Blueprint:
     def list_plots():
         contact = _producer(db_store)
         producer_plots(db_store.db, contact)  # the onboarding's plot comes first, as "lote 1"
-        return jsonify({"plots": [_public(p) for p in store.plots(db_store.db.conn, contact.id)]})
+        return jsonify({"plots": [_public(p) for p in store.plots(db_store.db, contact.id)]})
 
     @agro.post("/agro/plots")
     def add_plot_route():

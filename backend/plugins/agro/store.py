@@ -3,11 +3,10 @@ alerted. Field reports (riego, lluvia, plaga, siembra, cosecha) are form submiss
 came by chat or through POST /form/update (reports.py)."""
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import date
 
-from backend.plugin_api import core
+from backend.plugin_api import core, Database
 
 MIGRATIONS = [
     (1, "plots and outbreak alerts", """
@@ -39,9 +38,11 @@ CREATE TABLE agro_outbreak_alerts (
 """),
     # Reports now wait for «sí» in the core's pending_actions: the old pending report in the
     # profile would only be shown back to the producer («mis datos») and to the model.
-    (2, "no pending report in profiles", """
-UPDATE profiles SET data = json_remove(data, '$.reporte_pendiente') WHERE json_extract(data, '$.reporte_pendiente') IS NOT NULL;
-"""),
+    (2, "no pending report in profiles", {
+        "sqlite": "UPDATE profiles SET data = json_remove(data, '$.reporte_pendiente') "
+                  "WHERE json_extract(data, '$.reporte_pendiente') IS NOT NULL;",
+        "postgresql": "UPDATE profiles SET data = (data::jsonb - 'reporte_pendiente')::text "
+                      "WHERE jsonb_exists(data::jsonb, 'reporte_pendiente');"}),
 ]
 
 
@@ -76,16 +77,16 @@ def _plot(row) -> Plot:
     return Plot(*values)
 
 
-def plots(connection: sqlite3.Connection, contact_id: int) -> list[Plot]:
+def plots(connection: Database, contact_id: int) -> list[Plot]:
     return [_plot(r) for r in connection.execute(f"SELECT {_COLUMNS} FROM agro_plots WHERE contact_id = ? "
                                                  "ORDER BY id", (contact_id,))]
 
 
-def all_plots(connection: sqlite3.Connection) -> list[Plot]:
+def all_plots(connection: Database) -> list[Plot]:
     return [_plot(r) for r in connection.execute(f"SELECT {_COLUMNS} FROM agro_plots WHERE harvested_on IS NULL")]
 
 
-def listed_plots(connection: sqlite3.Connection, limit: int,
+def listed_plots(connection: Database, limit: int,
                  contact_id: int | None = None) -> list[tuple[str, str | None, Plot]]:
     """The newest plots (one producer's, or everyone's, harvested too) with their producer's phone
     and name (the core's, asked for the plots' producers only)."""
@@ -96,12 +97,12 @@ def listed_plots(connection: sqlite3.Connection, limit: int,
     return [(*producers[plot.contact_id], plot) for plot in plots if plot.contact_id in producers]
 
 
-def producers_with_plots(connection: sqlite3.Connection) -> set[int]:
+def producers_with_plots(connection: Database) -> set[int]:
     """Contact ids with at least one plot, harvested too."""
     return {row[0] for row in connection.execute("SELECT DISTINCT contact_id FROM agro_plots")}
 
 
-def save_plot(connection: sqlite3.Connection, contact_id: int, name: str, profile: dict) -> None:
+def save_plot(connection: Database, contact_id: int, name: str, profile: dict) -> None:
     """The plot described by the onboarding answers (or a later 'nuevo lote' form)."""
     location = profile.get("ubicacion") or {}
     irrigation = profile.get("riego") or {}
@@ -116,13 +117,13 @@ def save_plot(connection: sqlite3.Connection, contact_id: int, name: str, profil
          profile.get("fuente_agua", "")))
 
 
-def set_coordinates(connection: sqlite3.Connection, plot_id: int, latitude: float, longitude: float,
+def set_coordinates(connection: Database, plot_id: int, latitude: float, longitude: float,
                     elevation_m: float | None) -> None:
     connection.execute("UPDATE agro_plots SET latitude = ?, longitude = ?, elevation_m = ? WHERE id = ?",
                        (latitude, longitude, elevation_m, plot_id))
 
 
-def update_plot(connection: sqlite3.Connection, plot_id: int, soil: str | None = None, method: str | None = None,
+def update_plot(connection: Database, plot_id: int, soil: str | None = None, method: str | None = None,
                 rate_mm_h: float | None = None) -> None:
     """A new soil and/or irrigation method (with its rate, None when unknown); None leaves it as is."""
     if soil is not None:
@@ -131,11 +132,11 @@ def update_plot(connection: sqlite3.Connection, plot_id: int, soil: str | None =
         connection.execute("UPDATE agro_plots SET method = ?, rate_mm_h = ? WHERE id = ?", (method, rate_mm_h, plot_id))
 
 
-def mark_harvested(connection: sqlite3.Connection, plot_id: int, day: date) -> None:
+def mark_harvested(connection: Database, plot_id: int, day: date) -> None:
     connection.execute("UPDATE agro_plots SET harvested_on = ? WHERE id = ?", (day.isoformat(), plot_id))
 
 
-def replant(connection: sqlite3.Connection, plot_id: int, crop: str, day: date) -> None:
+def replant(connection: Database, plot_id: int, crop: str, day: date) -> None:
     connection.execute("UPDATE agro_plots SET crop = ?, planting_date = ?, harvested_on = NULL WHERE id = ?",
                        (crop, day.isoformat(), plot_id))
 
@@ -144,13 +145,13 @@ def replant(connection: sqlite3.Connection, plot_id: int, crop: str, day: date) 
 RESTORABLE = ("crop", "planting_date", "harvested_on", "soil", "method", "rate_mm_h")
 
 
-def plot_state(connection: sqlite3.Connection, plot_id: int, columns: tuple[str, ...]) -> dict:
+def plot_state(connection: Database, plot_id: int, columns: tuple[str, ...]) -> dict:
     _restorable(columns)
     row = connection.execute(f"SELECT {', '.join(columns)} FROM agro_plots WHERE id = ?", (plot_id,)).fetchone()
     return dict(zip(columns, row))
 
 
-def restore_plot(connection: sqlite3.Connection, contact_id: int, plot_id: int, state: dict) -> None:
+def restore_plot(connection: Database, contact_id: int, plot_id: int, state: dict) -> None:
     """Puts back what plot_state() read (an undo): only the producer's own plot."""
     _restorable(tuple(state))
     if state:
@@ -158,7 +159,7 @@ def restore_plot(connection: sqlite3.Connection, contact_id: int, plot_id: int, 
                            "WHERE id = ? AND contact_id = ?", [*state.values(), plot_id, contact_id])
 
 
-def delete_plot(connection: sqlite3.Connection, contact_id: int, plot_id: int) -> None:
+def delete_plot(connection: Database, contact_id: int, plot_id: int) -> None:
     connection.execute("DELETE FROM agro_plots WHERE id = ? AND contact_id = ?", (plot_id, contact_id))
 
 
@@ -167,11 +168,11 @@ def _restorable(columns: tuple[str, ...]) -> None:
         raise ValueError(f"not a restorable plot column: {sorted(unknown)}")
 
 
-def already_alerted(connection: sqlite3.Connection) -> set[tuple[str, int]]:
+def already_alerted(connection: Database) -> set[tuple[str, int]]:
     return set(connection.execute("SELECT outbreak_key, contact_id FROM agro_outbreak_alerts"))
 
 
-def record_alerted(connection: sqlite3.Connection, outbreak_key: str, contact_id: int) -> bool:
-    cursor = connection.execute("INSERT OR IGNORE INTO agro_outbreak_alerts (outbreak_key, contact_id, alerted_at) "
-                                "VALUES (?, ?, ?)", (outbreak_key, contact_id, core.now()))
+def record_alerted(connection: Database, outbreak_key: str, contact_id: int) -> bool:
+    cursor = connection.execute("INSERT INTO agro_outbreak_alerts (outbreak_key, contact_id, alerted_at) "
+                                "VALUES (?, ?, ?) ON CONFLICT DO NOTHING", (outbreak_key, contact_id, core.now()))
     return cursor.rowcount == 1

@@ -88,7 +88,7 @@ def log_run(ctx: ActionContext, arguments: dict) -> dict:
         run = validate_run(run_from_arguments(arguments, today), today)
     except (InvalidRun, ValueError) as problem:
         raise ActionRefused(f"No registré esa carrera: {problem}") from None
-    connection = ctx.db.conn
+    connection = ctx.db
     undo = {"run_id": store.add_run(connection, ctx.contact.id, run), "ache": None}
     if run.aches:
         undo["ache"] = note_aches(ctx, list(run.aches), "ache", run.day)
@@ -97,7 +97,7 @@ def log_run(ctx: ActionContext, arguments: dict) -> dict:
 
 
 def unlog_run(ctx: ActionContext, undo: dict) -> None:
-    connection = ctx.db.conn
+    connection = ctx.db
     if undo.get("run_id") is not None:
         store.delete_run(connection, ctx.contact.id, undo["run_id"])
     if undo.get("ache"):
@@ -145,7 +145,7 @@ def change_goal(ctx: ActionContext, arguments: dict) -> dict:
     check_goal(ctx, arguments)
     before = {name: ctx.contact.profile[name] for name in GOAL_FIELDS if name in ctx.contact.profile}
     core.save_profile(ctx.db, ctx.contact, {"objetivo": arguments["objetivo"], "fecha_carrera": arguments.get("fecha")})
-    coach.replan(ctx.db.conn, ctx.contact, ctx.contact.local_today())
+    coach.replan(ctx.db, ctx.contact, ctx.contact.local_today())
     return {"before": before}
 
 
@@ -155,7 +155,7 @@ def restore_goal(ctx: ActionContext, undo: dict) -> None:
     ctx.contact.profile = {name: value for name, value in ctx.contact.profile.items()
                            if name not in GOAL_FIELDS or name in before}
     core.save_profile(ctx.db, ctx.contact, before)
-    coach.replan(ctx.db.conn, ctx.contact, ctx.contact.local_today())
+    coach.replan(ctx.db, ctx.contact, ctx.contact.local_today())
 
 
 def ask_goal(arguments: dict) -> str:
@@ -207,7 +207,7 @@ def change_days(ctx: ActionContext, arguments: dict) -> dict:
     before = {"value": ctx.contact.profile.get("carreras_por_semana"),
               "source": ctx.contact.sources.get("carreras_por_semana")}
     core.save_profile(ctx.db, ctx.contact, {"carreras_por_semana": arguments["dias"]})
-    coach.replan(ctx.db.conn, ctx.contact, ctx.contact.local_today())
+    coach.replan(ctx.db, ctx.contact, ctx.contact.local_today())
     return {"before": before}
 
 
@@ -218,7 +218,7 @@ def restore_days(ctx: ActionContext, undo: dict) -> None:
         core.save_profile(ctx.db, ctx.contact, {})
     else:
         core.save_profile(ctx.db, ctx.contact, {"carreras_por_semana": before["value"]}, source=before["source"] or "answered")
-    coach.replan(ctx.db.conn, ctx.contact, ctx.contact.local_today())
+    coach.replan(ctx.db, ctx.contact, ctx.contact.local_today())
 
 
 # --- reportar_molestia / molestia_superada ---------------------------------------------------------
@@ -235,7 +235,7 @@ def in_area(area: str) -> str:
 def note_aches(ctx: ActionContext, areas: list[str], severity: str, since: date) -> dict:
     """Reports aches (one open injury: each re-describes it) and returns how to take them back: the
     row they opened, or the description they replaced on the injury already open."""
-    connection = ctx.db.conn
+    connection = ctx.db
     before = store.open_injury_row(connection, ctx.contact.id)
     for area in areas:
         injury_id = store.report_injury(connection, ctx.contact.id, area, severity, since)
@@ -245,7 +245,7 @@ def note_aches(ctx: ActionContext, areas: list[str], severity: str, since: date)
 
 
 def take_back_ache(ctx: ActionContext, change: dict) -> None:
-    connection = ctx.db.conn
+    connection = ctx.db
     if change["opened"]:
         store.delete_injury(connection, ctx.contact.id, change["injury_id"])
     else:
@@ -255,13 +255,13 @@ def take_back_ache(ctx: ActionContext, change: dict) -> None:
 def report_ache(ctx: ActionContext, arguments: dict) -> dict:
     today = ctx.contact.local_today()
     undo = note_aches(ctx, [arguments["zona"]], SEVERITY_WORDS[arguments["gravedad"]], today)
-    coach.replan(ctx.db.conn, ctx.contact, today)
+    coach.replan(ctx.db, ctx.contact, today)
     return undo
 
 
 def unreport_ache(ctx: ActionContext, undo: dict) -> None:
     take_back_ache(ctx, undo)
-    coach.replan(ctx.db.conn, ctx.contact, ctx.contact.local_today())
+    coach.replan(ctx.db, ctx.contact, ctx.contact.local_today())
 
 
 def ask_ache(arguments: dict) -> str:
@@ -288,7 +288,7 @@ NO_INJURY = "¡Qué bueno que estés bien! No tenía ninguna molestia anotada."
 
 def check_recovery(ctx: ActionContext, arguments: dict) -> dict:
     """Refuses when no injury is open; otherwise names its area, for the question."""
-    injury = store.open_injury_row(ctx.db.conn, ctx.contact.id)
+    injury = store.open_injury_row(ctx.db, ctx.contact.id)
     if injury is None:
         raise ActionRefused(NO_INJURY)
     return {"zona": injury["area"]}
@@ -297,16 +297,16 @@ def check_recovery(ctx: ActionContext, arguments: dict) -> dict:
 def recover(ctx: ActionContext, arguments: dict) -> dict:
     """Closes the open injury and returns its id."""
     today = ctx.contact.local_today()
-    resolved = store.resolve_injury(ctx.db.conn, ctx.contact.id, today)
+    resolved = store.resolve_injury(ctx.db, ctx.contact.id, today)
     if not resolved:
         raise ActionRefused(NO_INJURY)
-    coach.replan(ctx.db.conn, ctx.contact, today)
+    coach.replan(ctx.db, ctx.contact, today)
     return {"injury_ids": resolved}
 
 
 def unrecover(ctx: ActionContext, undo: dict) -> None:
-    store.reopen_injuries(ctx.db.conn, ctx.contact.id, undo["injury_ids"])
-    coach.replan(ctx.db.conn, ctx.contact, ctx.contact.local_today())
+    store.reopen_injuries(ctx.db, ctx.contact.id, undo["injury_ids"])
+    coach.replan(ctx.db, ctx.contact, ctx.contact.local_today())
 
 
 def ask_recovery(arguments: dict) -> str:

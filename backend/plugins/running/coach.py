@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from dataclasses import asdict
 from datetime import date, timedelta
 
-from backend.plugin_api import Contact
+from backend.plugin_api import Contact, Database
 from backend.plugins.running import fitness, store
 from backend.plugins.running.chat_log import find_aches
 from backend.plugins.running.plans import LEVELS, RACES, Injury, Plan, PlannedRun, RunnerGoal, Week, build_plan
@@ -45,7 +44,7 @@ def goal_of(contact: Contact) -> RunnerGoal:
     return RunnerGoal(race=race, race_date=race_date, runs_per_week=runs_per_week, level=level)
 
 
-def current_vdot(connection: sqlite3.Connection, contact: Contact) -> float | None:
+def current_vdot(connection: Database, contact: Contact) -> float | None:
     """The latest estimate; the onboarding race result when nothing was logged yet."""
     vdot = store.latest_vdot(connection, contact.id)
     if vdot is None and contact.profile.get("marca"):
@@ -53,7 +52,7 @@ def current_vdot(connection: sqlite3.Connection, contact: Contact) -> float | No
     return vdot
 
 
-def update_fitness(connection: sqlite3.Connection, contact: Contact, today: date) -> float | None:
+def update_fitness(connection: Database, contact: Contact, today: date) -> float | None:
     """Re-estimate VDOT from the last six weeks of logged runs (not assumed ones: they say nothing
     about pace) and keep it when there is one."""
     runs = [r for r in store.runs_between(connection, contact.id, today - timedelta(days=FITNESS_WINDOW_DAYS), today)
@@ -64,13 +63,13 @@ def update_fitness(connection: sqlite3.Connection, contact: Contact, today: date
     return current_vdot(connection, contact)
 
 
-def weekly_km(connection: sqlite3.Connection, contact_id: int, today: date, weeks: int = RECENT_WEEKS) -> float:
+def weekly_km(connection: Database, contact_id: int, today: date, weeks: int = RECENT_WEEKS) -> float:
     start = monday_of(today) - timedelta(weeks=weeks)
     runs = store.runs_between(connection, contact_id, start, monday_of(today) - timedelta(days=1))
     return sum(r.distance_km for r in runs) / weeks
 
 
-def replan(connection: sqlite3.Connection, contact: Contact, today: date) -> Plan:
+def replan(connection: Database, contact: Contact, today: date) -> Plan:
     """A new rolling plan from today's Monday, with today's goal, fitness and injury."""
     vdot = current_vdot(connection, contact)
     paces = fitness.training_paces(vdot) if vdot else None
@@ -81,7 +80,7 @@ def replan(connection: sqlite3.Connection, contact: Contact, today: date) -> Pla
     return plan
 
 
-def current_plan(connection: sqlite3.Connection, contact: Contact, today: date) -> Plan:
+def current_plan(connection: Database, contact: Contact, today: date) -> Plan:
     """The stored plan, or a fresh one when there is none or it no longer covers today."""
     stored = store.load_plan(connection, contact.id)
     if stored is None:
@@ -92,7 +91,7 @@ def current_plan(connection: sqlite3.Connection, contact: Contact, today: date) 
     return plan
 
 
-def start_from_profile(connection: sqlite3.Connection, contact: Contact, today: date) -> None:
+def start_from_profile(connection: Database, contact: Contact, today: date) -> None:
     """Before the first plan: the onboarding's race result becomes the first fitness reading, and
     an ache the runner mentioned becomes an open injury the plan respects."""
     result = contact.profile.get("marca")
@@ -114,7 +113,7 @@ def plan_to_json(plan: Plan) -> str:
     return json.dumps(asdict(plan), default=lambda value: value.isoformat(), ensure_ascii=False)
 
 
-def stored_plan(connection: sqlite3.Connection, contact_id: int) -> Plan | None:
+def stored_plan(connection: Database, contact_id: int) -> Plan | None:
     """The runner's stored plan; None when there is none or it cannot be read (then a new one
     is made: an unreadable plan must not fail the runner's every message)."""
     stored = store.load_plan(connection, contact_id)

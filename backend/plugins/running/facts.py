@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import sqlite_utils
 
-from backend.plugin_api import Contact
+from backend.plugin_api import Contact, Database
 from backend.plugins.running import coach, fitness, store
 from backend.plugins.running.plans import todays_run
 from backend.plugins.running.profile import GOAL_NAMES_ES
@@ -17,9 +16,9 @@ QUALITY = {"tempo", "intervals", "repetitions", "marathon_pace", "long", "back_t
 
 
 
-def running_facts(db: sqlite_utils.Database, contact: Contact, today: date | None = None) -> dict:
+def running_facts(db: Database, contact: Contact, today: date | None = None) -> dict:
     today = today or contact.local_today()
-    connection = db.conn
+    connection = db
     plan = coach.current_plan(connection, contact, today)
     facts = {"hoy": day_name(today), "objetivo": _goal(contact, today)}
     facts["entrenamiento_hoy"] = _session(todays_run(plan, today))

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from datetime import date
 
-import sqlite_utils
 
-from backend.plugin_api import Contact, core
+from backend.plugin_api import Contact, core, Database
 from backend.plugins.running import coach, store
 from backend.plugins.running.garmin_csv import parse_activities
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 
 
-def import_garmin(db: sqlite_utils.Database, contact: Contact, data: bytes, today: date) -> dict:
+def import_garmin(db: Database, contact: Contact, data: bytes, today: date) -> dict:
     """{"imported", "duplicates", "refused": [{"line", "reason"}], "summary_es"}; raises
     garmin_csv.CsvFormatError (nothing saved) when the file is not a Garmin export."""
     report = parse_activities(data, today)

@@ -14,9 +14,8 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, time, timedelta
 
-import sqlite_utils
 
-from backend.plugin_api import Contact, core
+from backend.plugin_api import Contact, core, Database
 from backend.plugins.running import coach, store
 from backend.plugins.running.progress_card import CardData, render_card
 from backend.plugins.running.run_record import RunRecord
@@ -30,7 +29,7 @@ CARD_FROM_HOUR = 8  # a picture at 3 a.m. is not welcome
 ALERT_MAX_CHARS = 1500
 
 
-def runners(db: sqlite_utils.Database) -> list[Contact]:
+def runners(db: Database) -> list[Contact]:
     """Runners done with onboarding who still take alerts: an opted-out one gets no week, no card."""
     return core.contacts(db, "running", settled=True, reachable=True)
 
@@ -38,7 +37,7 @@ def runners(db: sqlite_utils.Database) -> list[Contact]:
 
 # --- weekly refresh ---------------------------------------------------------------------------------
 
-def weekly_refresh_all(db: sqlite_utils.Database) -> None:
+def weekly_refresh_all(db: Database) -> None:
     for contact in runners(db):
         with core.contained(db, "running.weekly_refresh", contact.id):  # one runner's bad data stops nobody else's week
             weekly_refresh(db, contact, contact.local_now())
@@ -52,7 +51,7 @@ def refresh_due(moment: datetime) -> date | None:
     return sunday
 
 
-def weekly_refresh(db: sqlite_utils.Database, contact: Contact, moment: datetime) -> bool:
+def weekly_refresh(db: Database, contact: Contact, moment: datetime) -> bool:
     """True when it ran now; False when this week's refresh was already done."""
     sunday = refresh_due(moment)
     due_at = datetime.combine(sunday, REFRESH_AT, tzinfo=moment.tzinfo).timestamp()
@@ -104,7 +103,7 @@ def _week_message(contact: Contact, week, assumed: int, vdot: float | None) -> s
 
 # --- progress card ----------------------------------------------------------------------------------
 
-def progress_cards_all(db: sqlite_utils.Database) -> None:
+def progress_cards_all(db: Database) -> None:
     for contact in runners(db):
         with core.contained(db, "running.progress_card", contact.id):
             progress_card(db, contact, contact.local_now())
@@ -133,7 +132,7 @@ def card_due(connection, contact: Contact, today: date) -> date | None:
     return due if due <= today else None
 
 
-def progress_card(db: sqlite_utils.Database, contact: Contact, moment: datetime) -> bool:
+def progress_card(db: Database, contact: Contact, moment: datetime) -> bool:
     if moment.hour < CARD_FROM_HOUR:
         return False
     with core.transaction(db) as connection:

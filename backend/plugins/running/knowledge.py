@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import sqlite_utils
 
-from backend.plugin_api import core
+from backend.plugin_api import core, Database
 
 KNOWLEDGE_DIR = Path(__file__).resolve().parents[3] / "data" / "running" / "knowledge"
 SOURCE = "data/running/knowledge"  # knowledge.source of these rows; entries admins write are left alone
@@ -30,7 +29,7 @@ def load_knowledge(directory: Path) -> dict[str, str]:
     return entries
 
 
-def sync_knowledge(db: sqlite_utils.Database, directory: Path = KNOWLEDGE_DIR) -> int:
+def sync_knowledge(db: Database, directory: Path = KNOWLEDGE_DIR) -> int:
     entries = load_knowledge(directory) if directory.is_dir() else {}
     with core.transaction(db) as connection:
         core.replace_knowledge(connection, "running", SOURCE, entries)

@@ -232,4 +232,4 @@ def follow_profile(db, contact, changed: dict) -> None:
     from backend.plugins.running import coach
 
     if "carreras_por_semana" in changed:
-        coach.replan(db.conn, contact, contact.local_today())
+        coach.replan(db, contact, contact.local_today())

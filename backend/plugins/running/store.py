@@ -6,10 +6,9 @@ from __future__ import annotations
 import json
 import logging
 import math
-import sqlite3
 from datetime import date
 
-from backend.plugin_api import core
+from backend.plugin_api import core, Database
 from backend.plugins.running.run_record import InvalidRun, RunRecord, check_stored, dedupe_key
 
 log = logging.getLogger(__name__)
@@ -64,26 +63,26 @@ CREATE TABLE running_job_marks (
 ]
 
 
-def save_run(connection: sqlite3.Connection, contact_id: int, run: RunRecord) -> bool:
+def save_run(connection: Database, contact_id: int, run: RunRecord) -> bool:
     """False when the same run is already stored (a repeated message, a re-imported file)."""
     return add_run(connection, contact_id, run) is not None
 
 
-def add_run(connection: sqlite3.Connection, contact_id: int, run: RunRecord) -> int | None:
+def add_run(connection: Database, contact_id: int, run: RunRecord) -> int | None:
     """The new row's id, or None when the same run is already stored."""
-    cursor = connection.execute(
-        "INSERT OR IGNORE INTO running_runs (contact_id, day, distance_km, duration_s, rpe, mood, aches, notes, "
-        "source, dedupe_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    new_id = connection.insert(
+        "INSERT INTO running_runs (contact_id, day, distance_km, duration_s, rpe, mood, aches, notes, "
+        "source, dedupe_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         (contact_id, run.day.isoformat(), run.distance_km, run.duration_s, run.rpe, run.mood,
          json.dumps(list(run.aches), ensure_ascii=False), run.notes, run.source, dedupe_key(run), core.now()))
-    return cursor.lastrowid if cursor.rowcount == 1 else None
+    return new_id
 
 
-def delete_run(connection: sqlite3.Connection, contact_id: int, run_id: int) -> None:
+def delete_run(connection: Database, contact_id: int, run_id: int) -> None:
     connection.execute("DELETE FROM running_runs WHERE id = ? AND contact_id = ?", (run_id, contact_id))
 
 
-def runs_between(connection: sqlite3.Connection, contact_id: int, first: date, last: date) -> list[RunRecord]:
+def runs_between(connection: Database, contact_id: int, first: date, last: date) -> list[RunRecord]:
     rows = connection.execute(
         "SELECT id, day, distance_km, duration_s, rpe, mood, aches, notes, source FROM running_runs "
         "WHERE contact_id = ? AND day BETWEEN ? AND ? ORDER BY day, id",
@@ -105,12 +104,13 @@ def _stored_run(row: tuple) -> RunRecord | None:
     return run
 
 
-def save_vdot(connection: sqlite3.Connection, contact_id: int, day: date, vdot: float, source: str) -> None:
-    connection.execute("INSERT OR REPLACE INTO running_fitness (contact_id, day, vdot, source) VALUES (?, ?, ?, ?)",
+def save_vdot(connection: Database, contact_id: int, day: date, vdot: float, source: str) -> None:
+    connection.execute("INSERT INTO running_fitness (contact_id, day, vdot, source) VALUES (?, ?, ?, ?) "
+                       "ON CONFLICT (contact_id, day) DO UPDATE SET vdot = excluded.vdot, source = excluded.source",
                        (contact_id, day.isoformat(), round(vdot, 2), source))
 
 
-def vdot_history(connection: sqlite3.Connection, contact_id: int) -> list[tuple[date, float]]:
+def vdot_history(connection: Database, contact_id: int) -> list[tuple[date, float]]:
     rows = connection.execute("SELECT day, vdot FROM running_fitness WHERE contact_id = ? ORDER BY day",
                               (contact_id,)).fetchall()
     history = []
@@ -125,17 +125,17 @@ def vdot_history(connection: sqlite3.Connection, contact_id: int) -> list[tuple[
     return history
 
 
-def latest_vdot(connection: sqlite3.Connection, contact_id: int) -> float | None:
+def latest_vdot(connection: Database, contact_id: int) -> float | None:
     history = vdot_history(connection, contact_id)
     return history[-1][1] if history else None
 
 
-def open_injury(connection: sqlite3.Connection, contact_id: int) -> tuple[str, str, date] | None:
+def open_injury(connection: Database, contact_id: int) -> tuple[str, str, date] | None:
     row = open_injury_row(connection, contact_id)
     return (row["area"], row["severity"], row["since"]) if row else None
 
 
-def open_injury_row(connection: sqlite3.Connection, contact_id: int) -> dict | None:
+def open_injury_row(connection: Database, contact_id: int) -> dict | None:
     """The open injury with its row id: {"id", "area", "severity", "since"}."""
     row = connection.execute("SELECT id, area, severity, since FROM running_injuries WHERE contact_id = ? AND "
                              "resolved_on IS NULL ORDER BY id DESC LIMIT 1", (contact_id,)).fetchone()
@@ -149,7 +149,7 @@ def open_injury_row(connection: sqlite3.Connection, contact_id: int) -> dict | N
     return {"id": row[0], "area": str(row[1]), "severity": row[2], "since": since}
 
 
-def report_injury(connection: sqlite3.Connection, contact_id: int, area: str, severity: str, since: date) -> int:
+def report_injury(connection: Database, contact_id: int, area: str, severity: str, since: date) -> int:
     """One open injury at a time: a new report replaces the description and keeps the worse severity.
     The id of the open injury's row."""
     current = open_injury_row(connection, contact_id)
@@ -158,22 +158,22 @@ def report_injury(connection: sqlite3.Connection, contact_id: int, area: str, se
         connection.execute("UPDATE running_injuries SET area = ?, severity = ? WHERE contact_id = ? AND "
                            "resolved_on IS NULL", (area, worse, contact_id))
         return current["id"]
-    cursor = connection.execute("INSERT INTO running_injuries (contact_id, area, severity, since) VALUES (?, ?, ?, ?)",
+    new_id = connection.insert("INSERT INTO running_injuries (contact_id, area, severity, since) VALUES (?, ?, ?, ?)",
                                 (contact_id, area, severity, since.isoformat()))
-    return cursor.lastrowid
+    return new_id
 
 
-def describe_injury(connection: sqlite3.Connection, contact_id: int, injury_id: int, area: str, severity: str) -> None:
+def describe_injury(connection: Database, contact_id: int, injury_id: int, area: str, severity: str) -> None:
     """Puts back the area and severity a report replaced."""
     connection.execute("UPDATE running_injuries SET area = ?, severity = ? WHERE id = ? AND contact_id = ?",
                        (area, severity, injury_id, contact_id))
 
 
-def delete_injury(connection: sqlite3.Connection, contact_id: int, injury_id: int) -> None:
+def delete_injury(connection: Database, contact_id: int, injury_id: int) -> None:
     connection.execute("DELETE FROM running_injuries WHERE id = ? AND contact_id = ?", (injury_id, contact_id))
 
 
-def resolve_injury(connection: sqlite3.Connection, contact_id: int, day: date) -> list[int]:
+def resolve_injury(connection: Database, contact_id: int, day: date) -> list[int]:
     """The ids of the injuries it closed (none when nothing was open)."""
     ids = [row[0] for row in connection.execute(
         "SELECT id FROM running_injuries WHERE contact_id = ? AND resolved_on IS NULL ORDER BY id", (contact_id,))]
@@ -182,29 +182,30 @@ def resolve_injury(connection: sqlite3.Connection, contact_id: int, day: date) -
     return ids
 
 
-def reopen_injuries(connection: sqlite3.Connection, contact_id: int, injury_ids: list[int]) -> None:
+def reopen_injuries(connection: Database, contact_id: int, injury_ids: list[int]) -> None:
     connection.executemany("UPDATE running_injuries SET resolved_on = NULL WHERE id = ? AND contact_id = ?",
                            [(injury_id, contact_id) for injury_id in injury_ids])
 
 
-def save_plan(connection: sqlite3.Connection, contact_id: int, plan_json: str, day: date) -> None:
-    connection.execute("INSERT OR REPLACE INTO running_plans (contact_id, plan, generated_on) VALUES (?, ?, ?)",
+def save_plan(connection: Database, contact_id: int, plan_json: str, day: date) -> None:
+    connection.execute("INSERT INTO running_plans (contact_id, plan, generated_on) VALUES (?, ?, ?) ON CONFLICT (contact_id) "
+                       "DO UPDATE SET plan = excluded.plan, generated_on = excluded.generated_on",
                        (contact_id, plan_json, day.isoformat()))
 
 
-def load_plan(connection: sqlite3.Connection, contact_id: int) -> str | None:
+def load_plan(connection: Database, contact_id: int) -> str | None:
     row = connection.execute("SELECT plan FROM running_plans WHERE contact_id = ?", (contact_id,)).fetchone()
     return row[0] if row else None
 
 
-def mark_done(connection: sqlite3.Connection, contact_id: int, job: str, period: date) -> bool:
+def mark_done(connection: Database, contact_id: int, job: str, period: date) -> bool:
     """True the first time only: a job that runs twice for the same period changes nothing twice."""
-    cursor = connection.execute("INSERT OR IGNORE INTO running_job_marks (contact_id, job, period, done_at) "
-                                "VALUES (?, ?, ?, ?)", (contact_id, job, period.isoformat(), core.now()))
+    cursor = connection.execute("INSERT INTO running_job_marks (contact_id, job, period, done_at) "
+                                "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", (contact_id, job, period.isoformat(), core.now()))
     return cursor.rowcount == 1
 
 
-def last_mark(connection: sqlite3.Connection, contact_id: int, job: str) -> date | None:
+def last_mark(connection: Database, contact_id: int, job: str) -> date | None:
     row = connection.execute("SELECT MAX(period) FROM running_job_marks WHERE contact_id = ? AND job = ?",
                              (contact_id, job)).fetchone()
     return date.fromisoformat(row[0]) if row and row[0] else None

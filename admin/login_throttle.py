@@ -1,6 +1,6 @@
 """Slows password guessing on the panel's login: after MAX_FAILURES wrong attempts for one
 username from one address within WINDOW_S, that pair is refused until the window ends. Kept in
-SQLite, not in memory, so every gunicorn worker sees the same count. Keyed by username *and*
+the database, not in memory, so every gunicorn worker sees the same count. Keyed by username *and*
 address so that a stranger cannot lock a real admin out from elsewhere."""
 from __future__ import annotations
 
@@ -30,10 +30,12 @@ def record_failure(db: Database, username: str, address: str) -> None:
         # A window that has ended starts again at one failure.
         connection.execute(
             "INSERT INTO admin_login_failures (key, failures, window_started_at) VALUES (?, 1, ?) "
+            # The stored row named by its table: PostgreSQL finds a bare column name ambiguous beside `excluded`.
             "ON CONFLICT(key) DO UPDATE SET "
-            "failures = CASE WHEN window_started_at + ? < excluded.window_started_at THEN 1 ELSE failures + 1 END, "
-            "window_started_at = CASE WHEN window_started_at + ? < excluded.window_started_at "
-            "THEN excluded.window_started_at ELSE window_started_at END",
+            "failures = CASE WHEN admin_login_failures.window_started_at + ? < excluded.window_started_at THEN 1 "
+            "ELSE admin_login_failures.failures + 1 END, "
+            "window_started_at = CASE WHEN admin_login_failures.window_started_at + ? < excluded.window_started_at "
+            "THEN excluded.window_started_at ELSE admin_login_failures.window_started_at END",
             (_key(username, address), at, WINDOW_S, WINDOW_S))
 
 

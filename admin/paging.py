@@ -46,10 +46,13 @@ class Page:
 @dataclass(frozen=True)
 class Keyset:
     """A list's order, newest first: by `sort_column` then `id_column` (ties, and the cursor), or
-    by the id alone. `sort_of(id)` gives a cursor row's sort value, None when it is gone."""
+    by the id alone. `sort_of(id)` gives a cursor row's sort value, None when it is gone.
+    `read(db, cursor_conditions, their_params, descending, limit)`, when given, reads the rows
+    itself (admin/message_search.py on PostgreSQL), in the order asked."""
     id_column: str
     sort_column: str | None = None
     sort_of: Callable[[int], object] | None = None
+    read: Callable[[Database, list[str], list, bool, int], list[dict]] | None = None
 
 
 def page_url(**changes) -> str:
@@ -77,6 +80,8 @@ def keyset_page(db: Database, select: str, where: list[str], params: list, keyse
     row_value = f"({', '.join(columns)}) %s ({', '.join('?' * len(columns))})"
 
     def fetch(extra: list[str], extra_params: list, descending: bool) -> list[dict]:
+        if keyset.read is not None:
+            return keyset.read(db, extra, extra_params, descending, size + 1)
         conditions = where + extra
         order = ", ".join(f"{c} {'DESC' if descending else 'ASC'}" for c in columns)
         sql = f"{select}{' WHERE ' + ' AND '.join(conditions) if conditions else ''} ORDER BY {order} LIMIT ?"

@@ -51,6 +51,7 @@ def admin_secret_key(key_file: Path) -> str:
     if key:
         return key
     if not key_file.exists():
+        key_file.parent.mkdir(parents=True, exist_ok=True)  # CHASQUI_HOME, on PostgreSQL, may be new
         scratch = key_file.with_name(f"{key_file.name}.{os.getpid()}.tmp")
         descriptor = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "w") as handle:

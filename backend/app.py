@@ -85,7 +85,7 @@ def create_app(settings: BackendSettings | None = None) -> Flask:
     metrics.registry.register(StatsCollector(store))  # the dashboard's gauges, computed at scrape
 
     app = Flask(__name__)
-    install_row_ids(app)  # before any route: ids in paths are ASCII and fit SQLite's integers
+    install_row_ids(app)  # before any route: ids in paths are ASCII and fit 64-bit integers (both engines')
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions["chasqui_store"] = store
     install_json_errors(app, "the backend's body limit")
@@ -107,7 +107,8 @@ def create_app(settings: BackendSettings | None = None) -> Flask:
         answers = [e for e in model.endpoints if e.tier != "classify"]
         model_ready = any(e.healthy for e in answers)
         status = "down" if database != "ok" else ("ok" if model_ready else "degraded")
-        body = {"status": status, "database": database, "model_api": "ready" if model_ready else "unreachable",
+        body = {"status": status, "database": database, "database_engine": store.db.dialect,
+                "model_api": "ready" if model_ready else "unreachable",
                 "model_circuit": {tier: "open" if all(e.breaker.is_open for e in model.pool.tier(tier)) else "closed"
                                   for tier in TIERS if model.pool.tier(tier)},
                 "model_endpoints": [e.status() for e in model.endpoints]}

@@ -4,7 +4,6 @@ happened nor shows one that did not. `target` names what was acted on without pe
 (never a phone): a deleted contact's entries stay, anonymous (contact_id becomes NULL)."""
 from __future__ import annotations
 
-
 from backend.store.database import Database, now
 
 MAX_DETAIL_CHARS = 300

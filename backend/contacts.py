@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-
 from backend.store.database import Database, now
 
 LATER_PREFIX = "later:"  # onboarding_step while a question asked after the first answer waits
@@ -95,10 +94,18 @@ def update_contact(db: Database, contact: Contact, **columns) -> None:
     if unknown:
         raise ValueError(f"not contact columns: {sorted(unknown)}")
     assignments = ", ".join(f"{name} = ?" for name in columns)
-    db.execute(f"UPDATE contacts SET {assignments}, updated_at = ? WHERE id = ?",
-               [*columns.values(), now(), contact.id])
+    # opted_out is an INTEGER column: PostgreSQL does not take a boolean for it.
+    values = [int(value) if name == "opted_out" else value for name, value in columns.items()]
+    db.execute(f"UPDATE contacts SET {assignments}, updated_at = ? WHERE id = ?", [*values, now(), contact.id])
     for name, value in columns.items():
         setattr(contact, name, bool(value) if name == "opted_out" else value)
+
+
+def note_channel(db: Database, contact_id: int, channel: str) -> None:
+    """The business number the contact wrote to now: their alerts go out through its bridge (a
+    free-form message from another number would fall outside the person's 24-hour window)."""
+    db.execute("UPDATE contacts SET channel = ? WHERE id = ? AND (channel IS NULL OR channel <> ?)",
+               (channel, contact_id, channel))
 
 
 def save_profile(db: Database, contact: Contact, updates: dict, source: str = "answered") -> None:

@@ -75,14 +75,17 @@ class Period:
         """The start of the last `days` days of the range, `last` included."""
         return local_midnight(self.last - timedelta(days - 1), self.zone)
 
-    def day_sql(self, column: str) -> str:
-        """SQL for the local day of `column` (Unix seconds) as days since 1970-01-01."""
+    def day_sql(self, column: str, dialect: str = "sqlite") -> str:
+        """SQL for the local day of `column` (Unix seconds) as days since 1970-01-01, for the
+        engine `dialect` names (Database.dialect)."""
         changes = _offsets(self.start_s - 2 * 86400, self.end_s + 2 * 86400, self.zone)
         if len(changes) == 1:
             offset = f"{changes[0][1]:+d}"
         else:
             branches = " ".join(f"WHEN {column} < {until} THEN {offset}" for until, offset in changes[:-1])
             offset = f"+ CASE {branches} ELSE {changes[-1][1]} END"
+        if dialect == "postgresql":  # its CAST of a double to an integer rounds; SQLite's truncates
+            return f"CAST(floor(({column} {offset}) / 86400) AS INTEGER)"
         return f"CAST(({column} {offset}) / 86400 AS INTEGER)"
 
     def as_dict(self) -> dict:

@@ -29,15 +29,31 @@ def record(db: Database, kind: str, source: str, error: str, subject: str = "",
            contact_id: int | None = None, detail: str | None = None) -> None:
     """One row per (source, subject): a repeat counts up and keeps the latest error."""
     at = now()
+    # PostgreSQL aborts the whole transaction at a failed statement: inside the caller's, the
+    # recording gets a savepoint of its own, so failing to record leaves the caller's writes alone.
+    # (SQLite undoes only the failed statement.)
+    savepoint = db.dialect == "postgresql" and db.in_transaction
     try:
-        db.execute(
-            "INSERT INTO failures (kind, source, subject, contact_id, detail, error, first_at, last_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, subject) DO UPDATE SET "
-            "times = times + 1, error = excluded.error, detail = COALESCE(excluded.detail, detail), "
-            "contact_id = COALESCE(excluded.contact_id, contact_id), last_at = excluded.last_at",
-            (kind, source, subject[:DETAIL_CHARS], contact_id, detail and detail[:DETAIL_CHARS],
-             error[:ERROR_CHARS], at, at))
-        db.execute("DELETE FROM failures WHERE id <= (SELECT MAX(id) FROM failures) - ?", (KEPT_ROWS,))
+        if savepoint:
+            db.execute("SAVEPOINT record_failure")
+        try:
+            # The table's own columns named as failures.x: PostgreSQL finds a bare `times` ambiguous.
+            db.execute(
+                "INSERT INTO failures (kind, source, subject, contact_id, detail, error, first_at, last_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, subject) DO UPDATE SET "
+                "times = failures.times + 1, error = excluded.error, "
+                "detail = COALESCE(excluded.detail, failures.detail), "
+                "contact_id = COALESCE(excluded.contact_id, failures.contact_id), last_at = excluded.last_at",
+                (kind, source, subject[:DETAIL_CHARS], contact_id, detail and detail[:DETAIL_CHARS],
+                 error[:ERROR_CHARS], at, at))
+            db.execute("DELETE FROM failures WHERE id <= (SELECT MAX(id) FROM failures) - ?", (KEPT_ROWS,))
+        except Exception:
+            if savepoint:
+                db.execute("ROLLBACK TO record_failure")
+            raise
+        finally:
+            if savepoint:
+                db.execute("RELEASE record_failure")
     except Exception as problem:  # a broken database or an unencodable text: logged, never raised
         log.error("failure not recorded", extra={"source": source, "error": error, "why": str(problem)})
 

@@ -1,6 +1,8 @@
 """Reading request bodies with errors that name the field (shared by the backend's routes)."""
 from __future__ import annotations
 
+import re
+
 from backend.contacts import Contact, find_contact
 from backend.phones import InvalidPhone, normalize_phone
 from chasqui.http_errors import ApiError, bad_request
@@ -49,3 +51,17 @@ def domain_contact(db, raw_phone: object, domain: str, who: str) -> Contact:
     if contact is None or contact.domain != domain:
         raise ApiError(404, f"unknown_{who}", f"no {who} with phone {phone}", "phone")
     return contact
+
+
+_CHANNEL = re.compile(r"[A-Za-z0-9._:-]{1,64}", re.ASCII)
+
+
+def optional_channel(value: object, name: str = "channel") -> str:
+    """A bridge's business number (a WhatsApp phone_number_id): letters, digits and . _ : -, at
+    most 64; absent or empty means a bridge that serves every number."""
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, str) or not _CHANNEL.fullmatch(value):
+        raise bad_request(f"'{name}' must be a business number id: up to 64 letters, digits, '.', '_', ':' or '-'",
+                          name)
+    return value

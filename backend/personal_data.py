@@ -28,11 +28,26 @@ ERASE_PENDING = "_erase"  # pending_actions.domain of an erasure waiting for its
 
 def contact_tables(connection: Database) -> list[tuple[str, str]]:
     """(table, column) for every column that references contacts(id)."""
+    if connection.dialect == "postgresql":
+        return [tuple(row) for row in connection.execute(_POSTGRESQL_CONTACT_KEYS)]
     tables = [row[0] for row in connection.execute(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
         "AND name NOT LIKE '%_fts%' ORDER BY name")]
     return [(table, key[3]) for table in tables
             for key in connection.execute(f'PRAGMA foreign_key_list("{table}")') if key[2] == "contacts"]
+
+
+# PostgreSQL's catalog: the foreign keys to contacts of the tables in the schema in use.
+_POSTGRESQL_CONTACT_KEYS = (
+    "SELECT t.relname, a.attname FROM pg_constraint k JOIN pg_class t ON t.oid = k.conrelid "
+    "JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = ANY (k.conkey) "
+    "WHERE k.contype = 'f' AND k.confrelid = CAST('contacts' AS regclass) "
+    "AND t.relnamespace = CAST(current_schema() AS regnamespace) "
+    "ORDER BY t.relname, a.attname")
+# PostgreSQL has no rowid: a table's rows in the order of its primary key (ids, or the contact and day...).
+_POSTGRESQL_KEY_COLUMNS = (
+    "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) "
+    "WHERE i.indrelid = CAST(? AS regclass) AND i.indisprimary ORDER BY array_position(i.indkey, a.attnum)")
 
 
 def export(connection: Database, contact_id: int) -> dict:
@@ -98,9 +113,18 @@ def _like(phone: str) -> str:
 
 
 def _rows(connection: Database, table: str, column: str, contact_id: int) -> list[dict]:
-    cursor = connection.execute(f'SELECT * FROM "{table}" WHERE "{column}" = ? ORDER BY rowid', (contact_id,))
+    cursor = connection.execute(f'SELECT * FROM "{table}" WHERE "{column}" = ? ORDER BY {_order(connection, table)}',
+                                (contact_id,))
     names = [c[0] for c in cursor.description]
     return [{name: _value(name, value) for name, value in zip(names, row)} for row in cursor.fetchall()]
+
+
+def _order(connection: Database, table: str) -> str:
+    """The order rows were written in, near enough: SQLite's rowid, PostgreSQL's primary key."""
+    if connection.dialect == "sqlite":
+        return "rowid"
+    keys = [row[0] for row in connection.execute(_POSTGRESQL_KEY_COLUMNS, (f'"{table}"',))]
+    return ", ".join(f'"{key}"' for key in keys) or "1"
 
 
 def _value(name: str, value):

@@ -5,11 +5,13 @@ the understanding types (backend.understanding.intents) and the shared text help
 core's tables (contacts, profiles, form submissions, alerts, knowledge) — only its own. The
 import-linter contract in pyproject.toml keeps it so (tests/test_plugin_boundary.py runs it).
 
-Why: the core's tables and its database handles are the core's to change (another store than
-SQLite, issue 17), and a plug-in written against these calls keeps working. Each call takes the
-handle the core gave the hook (`db`) or the connection of a transaction the plug-in opened with
-`core.transaction(db)`, so the plug-in's writes commit with the core's. Each is a thin door to
-the core module that owns the table; nothing is implemented twice."""
+Why: the core's tables are the core's to change, and a plug-in written against these calls keeps
+working. Each call takes a `Database` handle (backend/store/database.py, re-exported here): the
+one the core gave the hook (`db`), or the one `with core.transaction(db) as connection:` opened,
+so the plug-in's writes commit with the core's. The handle is the same on SQLite and PostgreSQL
+(`?` placeholders, `insert()` for a new row's id, `dialect` where the engines truly differ), and
+a plug-in's own SQL is written so that both engines read it. Each call is a thin door to the
+core module that owns the table; nothing is implemented twice."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -26,11 +28,6 @@ from backend.store import database as _database
 from backend.store.database import Database, Store
 
 __all__ = ["core", "Contact", "Database", "InvalidPhone", "Store"]
-
-
-def _connection(db):
-    """The connection under whichever handle a hook was given (a transaction's is one already)."""
-    return getattr(db, "conn", db)
 
 
 class Core:
@@ -78,20 +75,20 @@ class Core:
     # -- forms ----------------------------------------------------------------------------------
     @staticmethod
     def save_submission(db, form: str, contact_id: int, data: dict, source: str) -> int:
-        return _forms.save_submission(_connection(db), form, contact_id, data, source)
+        return _forms.save_submission(db, form, contact_id, data, source)
 
     @staticmethod
     def delete_submission(db, contact_id: int, submission_id: int) -> None:
-        _forms.delete_submission(_connection(db), contact_id, submission_id)
+        _forms.delete_submission(db, contact_id, submission_id)
 
     @staticmethod
     def submissions(db, form: str, contact_id: int | None = None) -> list[tuple]:
         """(submission id, contact id, data as stored: JSON text) of one form, oldest first."""
-        return _forms.submissions(_connection(db), form, contact_id)
+        return _forms.submissions(db, form, contact_id)
 
     @staticmethod
     def count_submissions(db, form: str, contact_id: int) -> int:
-        return _forms.count_submissions(_connection(db), form, contact_id)
+        return _forms.count_submissions(db, form, contact_id)
 
     # -- alerts and failures --------------------------------------------------------------------
     InvalidAlert = _alerts.InvalidAlert
@@ -100,7 +97,7 @@ class Core:
     def add_alert(db, contact_id: int, message: str, level: str, image: bytes | None = None,
                   broadcast: str | None = None) -> int:
         """An alert for one contact, in the caller's transaction (`image`: PNG bytes, the caption `message`)."""
-        return _alerts.add_alert(_connection(db), contact_id, message, level, image, broadcast)
+        return _alerts.add_alert(db, contact_id, message, level, image, broadcast)
 
     @staticmethod
     def contained(db, job: str, contact_id: int, doing: str | None = None, connection=None):
@@ -112,7 +109,7 @@ class Core:
     @staticmethod
     def replace_knowledge(db, domain: str, source: str, entries) -> None:
         """The knowledge texts of one source become `entries` (title -> body), in the caller's transaction."""
-        _knowledge.replace_source(_connection(db), domain, source, entries)
+        _knowledge.replace_source(db, domain, source, entries)
 
     # -- HTTP routes ----------------------------------------------------------------------------
     json_object = staticmethod(_http_input.json_object)

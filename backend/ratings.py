@@ -5,7 +5,6 @@ answered, so the panel can show what answers land badly and an officer can write
 A bad rating also asks for a person (takeovers.request)."""
 from __future__ import annotations
 
-
 from backend import audit, takeovers
 from backend.store.database import Database, now
 

@@ -1,7 +1,11 @@
 """Runs the domain plug-ins' scheduled jobs. Every backend process runs this loop; a job's row in
 `job_runs` is advanced in the same transaction that decides to run it, so across gunicorn workers
-each job runs once per period. A failing job is logged, recorded for the admin (backend/failures.py)
-and tried again next period; inside a job, one contact's failure is contained the same way."""
+(and, on PostgreSQL, across machines) each job runs once per period. On SQLite that transaction
+holds the one write lock; on PostgreSQL it locks only the job's row, and a process that finds the
+row locked skips the job, as another process is deciding it. The job itself runs after that
+transaction commits, holding no lock. A failing job is logged, recorded for the admin
+(backend/failures.py) and tried again next period; inside a job, one contact's failure is
+contained the same way."""
 from __future__ import annotations
 
 import logging
@@ -32,7 +36,10 @@ class Scheduler:
 
     def _loop(self) -> None:
         while not self._stop.wait(self.tick_s):
-            self.run_due()
+            try:
+                self.run_due()
+            except Exception as problem:  # the database away for a moment (a PostgreSQL failover): next tick
+                log.error("scheduled jobs not checked", extra={"error": failures.describe(problem)})
 
     def run_due(self) -> list[str]:
         """Run every job whose time has come and that no other process took; return their names."""
@@ -45,6 +52,8 @@ class Scheduler:
 
     def _claim(self, name: str, job: ScheduledJob) -> bool:
         db = self.store.db
+        if db.dialect == "postgresql":
+            return self._claim_row(name, job)
         with transaction(db):
             at = now()
             row = db.execute("SELECT next_run_at FROM job_runs WHERE name = ?", [name]).fetchone()
@@ -53,6 +62,23 @@ class Scheduler:
             db.execute("INSERT INTO job_runs (name, next_run_at, last_started_at) VALUES (?, ?, ?) "
                        "ON CONFLICT(name) DO UPDATE SET next_run_at = excluded.next_run_at, "
                        "last_started_at = excluded.last_started_at", [name, at + job.every_seconds, at])
+        return True
+
+    def _claim_row(self, name: str, job: ScheduledJob) -> bool:
+        """PostgreSQL: the job's row, created due if it is new, then locked, or skipped while another
+        process holds it. A lock taken after another process advanced the row reads the advanced
+        row (READ COMMITTED reads a locked row at its newest version), so a due job is taken once."""
+        db = self.store.db
+        db.execute("INSERT INTO job_runs (name, next_run_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+                   [name, now()])
+        with transaction(db, serialized=False):
+            at = now()
+            row = db.execute("SELECT next_run_at FROM job_runs WHERE name = ? FOR UPDATE SKIP LOCKED",
+                             [name]).fetchone()
+            if row is None or row[0] > at:  # another process holds it, or it is not due
+                return False
+            db.execute("UPDATE job_runs SET next_run_at = ?, last_started_at = ? WHERE name = ?",
+                       [at + job.every_seconds, at, name])
         return True
 
     def _run(self, name: str, job: ScheduledJob) -> None:

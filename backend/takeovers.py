@@ -10,7 +10,6 @@ so they are part of the conversation's memory like any other reply.
 """
 from __future__ import annotations
 
-
 from backend import audit
 from backend.alerts.repository import MAX_MESSAGE_CHARS, queue_outbound
 from backend.plugins.base import ScheduledJob

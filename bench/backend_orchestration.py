@@ -41,8 +41,9 @@ def main() -> None:
     path = seed(Path(args.db), args.contacts, args.messages)
 
     model = ScriptedModel()
-    model.default = (200, {"content": '{"role": "consulta", "respuesta_chat": "ok", "acciones": {}, "estado": {}}'},
-                     {})
+    # Long enough to be used: the backend takes an answer of under 12 characters for no answer.
+    answer = '{"role": "consulta", "respuesta_chat": "Riegue el lote mañana temprano.", "acciones": {}, "estado": {}}'
+    model.default = (200, {"content": answer}, {})
     settings = load_settings().with_overrides(db_path=path, token="", model_api_url=model.url,
                                               daily_model_calls=0, daily_secondary_model_calls=0,
                                               plugins=("example",))

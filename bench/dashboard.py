@@ -85,7 +85,7 @@ def seed(path: Path, contacts: int, messages: int, rng: random.Random) -> None:
             "INSERT INTO takeovers (contact_id, reason, status, requested_at, last_activity_at) VALUES (?, 'asked', ?, ?, ?)",
             [(c, rng.choice(("waiting", "taken")), now - 600, now - 600) for c in rng.sample(range(1, contacts + 1), 300)])
     db.execute("ANALYZE")
-    db.conn.close()
+    db.close()
 
 
 def _insert_messages(db, batch: list) -> None:

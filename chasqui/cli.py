@@ -72,6 +72,8 @@ def cmd_bridge(args) -> int:
 
 
 def cmd_db(args) -> int:
+    if args.db_command == "copy":
+        return _db_copy(args)
     from backend.settings import load_settings
     from backend.store.database import open_database
     from backend.store.migrations import current_version, migrate
@@ -81,6 +83,24 @@ def cmd_db(args) -> int:
     applied = migrate(db)
     print(f"{db.url}: schema version {current_version(db)}"
           + (f" (applied {', '.join(map(str, applied))})" if applied else " (up to date)"))
+    return 0
+
+
+def _db_copy(args) -> int:
+    """`chasqui db copy SOURCE TARGET`: exit 0 once every row is copied and verified; 2 when refused
+    before the target was written to; 1 when the copy or its verification failed (the target was
+    rolled back: migrated, but empty)."""
+    from backend.store.copy import CopyError, copy_database, summary
+
+    try:
+        report = copy_database(args.source, args.target, batch_rows=args.batch_rows, while_running=args.while_running)
+    except CopyError as problem:
+        print(f"chasqui: {problem}", file=sys.stderr)
+        return problem.exit_code
+    except KeyboardInterrupt:
+        print("chasqui: interrupted; the target was rolled back", file=sys.stderr)
+        return 130
+    print(summary(report), flush=True)
     return 0
 
 
@@ -275,6 +295,17 @@ def build_parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("migrate", help="apply pending schema migrations (the backend also does on start)")
+    copy = db_commands.add_parser(
+        "copy", help="copy a whole database to another (SQLite to PostgreSQL, or back), verified row by row",
+        description="Copy every table of SOURCE into TARGET, which must be empty of data (a new database: it "
+                    "gets the source's schema version first), then compare every row. With the backend stopped. "
+                    "Exit 0: copied and verified; 2: refused, nothing written; 1: failed, the target rolled back.")
+    copy.add_argument("source", help="sqlite:///path/chasqui.db, a file path, or postgresql://user@host/db")
+    copy.add_argument("target", help="postgresql://user@host/db (password: in the URL or PGPASSWORD), or a SQLite file")
+    copy.add_argument("--batch-rows", type=int, default=5000, help="rows read and written at a time (default 5000)")
+    copy.add_argument("--while-running", action="store_true",
+                      help="keep the copy even if the source changed meanwhile (a rehearsal against a live backend: "
+                           "the target is the source as it was when the copy began)")
     db.set_defaults(handler=cmd_db)
 
     admin = commands.add_parser("admin", help="admin panel accounts")

@@ -47,12 +47,13 @@ def _constant(name: str) -> float:
 
 
 def is_text(value: str) -> bool:
-    """Encodes as UTF-8: no lone surrogates."""
+    """Encodes as UTF-8 (no lone surrogates) and holds no NUL: PostgreSQL's text cannot store one,
+    and nobody types it."""
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
         return False
-    return True
+    return "\x00" not in value
 
 
 def _check(value: object, depth: int = 0) -> None:
@@ -61,7 +62,8 @@ def _check(value: object, depth: int = 0) -> None:
         raise InvalidJson(f"the JSON is nested more than {MAX_DEPTH} levels deep")
     if isinstance(value, str):
         if not is_text(value):
-            raise InvalidJson("a string holds a lone UTF-16 surrogate (\\ud800-\\udfff), which is not text")
+            raise InvalidJson("a string holds a lone UTF-16 surrogate (\\ud800-\\udfff) or a NUL (\\u0000), "
+                              "which is not text")
     elif isinstance(value, dict):
         for key, item in value.items():
             _check(key, depth + 1)

@@ -2,7 +2,21 @@ import pytest
 
 from model_api.catalog import DEFAULT_MODEL, TEST_MODEL, lookup
 from model_api.settings import models_dir
+from tests.databases import ENGINE, ON_POSTGRESQL
 from tests.servers import start_model_api
+
+
+def pytest_report_header(config):
+    return f"store: {ENGINE} (CHASQUI_TEST_DATABASE)"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests of SQLite itself say so; on PostgreSQL they are skipped, not failed."""
+    if ON_POSTGRESQL:
+        skip = pytest.mark.skip(reason="a test of SQLite itself")
+        for item in items:
+            if "sqlite_only" in item.keywords:
+                item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")

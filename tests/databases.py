@@ -15,20 +15,30 @@ import shutil
 import subprocess
 import tempfile
 import threading
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 ENGINE = os.environ.get("CHASQUI_TEST_DATABASE", "sqlite").strip().lower() or "sqlite"
 if ENGINE not in ("sqlite", "postgresql"):
     raise RuntimeError(f"CHASQUI_TEST_DATABASE must be sqlite or postgresql, not {ENGINE!r}")
 ON_POSTGRESQL = ENGINE == "postgresql"
 TEMPLATE = "chasqui_core"
-SERVER_BIN = Path(os.environ.get("CHASQUI_POSTGRES_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+def _server_bin() -> Path | None:
+    """Debian keeps the server's programs per major version; the newest installed one."""
+    if os.environ.get("CHASQUI_POSTGRES_BIN"):
+        return Path(os.environ["CHASQUI_POSTGRES_BIN"])
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name)
+                      if p.parent.name.isdigit() else 0)
+    return versions[-1] if versions else None
 
 
 def _tool(name: str) -> str:
-    found = SERVER_BIN / name
-    if found.is_file():
-        return str(found)
+    folder = _server_bin()
+    if folder is not None and (folder / name).is_file():
+        return str(folder / name)
     on_path = shutil.which(name)
     if on_path is None:
         raise RuntimeError(f"PostgreSQL's {name} is missing: ./dev test installs Debian's postgresql package")
@@ -148,3 +158,44 @@ def database_env(path: Path | str) -> dict[str, str]:
     """The environment a backend process needs to use `store_location(path)`."""
     url = database_url_for(path)
     return {"BACKEND_DB_PATH": str(path), **({"BACKEND_DATABASE_URL": url} if url else {})}
+
+
+_opened: dict[str, object] = {}
+
+
+def opened(location: Path | str):
+    """One shared handle per database a test looks into (a handle per look would leave a pool of
+    connections behind each time)."""
+    from backend.store.database import open_database
+
+    with _starting:
+        if str(location) not in _opened:
+            _opened[str(location)] = open_database(location)
+        return _opened[str(location)]
+
+
+@contextmanager
+def lock_held_elsewhere(location: Path | str, take=lambda connection: None, serialized: bool = True,
+                        hold_s: float = 10.0) -> Iterator[None]:
+    """Another writer holding a lock for the block: a transaction on its own handle, in a thread,
+    that takes the writers' advisory lock (`serialized`, PostgreSQL) and whatever `take` locks,
+    and holds them until the block ends (at most `hold_s`)."""
+    from backend.store.database import open_database, transaction
+
+    other, holding, done = open_database(location), threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with transaction(other, serialized=serialized) as connection:
+            take(connection)
+            holding.set()
+            done.wait(hold_s)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert holding.wait(hold_s), "the other writer never took its lock"
+        yield
+    finally:
+        done.set()
+        holder.join(hold_s)
+        other.close()

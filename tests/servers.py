@@ -134,7 +134,9 @@ def start_backend(tmp_path: Path, model_url: str, port: int | None = None, **env
     env = service_env(**{"BACKEND_PORT": str(port), "MODEL_API_URL": model_url, "BACKEND_WARM_UP": "0",
                          **database_env(tmp_path / "backend.db"), **env_overrides})
     # the backend's /health answers 200 unless its database is down
-    return _ready(RunningService(CHASQUI + ["backend"], env, port, tmp_path / f"backend-{port}.log"))
+    service = _ready(RunningService(CHASQUI + ["backend"], env, port, tmp_path / f"backend-{port}.log"))
+    service.database = env.get("BACKEND_DATABASE_URL") or env["BACKEND_DB_PATH"]  # what a test opens to look
+    return service
 
 
 def _ready(service: RunningService) -> RunningService:

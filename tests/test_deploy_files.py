@@ -19,6 +19,9 @@ DOCKERFILE = (REPO / "deploy/docker/Dockerfile").read_text()
 SOURCES = "\n".join(p.read_text() for folder in ("chasqui", "backend", "model_api", "whatsapp_bridge", "admin", "deploy")
                     for p in (REPO / folder).rglob("*.py"))
 CHASQUI_SERVICES = ("model-api", "backend", "bridge")
+# What libpq itself reads from the environment (psycopg's binary build brings libpq): a setting the
+# compose file may pass though no Python code of ours names it.
+LIBPQ_SETTINGS = {"PGPASSWORD"}
 
 
 def read_settings() -> set[str]:
@@ -31,7 +34,7 @@ def read_settings() -> set[str]:
 def test_every_setting_the_containers_get_is_one_a_service_reads():
     known = read_settings()
     for name in CHASQUI_SERVICES:
-        unknown = set(COMPOSE["services"][name]["environment"]) - known
+        unknown = set(COMPOSE["services"][name]["environment"]) - known - LIBPQ_SETTINGS
         assert not unknown, f"{name} sets {sorted(unknown)}, which no service reads"
 
 
@@ -70,3 +73,136 @@ def test_the_dockerfile_copies_what_exists_and_installs_what_the_project_pins():
     assert f"llama-cpp-python=={pinned}" in DOCKERFILE
     installed = re.search(r"chasqui model install ([^&\\]+)", DOCKERFILE).group(1).split()
     assert [find(name).name for name in installed] == installed  # catalog names, installed from the registry
+
+
+# --- PostgreSQL (the postgres profile) ------------------------------------------------------------
+
+POSTGRES = COMPOSE["services"]["postgres"]
+BACKEND = COMPOSE["services"]["backend"]
+
+
+def interpolate(text: str, env: dict[str, str]) -> str:
+    """Compose's ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:+other}, ${VAR+other}, ${VAR:?error}
+    (nested too), as docs.docker.com/reference/compose-file/interpolation/ defines them."""
+    out, i = [], 0
+    while i < len(text):
+        if text.startswith("$$", i):
+            out.append("$")
+            i += 2
+        elif text.startswith("${", i):
+            depth, j = 1, i + 2
+            while depth:
+                if text.startswith("${", j):
+                    depth, j = depth + 1, j + 2
+                    continue
+                depth -= text[j] == "}"
+                j += 1
+            out.append(_expression(text[i + 2:j - 1], env))
+            i = j
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
+def _expression(body: str, env: dict[str, str]) -> str:
+    name, operator, argument = re.match(r"([A-Za-z_][A-Za-z0-9_]*)(:?[-+?]|)(.*)$", body, re.DOTALL).groups()
+    value, empty_counts = env.get(name), operator.startswith(":")
+    present = value is not None and (value != "" or not empty_counts)
+    if operator.endswith("-"):
+        return value if present else interpolate(argument, env)
+    if operator.endswith("+"):
+        return interpolate(argument, env) if present else ""
+    if operator.endswith("?"):
+        if not present:
+            raise ValueError(f"required variable {name} is missing a value: {argument}")
+        return value
+    return value or ""
+
+
+def test_the_interpolation_reads_compose_syntax_as_documented():
+    env = {"SET": "v", "EMPTY": ""}
+    assert interpolate("${SET:-d} ${EMPTY:-d} ${EMPTY-d} ${UNSET-d} ${SET:+a} ${EMPTY:+a} ${EMPTY+a}", env) == "v d  d a  a"
+    assert interpolate("${UNSET:-${SET:+x${SET}y}} $${SET}", env) == "xvy ${SET}"
+    with pytest.raises(ValueError, match="UNSET"):
+        interpolate("${UNSET:?say so}", env)
+
+
+def test_the_backend_is_on_the_postgres_service_exactly_when_its_password_is_set(monkeypatch):
+    from backend.settings import load_settings
+    from backend.store.database import database_url
+    from sqlalchemy.engine import make_url
+
+    def backend_database(env: dict[str, str]):
+        for name, value in BACKEND["environment"].items():
+            monkeypatch.setenv(name, interpolate(str(value), {"BACKEND_TOKEN": "t", "ADMIN_SECRET_KEY": "k",
+                                                              "MODEL_API_TOKEN": "m", **env}))
+        return load_settings().database
+
+    assert str(backend_database({})) == "/data/chasqui.db"  # no profile: the SQLite file on the volume
+    url = make_url(database_url(backend_database({"POSTGRES_PASSWORD": "p@ss:/w#rd"})))
+    assert (url.host, url.port, url.username, url.database) == \
+        ("postgres", 5432, POSTGRES["environment"]["POSTGRES_USER"], POSTGRES["environment"]["POSTGRES_DB"])
+    assert url.password is None and "postgres" in COMPOSE["services"]  # the password goes as PGPASSWORD
+    assert interpolate(BACKEND["environment"]["PGPASSWORD"], {"POSTGRES_PASSWORD": "p@ss:/w#rd"}) == "p@ss:/w#rd"
+    own = "postgresql://chasqui@db.example.org/chasqui"
+    assert backend_database({"BACKEND_DATABASE_URL": own, "POSTGRES_PASSWORD": "p"}) == own
+    assert BACKEND["depends_on"]["postgres"] == {"condition": "service_healthy", "required": False}
+
+
+def test_libpq_reads_the_password_the_backend_gets_and_the_image_has_libpq():
+    import sqlalchemy
+    from psycopg import pq
+    from sqlalchemy.engine import make_url
+
+    from backend.store.database import database_url
+
+    assert LIBPQ_SETTINGS <= {option.envvar.decode() for option in pq.Conninfo.get_defaults() if option.envvar}
+    assert "PGPASSWORD" in BACKEND["environment"]
+    # No password in the URL: SQLAlchemy then passes none, and libpq takes PGPASSWORD.
+    url = make_url(database_url(interpolate(BACKEND["environment"]["BACKEND_DATABASE_URL"], {"POSTGRES_PASSWORD": "p"})))
+    _, arguments = sqlalchemy.create_engine(url).dialect.create_connect_args(url)
+    assert "password" not in arguments and arguments["host"] == "postgres"
+    pinned = (REPO / "pyproject.toml").read_text()
+    assert '"psycopg[binary]' in pinned or "libpq5" in DOCKERFILE  # the binary build ships its own libpq
+
+
+def test_the_postgres_service_is_optional_official_healthchecked_and_keeps_no_secret():
+    assert POSTGRES["profiles"] == ["postgres"] and POSTGRES["image"] == "postgres:15"
+    assert re.fullmatch(r"\$\{POSTGRES_PASSWORD(:-)?\}", POSTGRES["environment"]["POSTGRES_PASSWORD"])
+    test = POSTGRES["healthcheck"]["test"]
+    assert test[:2] == ["CMD", "pg_isready"] and "-h" in test  # over TCP: not ready during the image's init
+    assert test[test.index("-U") + 1] == POSTGRES["environment"]["POSTGRES_USER"]
+    volume, mounted = POSTGRES["volumes"][0].split(":")
+    assert mounted == "/var/lib/postgresql/data" and volume in COMPOSE["volumes"]
+    assert "ports" not in POSTGRES  # reached on the project's network only
+    # A password given in the file, in any service, would be in the repo.
+    text = (REPO / "deploy/docker-compose.yml").read_text()
+    assert not re.search(r"POSTGRES_PASSWORD:-[^}]", text) and "PGPASSWORD: ${POSTGRES_PASSWORD:-}" in text
+    # The file still works without the profile: no required variable only the profile needs.
+    required = set(re.findall(r"\$\{([A-Z0-9_]+):\?", text))
+    assert "POSTGRES_PASSWORD" not in required
+
+
+def test_the_copy_the_header_shows_moves_the_sqlite_file_the_backend_uses_onto_the_postgres_service():
+    from chasqui.cli import build_parser
+
+    header = (REPO / "deploy/docker-compose.yml").read_text()
+    command = re.search(r"run --rm --no-deps backend (chasqui db copy \S+ \S+)", header).group(1).split()
+    args = build_parser().parse_args(command[1:])
+    assert args.source == "sqlite:///" + BACKEND["environment"]["BACKEND_DB_PATH"]
+    assert args.target == interpolate(BACKEND["environment"]["BACKEND_DATABASE_URL"], {"POSTGRES_PASSWORD": "p"})
+    assert "--profile postgres up" in header and "POSTGRES_PASSWORD" in header
+
+
+def test_backend_replicas_get_a_range_of_ports_and_postgres_room_for_their_connections():
+    header = (REPO / "deploy/docker-compose.yml").read_text()
+    (published,) = BACKEND["ports"]
+    assert interpolate(published, {}) == "127.0.0.1:8002:8002"
+    replicas = int(re.search(r"--scale backend=(\d+)", header).group(1))
+    low, high = map(int, re.search(r"BACKEND_PUBLISHED_PORTS=(\d+)-(\d+)", header).groups())
+    assert interpolate(published, {"BACKEND_PUBLISHED_PORTS": f"{low}-{high}"}) == f"127.0.0.1:{low}-{high}:8002"
+    assert high - low + 1 >= replicas > 1
+    # Each backend process keeps a small pool; 8 workers a replica, a few connections each.
+    max_connections = int(re.search(r"max_connections=(\d+)", " ".join(POSTGRES["command"])).group(1))
+    assert max_connections >= replicas * 8 * 10

@@ -42,7 +42,7 @@ class Bridge:
         self.settings, self.transport = settings, transport
         self.inbox = Inbox(settings.state_path)
         self.backend = BackendClient(settings.backend_url, settings.backend_token, settings.backend_timeout_s,
-                                     settings.speech_timeout_s)
+                                     settings.speech_timeout_s, settings.channel)
         self.relay = Relay(self.inbox, self.backend, transport, settings.relay_workers, settings.holding_after_s,
                            settings.retry_every_s)
         self.alerts = AlertSender(self.backend, transport, self.inbox, settings.alert_batch, settings.alert_poll_s,

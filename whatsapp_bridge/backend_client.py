@@ -34,8 +34,12 @@ class BackendRefused(RuntimeError):
 
 
 class BackendClient:
-    def __init__(self, base_url: str, token: str, timeout_s: float, speech_timeout_s: float = 90.0):
+    def __init__(self, base_url: str, token: str, timeout_s: float, speech_timeout_s: float = 90.0,
+                 channel: str = ""):
         self.base_url = base_url.rstrip("/")
+        # The business number this bridge speaks as (BridgeSettings.channel): sent with every
+        # message, and alert claims ask only for alerts to people who last wrote to it.
+        self._channel = {"channel": channel} if channel else {}
         self.timeout_s = timeout_s
         # A voice note is heard first (the backend waits up to its BACKEND_SPEECH_TIMEOUT for the
         # speech engine), then answered like a text: both waits, one after the other.
@@ -49,7 +53,7 @@ class BackendClient:
         `name` is the WhatsApp profile name: the backend uses it instead of asking. `on_typing` is
         called when a model starts writing the answer (the backend's NDJSON answer, see
         backend/agent/streamed_answer.py); never for a turn answered without one."""
-        body = {"phone": phone, "message": message, "role": "consulta"}
+        body = {"phone": phone, "message": message, "role": "consulta", **self._channel}
         if name:
             body["name"] = name
         if message_id:
@@ -61,7 +65,7 @@ class BackendClient:
         """The backend's answer to a voice note: /agent's answer plus "transcript" (what it heard,
         "" for nothing). `message_id` is required: a repeat is answered from the backend's store,
         not transcribed again."""
-        fields = {"phone": phone, "message_id": message_id, "role": "consulta"}
+        fields = {"phone": phone, "message_id": message_id, "role": "consulta", **self._channel}
         if name:
             fields["name"] = name
         return self._call("POST", "/agent/voice", data=fields, files={"file": (file_name(mime_type), audio, mime_type)},
@@ -76,7 +80,7 @@ class BackendClient:
         return self._call("POST", "/agent/reaction", json=body, timeout=self.timeout_s)
 
     def claim_alerts(self, limit: int, wait_s: float = 0.0) -> list[dict]:
-        params = {"limit": limit}
+        params = {"limit": limit, **self._channel}
         if wait_s:
             params["wait"] = f"{wait_s:g}"
         return self._call("GET", "/alerts/pending", params=params, timeout=wait_s + 10)["alerts"]

@@ -45,6 +45,13 @@ class BridgeSettings:
     # simulator transport: listening off loopback lets anyone who reaches it speak as any phone
     simulator_allow_network: bool = False
 
+    @property
+    def channel(self) -> str:
+        """The business number this bridge speaks as, told to the backend with every message and
+        alert claim, so that several bridges (one per number) on one backend each answer, and
+        send alerts to, the people who wrote to their own number. Empty: one bridge for all."""
+        return self.whatsapp_phone_number_id if self.transport == "cloud" else ""
+
     def with_overrides(self, **changes) -> "BridgeSettings":
         return replace(self, **changes)
 

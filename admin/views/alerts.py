@@ -23,12 +23,18 @@ from admin.views.base import bind_form, choice_arg, escape_like, refuse, search_
 from backend.alerts import repository
 from backend.phones import InvalidPhone, normalize_phone
 from backend.store.database import transaction
+from backend.text import fold
 
 STATUSES = ("pending", "claimed", "sent", "failed")
 KINDS = ("alert", "reply", "notice", "document")
 _SELECT = ("SELECT a.id, a.contact_id, c.phone, c.name, a.message, a.level, a.status, a.attempts, a.last_error, "
            "a.broadcast, a.kind, a.created_at, a.next_attempt_at, a.sent_at, a.delivery_status, a.delivery_error "
            "FROM alerts a JOIN contacts c ON c.id = a.contact_id")
+# The search in the message. SQLite's LIKE already ignores (ASCII) case, and fold() there is a Python
+# call per row (~40 times the scan: 1.1 s over 100,000 alerts); PostgreSQL's LIKE minds case, and
+# its fold() is SQL: the folded message against the folded text (accents ignored too).
+_SEARCH = {"sqlite": ("a.message LIKE ? ESCAPE '\\'", lambda text: text),
+           "postgresql": ("fold(a.message) LIKE ? ESCAPE '\\'", fold)}
 
 
 class AlertsView(PanelView):
@@ -49,8 +55,9 @@ class AlertsView(PanelView):
             where.append("a.delivery_status = ?")
             params.append(chosen["delivery"])
         if chosen["q"]:
-            where.append("a.message LIKE ? ESCAPE '\\'")
-            params.append(f"%{escape_like(chosen['q'])}%")
+            condition, folded = _SEARCH[db.dialect]
+            where.append(condition)
+            params.append(f"%{escape_like(folded(chosen['q']))}%")
         page = keyset_page(db, _SELECT, where, params, Keyset("a.id"))
         counts = dict(db.execute("SELECT status, COUNT(*) FROM alerts GROUP BY status").fetchall())
         return self.render("chasqui/alerts.html", page=page, alerts=page.rows, status=chosen["status"],
@@ -103,7 +110,7 @@ def _broadcast(db, officer: str, message: str, level: str, domain: str, filters:
     matches). The repository opens its own transaction, hence the matching here through its
     helpers; a repository.add_broadcast(connection, ...) would replace this."""
     repository.validate_content(message, level)
-    where, params = repository._broadcast_conditions(domain, filters)
+    where, params = repository._broadcast_conditions(db.dialect, domain, filters)
     broadcast_id = uuid.uuid4().hex
     with transaction(db) as connection:
         contact_ids = [row[0] for row in connection.execute(

@@ -46,7 +46,7 @@ class ConversationsView(PanelView):
         total = db.execute(f"SELECT COUNT(*) FROM contacts c{condition}", params).fetchone()[0]
         page = offset_page(db, "SELECT c.id, c.phone, c.name, c.domain, "
                                "(SELECT MAX(m.created_at) FROM messages m WHERE m.contact_id = c.id) AS last_at "
-                               f"FROM contacts c{condition} ORDER BY last_at IS NULL, last_at DESC, c.id DESC",
+                               f"FROM contacts c{condition} ORDER BY last_at DESC NULLS LAST, c.id DESC",
                            params, total)
         counts = dict(db.execute(
             f"SELECT contact_id, COUNT(*) FROM messages WHERE contact_id IN ({', '.join('?' * len(page.rows))}) "
@@ -61,8 +61,8 @@ class ConversationsView(PanelView):
         query = search_arg()
         hits = None
         if query:
-            match = message_search.match_query(query, contact_id)
-            hits = self._hits(match) if match else None
+            search = message_search.message_search(db, query, contact_id)
+            hits = self._hits(search) if search else None
             page = hits
         else:
             page = keyset_page(db, _MESSAGES, ["m.contact_id = ?"], [contact_id],
@@ -79,16 +79,15 @@ class ConversationsView(PanelView):
     @expose("/search")
     def search(self):
         query = search_arg()
-        match = message_search.match_query(query)
-        page = self._hits(match) if match else None
+        search = message_search.message_search(self.store.db, query)
+        page = self._hits(search) if search else None
         return self.render("chasqui/message_search.html", query=query, page=page,
-                           no_words=bool(query) and match is None)
+                           no_words=bool(query) and search is None)
 
-    def _hits(self, match: str):
-        page = keyset_page(self.store.db, message_search.SELECT_HITS, [message_search.WHERE_MATCH], [match],
-                           Keyset(message_search.KEYSET_COLUMN))
+    def _hits(self, search: message_search.Search):
+        page = keyset_page(self.store.db, search.select, search.where, search.params, search.keyset)
         for row in page.rows:
-            row["parts"] = message_search.snippet_parts(row["snippet"])
+            row["parts"] = search.parts(row["snippet"])
         return page
 
 

@@ -1,6 +1,7 @@
 """Knowledge base: the entries the assistant may quote (found through FTS5, kept in step by the
-table's triggers), listed (searched with the same index, filtered by domain, paged), created,
-edited and deleted. Officers read it; only admins change it, and each change is audited."""
+table's triggers; on PostgreSQL through the knowledge_fts expression index), listed (searched with
+the same index, filtered by domain, paged), created, edited and deleted. Officers read it; only
+admins change it, and each change is audited."""
 from __future__ import annotations
 
 from flask import flash, redirect, request, url_for
@@ -10,7 +11,7 @@ from flask_babel import gettext as _
 from backend import audit
 from admin.auth import PanelView, admin_required, admin_to_change
 from admin.forms import ActionForm, KnowledgeForm
-from admin.message_search import words_query
+from admin.message_search import knowledge_search
 from admin.paging import offset_page
 from admin.views.base import bind_form, choice_arg, refuse, search_arg
 from backend.store.database import now, transaction
@@ -32,15 +33,17 @@ class KnowledgeView(PanelView):
         if domain:
             where.append("k.domain IS NULL" if domain == EVERY_DOMAIN else "k.domain = ?")
             params += [] if domain == EVERY_DOMAIN else [domain]
-        match = words_query(query) if query else None
-        if match:  # best matches first, as the assistant finds them
-            where, params = ["knowledge_fts MATCH ?", *where], [match, *params]
-            source, order = "knowledge_fts f JOIN knowledge k ON k.id = f.rowid", "f.rank, k.id"
+        search = knowledge_search(db, query) if query else None
+        order_params = []
+        if search:  # best matches first, as the assistant finds them
+            where, params = [*search.where, *where], [*search.params, *params]
+            source, order, order_params = search.source, search.order, search.order_params
         else:
             source, order = "knowledge k", "k.updated_at DESC, k.id DESC"
         condition = f" WHERE {' AND '.join(where)}" if where else ""
         total = db.execute(f"SELECT COUNT(*) FROM {source}{condition}", params).fetchone()[0]
-        page = offset_page(db, f"SELECT {_COLUMNS} FROM {source}{condition} ORDER BY {order}", params, total)
+        page = offset_page(db, f"SELECT {_COLUMNS} FROM {source}{condition} ORDER BY {order}",
+                           [*params, *order_params], total)
         return self.render("chasqui/knowledge.html", page=page, entries=page.rows, query=query, domain=domain,
                            domains=domains, every_domain=EVERY_DOMAIN, delete_form=ActionForm())
 

@@ -23,7 +23,7 @@ class UsersView(AdminOnly, PanelView):
         db = self.store.db
         total = db.execute("SELECT COUNT(*) FROM admin_users").fetchone()[0]
         page = offset_page(db, "SELECT id, username, role, created_at, last_login_at FROM admin_users "
-                               "ORDER BY username COLLATE NOCASE, id", [], total)
+                               "ORDER BY lower(username), id", [], total)  # NOCASE is SQLite's alone
         return self.render("chasqui/users.html", page=page, form=form or AccountForm(), role_form=RoleForm(),
                            password_form=PasswordResetForm(), action_form=ActionForm(), roles=users.ROLES)
 

@@ -14,11 +14,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-
 from backend.contacts import LATER_PREFIX, Contact, save_profile, update_contact
 from backend.plugins.base import DomainPlugin, ProfileField
-from backend.text import fold
 from backend.store.database import Database
+from backend.text import fold
 
 STEP_DOMAIN = "domain"
 STEP_NAME = "name"

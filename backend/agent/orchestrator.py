@@ -30,7 +30,7 @@ from backend import conversation, personal_data, ratings, takeovers
 from backend.agent import answering, changes, core_replies, onboarding
 from backend.agent.model_client import ModelClient, ModelUnavailable
 from backend.alerts.repository import queue_outbound
-from backend.contacts import Contact, create_contact, find_contact, update_contact
+from backend.contacts import Contact, create_contact, find_contact, note_channel, update_contact
 from backend.plugins.base import DomainPlugin
 from backend.store.database import Store, now, transaction
 from backend.understanding import classifier
@@ -99,8 +99,9 @@ class Orchestrator:
         return prompts
 
     def handle(self, phone: str, message: str, role: str, wa_message_id: str | None = None,
-               name: str | None = None) -> AgentReply:
-        """`name` is the user's WhatsApp profile name when the bridge knows it (used, never asked)."""
+               name: str | None = None, channel: str = "") -> AgentReply:
+        """`name` is the user's WhatsApp profile name when the bridge knows it (used, never asked);
+        `channel` the business number the message came to (its bridge sends the contact's alerts)."""
         started = time.perf_counter()
         db = self.store.db
         with transaction(db):
@@ -108,6 +109,8 @@ class Orchestrator:
             is_new = contact is None
             if is_new:
                 contact = create_contact(db, phone, onboarding.first_step(self.plugins))
+            if channel:
+                note_channel(db, contact.id, channel)
             inbound_id = conversation.inbound_by_whatsapp_id(db, wa_message_id) if wa_message_id else None
             if inbound_id is not None:
                 stored = conversation.reply_to(db, inbound_id)
@@ -440,5 +443,5 @@ class Orchestrator:
 
     def _count_model_call(self, db, contact: Contact, endpoint: str) -> None:
         db.execute("INSERT INTO model_calls (contact_id, day, endpoint, calls) VALUES (?, ?, ?, 1) "
-                   "ON CONFLICT(contact_id, day, endpoint) DO UPDATE SET calls = calls + 1",
+                   "ON CONFLICT(contact_id, day, endpoint) DO UPDATE SET calls = model_calls.calls + 1",
                    [contact.id, self._today(), endpoint])

@@ -12,7 +12,7 @@ from backend import failures
 from backend.agent.orchestrator import AgentReply, Orchestrator
 from backend.agent.streamed_answer import streamed, wants_stream
 from backend.contacts import find_contact
-from backend.http_input import json_object, optional_string, required_phone, required_string
+from backend.http_input import json_object, optional_channel, optional_string, required_phone, required_string
 from backend.phones import normalize_phone
 from chasqui.http_errors import ApiError, bad_request
 
@@ -37,7 +37,8 @@ def create_agent_blueprint(orchestrator: Orchestrator, metrics) -> Blueprint:
         role = optional_string(body, "role") or "consulta"
         message_id = optional_string(body, "message_id")
         name = optional_string(body, "name")  # the WhatsApp profile name, when the bridge has it
-        reply = orchestrator.handle(phone, message.strip(), role, message_id, profile_name(name))
+        channel = optional_channel(body.get("channel"))  # the bridge's business number, when it has one
+        reply = orchestrator.handle(phone, message.strip(), role, message_id, profile_name(name), channel)
         return answer_body(reply, metrics)
 
     return blueprint

@@ -21,6 +21,7 @@ from backend.agent.routes import answer_body, answer_recording_failures, profile
 from backend.agent.streamed_answer import streamed, wants_stream
 from backend.agent.speech_client import Heard, SpeechClient, SpeechUnavailable
 from backend.contacts import find_contact
+from backend.http_input import optional_channel
 from backend.phones import InvalidPhone, normalize_phone
 from backend.store.database import transaction
 from chasqui.http_errors import ApiError, bad_request
@@ -83,7 +84,7 @@ def create_voice_blueprint(orchestrator: Orchestrator, speech: SpeechClient, max
         heard = _hear(note, contact.domain if contact else None)
         if heard.problem or not heard.text:
             return _unheard(note, contact, heard.problem or "silent", fields["role"])
-        reply = orchestrator.handle(phone, heard.text, fields["role"], message_id, fields["name"])
+        reply = orchestrator.handle(phone, heard.text, fields["role"], message_id, fields["name"], fields["channel"])
         contact = find_contact(db, phone)
         with transaction(db):
             voice_notes.link(db, note.id, contact.id if contact else None,
@@ -138,4 +139,5 @@ def _form_fields() -> dict:
     except InvalidPhone as problem:
         raise bad_request(str(problem), "phone", code="invalid_phone") from None
     return {"phone": phone, "message_id": text("message_id", required=True)[:200],
-            "name": profile_name(text("name")), "role": text("role") or "consulta"}
+            "name": profile_name(text("name")), "role": text("role") or "consulta",
+            "channel": optional_channel(request.form.get("channel"))}

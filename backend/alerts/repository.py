@@ -1,12 +1,19 @@
-"""Alerts in SQLite: created for one contact or a filtered group, handed to bridges under a lease,
+"""Alerts: created for one contact or a filtered group, handed to bridges under a lease,
 retried with exponential backoff, given up after a number of attempts.
 
 Delivery is at least once: a bridge that dies mid-send loses its lease and another bridge (or the
-same one, later) gets the alert again. Every read-then-write runs under BEGIN IMMEDIATE, so two
-bridges polling at once never claim the same alert.
+same one, later) gets the alert again. Two bridges polling at once never claim the same alert:
+on SQLite every read-then-write runs under BEGIN IMMEDIATE (one writer); on PostgreSQL, where
+bridges may poll several backend processes on several machines, each read-then-write locks the
+rows it reads instead of taking the global writers' lock. A claim takes the most urgent due rows
+no other claim holds (FOR UPDATE SKIP LOCKED), so concurrent claims neither wait on each other
+nor overlap; a report (sent, failed, released, delivered) locks its one row (FOR UPDATE), so it
+waits for a claim holding that row and then sees what the claim wrote.
 """
 from __future__ import annotations
 
+import json
+import math
 import re
 import secrets
 import uuid
@@ -103,7 +110,7 @@ def create_broadcast(db: Database, message: str, level: str, domain: str | None 
                      profile_filters: dict[str, Any] | None = None) -> tuple[str, list[int]]:
     """One alert per contact that matches; contacts who opted out are skipped. All or nothing."""
     validate_content(message, level)
-    where, params = _broadcast_conditions(domain, profile_filters or {})
+    where, params = _broadcast_conditions(db.dialect, domain, profile_filters or {})
     broadcast_id = uuid.uuid4().hex
     created_at = now()
     with transaction(db) as connection:
@@ -132,7 +139,7 @@ def validate_content(message: object, level: object) -> None:
         raise InvalidAlert(f"'level' must be one of {', '.join(LEVELS)}; got {level!r}", "level")
 
 
-def _broadcast_conditions(domain: str | None, profile_filters: dict[str, Any]) -> tuple[str, list]:
+def _broadcast_conditions(dialect: str, domain: str | None, profile_filters: dict[str, Any]) -> tuple[str, list]:
     conditions, params = ["c.opted_out = 0"], []
     if domain is not None:
         if not isinstance(domain, str) or not domain.strip():
@@ -142,20 +149,38 @@ def _broadcast_conditions(domain: str | None, profile_filters: dict[str, Any]) -
     for key, value in profile_filters.items():
         if not isinstance(key, str) or not _PROFILE_KEY.match(key):
             raise InvalidAlert(f"filter key {key!r} must be a simple name (letters, digits, _)", key)
-        path = f"json_extract(p.data, '$.{key}')"
-        if value is None:
-            conditions.append(f"{path} IS NULL")
-        elif isinstance(value, str):
-            # fold (the database's, backend/store/database.py), not lower(): SQLite's lower() leaves
-            # 'MAÍZ' as 'maÍz'; accents folded too, so "maíz" matches a profile "maiz".
-            conditions.append(f"fold({path}) = fold(?)")
-            params.append(value)
-        elif isinstance(value, (bool, int, float)):
-            conditions.append(f"{path} = ?")  # JSON true/false come out as 1/0, as do Python's bools
-            params.append(value)
-        else:
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InvalidAlert(f"filter {key!r} must be a finite number", key)  # JSON has no NaN
+        if value is not None and not isinstance(value, (str, bool, int, float)):
             raise InvalidAlert(f"filter {key!r} must be a string, number, boolean or null", key)
+        condition, value_params = (_sqlite_profile_condition if dialect == "sqlite"
+                                   else _postgresql_profile_condition)(key, value)
+        conditions.append(condition)
+        params.extend(value_params)
     return " AND ".join(conditions), params
+
+
+def _sqlite_profile_condition(key: str, value: str | bool | int | float | None) -> tuple[str, list]:
+    path = f"json_extract(p.data, '$.{key}')"
+    if value is None:
+        return f"{path} IS NULL", []
+    if isinstance(value, str):
+        # fold (the database's, backend/store/database.py), not lower(): SQLite's lower() leaves
+        # 'MAÍZ' as 'maÍz'; accents folded too, so "maíz" matches a profile "maiz".
+        return f"fold({path}) = fold(?)", [value]
+    return f"{path} = ?", [value]  # JSON true/false come out as 1/0, as do Python's bools
+
+
+def _postgresql_profile_condition(key: str, value: str | bool | int | float | None) -> tuple[str, list]:
+    """What json_extract does on SQLite: a missing key and JSON null are both null; strings
+    compare folded; numbers and booleans compare as JSON values (1 = 1.0, but true is not 1)."""
+    if value is None:
+        return f"(p.data::jsonb ->> '{key}') IS NULL", []  # ->> gives SQL NULL for JSON null too
+    if isinstance(value, str):
+        # Only a JSON string, as on SQLite (->> would also turn the number 5 into the text '5').
+        return (f"jsonb_typeof(p.data::jsonb -> '{key}') = 'string' "
+                f"AND fold(p.data::jsonb ->> '{key}') = fold(?)"), [value]
+    return f"(p.data::jsonb -> '{key}') = CAST(? AS jsonb)", [json.dumps(value)]
 
 
 def _insert_alert(connection: Database, contact_id: int, message: str, level: str,
@@ -169,16 +194,22 @@ def _insert_alert(connection: Database, contact_id: int, message: str, level: st
 
 # --- handing out ----------------------------------------------------------------------------------
 
-def claim_due(db: Database, limit: int, lease_s: float, max_attempts: int) -> list[dict]:
+def claim_due(db: Database, limit: int, lease_s: float, max_attempts: int, channel: str = "") -> list[dict]:
     """Lease up to `limit` due alerts, most urgent first. Each gets a fresh lease token; an alert whose
-    lease expired is due again (its bridge is presumed dead) unless it has used all its attempts."""
+    lease expired is due again (its bridge is presumed dead) unless it has used all its attempts.
+    `channel` (a bridge's business number): only alerts to contacts who last wrote to that number,
+    or to no number yet; WhatsApp refuses a free-form message from a number whose 24-hour window
+    with the person is not open, so another number's bridge must not take them."""
     if limit < 1:
         raise ValueError("limit must be at least 1")
-    with transaction(db) as connection:
+    # PostgreSQL: not the writers' lock; the rows taken are locked by the statement that reads them.
+    with transaction(db, serialized=False) as connection:
         at = now()
         _give_up_expired(connection, at, max_attempts)
         due_ids = []
-        for alert_id, opted_out in connection.execute(_DUE_IN_ORDER, {"at": at, "limit": limit}):
+        mine = (channel,) if channel else ()
+        for alert_id, opted_out in connection.execute(_due_in_order(connection.dialect, bool(channel)),
+                                                      (at, *mine, limit, at, max_attempts, *mine, limit, limit)):
             if opted_out:  # the contact opted out after the alert was queued: close it, visibly
                 connection.execute("UPDATE alerts SET status = 'failed', lease_until = NULL, lease_token = NULL, "
                                    "last_error = 'contact opted out' WHERE id = ?", (alert_id,))
@@ -187,26 +218,43 @@ def claim_due(db: Database, limit: int, lease_s: float, max_attempts: int) -> li
         return [_claim(connection, alert_id, at + lease_s) for alert_id in due_ids]
 
 
-# Pending-and-due and expired-lease alerts, most urgent first; each half reads its own partial index.
-_DUE_IN_ORDER = """
+# Pending-and-due and expired-lease alerts, most urgent first; each half reads its own partial index
+# and stops at the limit. On PostgreSQL each half locks the rows it reads and skips those another
+# transaction holds; a row another claim took after this statement began is read again at its
+# newest version, no longer matches, and is passed over. While leases have expired, a claim may
+# lock up to `limit` rows more than it hands out: those stay due and are free at its commit.
+_DUE_IN_ORDER_SQL = """
 SELECT due.id, c.opted_out FROM (
     SELECT * FROM (SELECT id, contact_id, priority, next_attempt_at FROM alerts
-                   WHERE status = 'pending' AND next_attempt_at <= :at
-                   ORDER BY priority, next_attempt_at, id LIMIT :limit)
+                   WHERE status = 'pending' AND next_attempt_at <= ?{channel}
+                   ORDER BY priority, next_attempt_at, id LIMIT ?{lock}) AS pending
     UNION ALL
     SELECT * FROM (SELECT id, contact_id, priority, next_attempt_at FROM alerts
-                   WHERE status = 'claimed' AND lease_until < :at
-                   ORDER BY priority, next_attempt_at, id LIMIT :limit)
+                   WHERE status = 'claimed' AND lease_until < ? AND attempts < ?{channel}
+                   ORDER BY priority, next_attempt_at, id LIMIT ?{lock}) AS expired
 ) AS due JOIN contacts c ON c.id = due.contact_id
-ORDER BY due.priority, due.next_attempt_at, due.id LIMIT :limit
+ORDER BY due.priority, due.next_attempt_at, due.id LIMIT ?
 """
+# One contact's row by its key per alert walked: the walk in hand-out order stays as it is.
+_OF_CHANNEL = (" AND EXISTS (SELECT 1 FROM contacts mine WHERE mine.id = alerts.contact_id "
+               "AND (mine.channel = ? OR mine.channel IS NULL))")
+_DUE_IN_ORDER = {(dialect, by_channel): _DUE_IN_ORDER_SQL.format(lock=lock, channel=_OF_CHANNEL if by_channel else "")
+                 for dialect, lock in (("sqlite", ""), ("postgresql", " FOR UPDATE SKIP LOCKED"))
+                 for by_channel in (False, True)}
+
+
+def _due_in_order(dialect: str, by_channel: bool) -> str:
+    return _DUE_IN_ORDER[dialect, by_channel]
 
 
 def _give_up_expired(connection: Database, at: float, max_attempts: int) -> None:
+    expired = "status = 'claimed' AND lease_until < ? AND attempts >= ?"
+    if connection.dialect == "postgresql":  # rows another transaction holds are its to decide
+        expired = f"id IN (SELECT id FROM alerts WHERE {expired} FOR UPDATE SKIP LOCKED)"
     connection.execute(
         "UPDATE alerts SET status = 'failed', lease_until = NULL, lease_token = NULL, "
-        "last_error = 'gave up after ' || attempts || ' attempts; lease expired' "
-        "WHERE status = 'claimed' AND lease_until < ? AND attempts >= ?", (at, max_attempts))
+        f"last_error = 'gave up after ' || attempts || ' attempts; lease expired' WHERE {expired}",
+        (at, max_attempts))
 
 
 def _claim(connection: Database, alert_id: int, lease_until: float) -> dict:
@@ -246,8 +294,8 @@ def mark_sent(db: Database, alert_id: int, lease_token: str | None = None,
               provider_message_id: str | None = None) -> dict:
     """Idempotent: a bridge that retries its report after a timeout gets the same answer.
     `provider_message_id` (WhatsApp's id) lets later delivery reports find the alert."""
-    with transaction(db) as connection:
-        alert = _existing_alert(connection, alert_id)
+    with transaction(db, serialized=False) as connection:
+        alert = _existing_alert(connection, alert_id, for_update=True)
         if alert["status"] == "sent":
             return alert
         _check_lease(alert, lease_token)
@@ -261,14 +309,16 @@ def mark_sent(db: Database, alert_id: int, lease_token: str | None = None,
 def release(db: Database, alert_id: int, lease_token: str | None = None) -> dict:
     """A bridge hands back an alert it claimed but will not send (it is shutting down): due again
     at once, and the claim does not count as an attempt."""
-    with transaction(db) as connection:
-        alert = _existing_alert(connection, alert_id)
+    with transaction(db, serialized=False) as connection:
+        alert = _existing_alert(connection, alert_id, for_update=True)
         if alert["status"] == "sent":
             raise AlertAlreadySent(f"alert {alert_id} was already sent")
         _check_lease(alert, lease_token)
         if alert["status"] == "claimed":
+            # CASE, not MAX(a, b): PostgreSQL's MAX is only the aggregate.
             connection.execute("UPDATE alerts SET status = 'pending', lease_until = NULL, lease_token = NULL, "
-                               "attempts = MAX(attempts - 1, 0), next_attempt_at = ? WHERE id = ?", (now(), alert_id))
+                               "attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, "
+                               "next_attempt_at = ? WHERE id = ?", (now(), alert_id))
         return _alert(connection, alert_id)
 
 
@@ -282,9 +332,9 @@ def record_delivery(db: Database, provider_message_id: str, status: str,
     alert (most statuses are about chat replies, which are not alerts)."""
     if status not in DELIVERY_STATUSES:
         raise InvalidAlert(f"'status' must be one of {', '.join(DELIVERY_STATUSES)}", "status")
-    with transaction(db) as connection:
-        alert = _one(connection, f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE provider_message_id = ?",
-                     (provider_message_id,))
+    with transaction(db, serialized=False) as connection:
+        alert = _one(connection, f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE provider_message_id = ?"
+                     f"{_row_lock(connection)}", (provider_message_id,))
         if alert is None:
             raise AlertNotFound(f"no alert was sent as provider message {provider_message_id!r}")
         if _DELIVERY_ORDER[status] > _DELIVERY_ORDER.get(alert["delivery_status"], 0):
@@ -304,8 +354,8 @@ def has_due(db: Database) -> bool:
 def mark_failed(db: Database, alert_id: int, error: str, backoff_s: float, max_attempts: int,
                 lease_token: str | None = None) -> dict:
     """Back to pending after an exponentially growing wait, or given up once attempts run out."""
-    with transaction(db) as connection:
-        alert = _existing_alert(connection, alert_id)
+    with transaction(db, serialized=False) as connection:
+        alert = _existing_alert(connection, alert_id, for_update=True)
         if alert["status"] == "sent":
             raise AlertAlreadySent(f"alert {alert_id} was already sent")
         if alert["status"] == "failed":
@@ -333,8 +383,10 @@ def alert_state(db: Database, alert_id: int) -> dict:
     return _existing_alert(db, alert_id)
 
 
-def _existing_alert(connection: Database, alert_id: int) -> dict:
-    alert = _alert(connection, alert_id)
+def _existing_alert(connection: Database, alert_id: int, for_update: bool = False) -> dict:
+    """`for_update`: the row stays locked until the transaction ends (PostgreSQL), so what is read
+    is still true when it is written; a claim holding the row is waited for."""
+    alert = _alert(connection, alert_id, for_update)
     if alert is None:
         raise AlertNotFound(f"no alert with id {alert_id}")
     return alert
@@ -347,8 +399,14 @@ def _check_lease(alert: dict, lease_token: str | None) -> None:
                             "(the lease expired and the alert was handed out again)")
 
 
-def _alert(connection: Database, alert_id: int) -> dict | None:
-    return _one(connection, f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE id = ?", (alert_id,))
+def _alert(connection: Database, alert_id: int, for_update: bool = False) -> dict | None:
+    lock = _row_lock(connection) if for_update else ""
+    return _one(connection, f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE id = ?{lock}", (alert_id,))
+
+
+def _row_lock(connection: Database) -> str:
+    # SQLite needs none: BEGIN IMMEDIATE already holds its one write lock.
+    return " FOR UPDATE" if connection.dialect == "postgresql" else ""
 
 
 def _one(connection: Database, sql: str, params: tuple) -> dict | None:

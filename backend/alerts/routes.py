@@ -15,7 +15,7 @@ from backend.alerts import repository
 from backend.alerts.repository import (AlertAlreadySent, AlertNotFound, ContactNotFound, InvalidAlert,
                                        LeaseMismatch)
 from backend.alerts import long_poll
-from backend.http_input import json_object, optional_string, required_phone, required_string
+from backend.http_input import json_object, optional_channel, optional_string, required_phone, required_string
 from backend.settings import BackendSettings
 from backend.store.database import IntegrityError, Store
 from chasqui.http_errors import ApiError, bad_request
@@ -48,8 +48,9 @@ def create_alerts_blueprint(store: Store, settings: BackendSettings) -> Blueprin
     def pending():
         limit = _poll_limit(request.args.get("limit"))
         wait_s = _wait_seconds(request.args.get("wait"))
+        channel = optional_channel(request.args.get("channel"))
         claimed = long_poll.claim_waiting(store.db, wait_s, lambda: repository.claim_due(
-            store.db, limit, settings.alert_lease_s, settings.alert_max_attempts))
+            store.db, limit, settings.alert_lease_s, settings.alert_max_attempts, channel))
         return jsonify({"alerts": claimed})
 
     @alerts.post("/alerts/<int:alert_id>/sent")

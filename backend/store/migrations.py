@@ -318,6 +318,12 @@ CREATE INDEX alerts_by_message ON alerts(message_id) WHERE message_id IS NOT NUL
 CREATE INDEX messages_by_time ON messages(created_at);
 CREATE INDEX contacts_by_time ON contacts(created_at);
 """),
+    # Several bridges, one per WhatsApp business number, on one backend: each contact's alerts go
+    # out through the number the contact last wrote to (WhatsApp refuses a free-form message from a
+    # number whose 24-hour window with the person is closed). NULL: no number yet, any bridge.
+    (13, "contact channel", """
+ALTER TABLE contacts ADD COLUMN channel TEXT;
+"""),
 ]
 
 

@@ -3,7 +3,8 @@
 Several processes: requests are short and mostly SQLite work, which releases the GIL only in
 part. WAL lets all of them read at once; writers take the write lock in turn (see
 backend/store/database.py), each for its own short transaction. Every worker migrates on start;
-the migrations serialize on the write lock and the second one finds nothing to do.
+the migrations serialize on the write lock and the second one finds nothing to do. On PostgreSQL
+(BACKEND_DATABASE_URL) the same holds across replicas, through an advisory lock.
 
 Threads: /agent holds a thread for as long as the model answers (seconds), and the model API lets
 at most 1 + MODEL_API_QUEUE_SIZE calls wait, so 2 x cores workers x 4 threads leave slots for the

@@ -9,6 +9,7 @@ import pytest
 from admin.users import create_user
 from backend.app import create_app
 from backend.settings import load_settings
+from tests.databases import database_url_for
 
 USERNAME = "rosa"
 PASSWORD = "una clave bastante larga"
@@ -16,15 +17,42 @@ OFFICER = "oscar"  # an officer account, made by the `officer` fixture
 _CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
+def panel_settings(tmp_path, **overrides):
+    """The backend's settings on this test's database (its PostgreSQL stand-in with
+    CHASQUI_TEST_DATABASE=postgresql)."""
+    path = tmp_path / "chasqui.db"
+    return load_settings().with_overrides(**{"db_path": path, "database_url": database_url_for(path), "token": "",
+                                             "plugins": ("example",), "model_api_url": "http://127.0.0.1:9",
+                                             "secondary_model_api_url": "", **overrides})
+
+
 def admin_backend(tmp_path):
     """create_app as the backend builds it (empty token = no bearer check; the panel is mounted by it)."""
-    settings = load_settings().with_overrides(db_path=tmp_path / "chasqui.db", token="", plugins=("example",),
-                                              model_api_url="http://127.0.0.1:9", secondary_model_api_url="")
-    app = create_app(settings)
+    settings = panel_settings(tmp_path)
+    app = closed_after_the_test(create_app(settings))
     store = app.extensions["chasqui_store"]
     create_user(store.db, USERNAME, PASSWORD)
     seed(store.db)
     return app
+
+
+_OPEN_APPS: list = []
+
+
+def closed_after_the_test(app):
+    """`app`, whose scheduler stops and whose connections close when the test ends: a PostgreSQL
+    server has a few hundred connections for the whole session, and a job must not outlive it."""
+    _OPEN_APPS.append(app)
+    return app
+
+
+@pytest.fixture(autouse=True)
+def _close_apps():
+    yield
+    while _OPEN_APPS:
+        app = _OPEN_APPS.pop()
+        app.extensions["chasqui_scheduler"].stop()
+        app.extensions["chasqui_store"].db.close()
 
 
 def seed(db) -> None:
@@ -49,6 +77,14 @@ def seed(db) -> None:
     db.execute("INSERT INTO alerts (contact_id, message, level, status, attempts, next_attempt_at, last_error, "
                "created_at) VALUES (2, 'Helada esta noche', 'alta', 'failed', 5, 1700000000, "
                "'bridge: number not on WhatsApp', 1700000000)")
+    ids_follow(db, "contacts")
+
+
+def ids_follow(db, table: str) -> None:
+    """After rows inserted with their own ids: PostgreSQL's identity column does not see them (the
+    next insert without an id would take id 1 again); SQLite already continues after the largest."""
+    if db.dialect == "postgresql":
+        db.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))")
 
 
 def csrf_token(html: str) -> str:

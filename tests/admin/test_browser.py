@@ -8,8 +8,7 @@ import pytest
 
 from admin.users import create_user
 from backend.app import create_app
-from backend.settings import load_settings
-from tests.admin.conftest import PASSWORD, USERNAME, admin_backend, seed
+from tests.admin.conftest import PASSWORD, USERNAME, admin_backend, closed_after_the_test, panel_settings, seed
 from tests.browser import chromium_page, watch_csp_violations
 from tests.servers import served_in_thread
 
@@ -92,10 +91,8 @@ def test_an_admin_signs_in_reads_a_conversation_and_sends_an_alert(backend_url, 
 @pytest.fixture
 def every_plugin_backend_url(tmp_path):
     """The backend with every plug-in's admin pages (agro's plots, running's Garmin import)."""
-    settings = load_settings().with_overrides(db_path=tmp_path / "chasqui.db", token="", warm_up=False,
-                                              plugins=("agro", "running", "example"),
-                                              model_api_url="http://127.0.0.1:9", secondary_model_api_url="")
-    app = create_app(settings)
+    settings = panel_settings(tmp_path, warm_up=False, plugins=("agro", "running", "example"))
+    app = closed_after_the_test(create_app(settings))
     db = app.extensions["chasqui_store"].db
     create_user(db, USERNAME, PASSWORD)
     seed(db)

@@ -13,8 +13,8 @@ import pytest
 
 from admin.users import create_user
 from backend.app import create_app
-from backend.settings import load_settings
-from tests.admin.conftest import PASSWORD, USERNAME, csrf_token, seed
+from tests.admin.conftest import (PASSWORD, USERNAME, closed_after_the_test, csrf_token, ids_follow, panel_settings,
+                                  seed)
 
 TOKEN = "stats-token-for-tests"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -28,13 +28,14 @@ def recent(db) -> None:
         created = (today - timedelta(days=days_ago) + timedelta(hours=3)).timestamp()
         db.execute("INSERT INTO contacts (id, phone, domain, onboarding_step, created_at, updated_at) "
                    "VALUES (?, ?, 'agro', ?, ?, ?)", [contact_id, f"+5198700001{contact_id}", step, created, created])
+    ids_follow(db, "contacts")
     for days_ago, contact_id, wait_s, source in ((0, 1, 3, "model"), (0, 3, 5, "code"), (1, 2, 9, "cache"),
                                                  (1, 1, 2, "apology")):
         asked = (today - timedelta(days=days_ago) + timedelta(hours=1)).timestamp()
-        question = db.execute("INSERT INTO messages (contact_id, direction, body, created_at) VALUES (?, 'in', 'hola', ?)",
-                              [contact_id, asked]).lastrowid
-        reply = db.execute("INSERT INTO messages (contact_id, direction, body, source, in_reply_to, created_at) "
-                           "VALUES (?, 'out', 'ok', ?, ?, ?)", [contact_id, source, question, asked + wait_s]).lastrowid
+        question = db.insert("INSERT INTO messages (contact_id, direction, body, created_at) VALUES (?, 'in', 'hola', ?)",
+                             [contact_id, asked])
+        reply = db.insert("INSERT INTO messages (contact_id, direction, body, source, in_reply_to, created_at) "
+                          "VALUES (?, 'out', 'ok', ?, ?, ?)", [contact_id, source, question, asked + wait_s])
         db.execute("INSERT INTO ratings (contact_id, message_id, value, via, created_at) VALUES (?, ?, ?, 'reaction', ?)",
                    [contact_id, reply, 1 if source != "apology" else -1, asked + 60])
     db.execute("INSERT INTO alerts (contact_id, message, level, status, delivery_status, next_attempt_at, created_at) "
@@ -47,10 +48,8 @@ def recent(db) -> None:
 def app(tmp_path, monkeypatch):
     """The backend with a bearer token (so /stats and /metrics need it), the panel mounted on it."""
     monkeypatch.setenv("CHASQUI_TIMEZONE", "America/Lima")
-    settings = load_settings().with_overrides(db_path=tmp_path / "chasqui.db", token=TOKEN, plugins=("example",),
-                                              model_api_url="http://127.0.0.1:9", secondary_model_api_url="",
-                                              warm_up=False)
-    application = create_app(settings)
+    settings = panel_settings(tmp_path, token=TOKEN, warm_up=False)
+    application = closed_after_the_test(create_app(settings))
     application.extensions["chasqui_scheduler"].stop()
     db = application.extensions["chasqui_store"].db
     create_user(db, USERNAME, PASSWORD)

@@ -7,7 +7,9 @@ import re
 
 import pytest
 
+from admin import message_search
 from admin.paging import PAGE_SIZE
+from tests.admin.conftest import ids_follow
 
 LINK = re.compile(r'<a class="page-link" href="([^"]+)">([^<]+)</a>')
 
@@ -19,9 +21,10 @@ def pager_links(page: str) -> dict[str, str]:
 
 def add_contacts(db, count: int, first_id: int = 100) -> list[int]:
     ids = list(range(first_id, first_id + count))
-    db.conn.executemany("INSERT INTO contacts (id, phone, name, domain, created_at, updated_at) "
-                        "VALUES (?, ?, ?, 'running', ?, ?)",
-                        [(i, f"+5198800{i:04d}", f"Corredor {i}", 1_700_100_000 + i, 1_700_100_000 + i) for i in ids])
+    db.executemany("INSERT INTO contacts (id, phone, name, domain, created_at, updated_at) "
+                   "VALUES (?, ?, ?, 'running', ?, ?)",
+                   [(i, f"+5198800{i:04d}", f"Corredor {i}", 1_700_100_000 + i, 1_700_100_000 + i) for i in ids])
+    ids_follow(db, "contacts")
     return ids
 
 
@@ -82,15 +85,15 @@ def test_a_cursor_past_the_end_or_of_a_deleted_row_says_so(signed_in, db):
     page = signed_in.get("/admin/contacts/?before=1").text
     assert "No hay nada más antiguo" in page and "+51987000004" in page  # the first page again
     # A conversation's cursor must be one of its own messages (its time is looked up).
-    other = db.execute("INSERT INTO messages (contact_id, direction, body, created_at) "
-                       "VALUES (2, 'in', 'de Juan', 1700002000)").lastrowid
+    other = db.insert("INSERT INTO messages (contact_id, direction, body, created_at) "
+                      "VALUES (2, 'in', 'de Juan', 1700002000)")
     page = signed_in.get(f"/admin/conversations/?contact=1&before={other}").text
     assert "ya no existe" in page and "¿Cuándo riego mi maíz?" in page
     assert "ya no existe" in signed_in.get("/admin/failures/?before=999").text
 
 
 def test_a_conversation_pages_back_through_older_messages_each_page_in_writing_order(signed_in, db):
-    db.conn.executemany("INSERT INTO messages (contact_id, direction, body, created_at) VALUES (2, 'in', ?, ?)",
+    db.executemany("INSERT INTO messages (contact_id, direction, body, created_at) VALUES (2, 'in', ?, ?)",
                         [(f"mensaje número {n}", 1_700_010_000 + n) for n in range(2 * PAGE_SIZE + 3)])
     first = signed_in.get("/admin/conversations/?contact=2").text
     numbers = [int(n) for n in re.findall(r"mensaje número (\d+)", first)]
@@ -99,14 +102,14 @@ def test_a_conversation_pages_back_through_older_messages_each_page_in_writing_o
     assert sorted(int(n) for n in seen) == list(range(2 * PAGE_SIZE + 3)) and len(visited) == 3
     assert "contact=2" in visited[-1]
     # The same time twice: the id breaks the tie, nothing is skipped or shown twice.
-    db.conn.executemany("INSERT INTO messages (contact_id, direction, body, created_at) VALUES (3, 'in', ?, 1700020000)",
+    db.executemany("INSERT INTO messages (contact_id, direction, body, created_at) VALUES (3, 'in', ?, 1700020000)",
                         [(f"igual {n}",) for n in range(PAGE_SIZE + 1)])
     seen, _ = walk(signed_in, "/admin/conversations/?contact=3", "Más antiguas ›", r"igual (\d+)")
     assert sorted(int(n) for n in seen) == list(range(PAGE_SIZE + 1))
 
 
 def test_the_alerts_list_pages_and_filters(signed_in, db):
-    db.conn.executemany(
+    db.executemany(
         "INSERT INTO alerts (contact_id, message, level, status, next_attempt_at, created_at, kind, delivery_status) "
         "VALUES (1, ?, ?, 'sent', 0, ?, ?, ?)",
         [(f"aviso {n}", ("baja", "alta")[n % 2], 1_700_000_000 + n, ("alert", "reply")[n % 3 == 0],
@@ -146,7 +149,7 @@ def test_the_conversations_list_orders_by_last_activity_and_pages_by_number(sign
 
 
 def test_the_forms_knowledge_and_accounts_lists_have_numbered_pages(signed_in, db):
-    db.conn.executemany("INSERT INTO knowledge (domain, title, body, source, updated_at) VALUES (NULL, ?, 'x', 's', ?)",
+    db.executemany("INSERT INTO knowledge (domain, title, body, source, updated_at) VALUES (NULL, ?, 'x', 's', ?)",
                         [(f"Entrada {n}", 1_600_000_000 + n) for n in range(PAGE_SIZE)])
     first = signed_in.get("/admin/knowledge/").text
     assert "Página 1 de 2" in first
@@ -191,6 +194,24 @@ def test_searching_one_conversation_finds_only_its_messages(signed_in, db):
     assert "Riega el jueves" in in_context and "gracias" not in in_context
 
 
+@pytest.mark.parametrize("window", [2000, 7])  # PostgreSQL: the first read finds the page, or the index the rest
+def test_a_search_pages_through_every_hit_newest_first_both_ways(signed_in, db, monkeypatch, window):
+    monkeypatch.setattr(message_search, "WINDOW", window)
+    db.executemany("INSERT INTO messages (contact_id, direction, body, created_at) VALUES (2, 'in', ?, ?)",
+                   [(f"quinua {n}" if n % 3 == 0 else f"otra cosa {n}", 1_700_010_000 + n) for n in range(6 * PAGE_SIZE)])
+    every = list(range(6 * PAGE_SIZE - 3, -1, -3))  # 2 * PAGE_SIZE hits, newest first
+    hit = r'chasqui-hit">quinua</mark> (\d+)'
+    seen, visited = walk(signed_in, "/admin/conversations/search?q=quinua", "Más antiguas ›", hit)
+    assert [int(n) for n in seen] == every and len(visited) == 2
+    back, _ = walk(signed_in, pager_links(signed_in.get(visited[-1]).text)["‹ Más nuevas"], "‹ Más nuevas", hit)
+    assert [int(n) for n in back] == every[:PAGE_SIZE]
+    oldest = signed_in.get(pager_links(signed_in.get(visited[0]).text)["Las más antiguas »"]).text
+    assert [int(n) for n in re.findall(hit, oldest)] == every[-PAGE_SIZE:]
+    # Within the conversation, the same hits.
+    seen, _ = walk(signed_in, "/admin/conversations/?contact=2&q=QUINUA", "Más antiguas ›", hit)
+    assert sorted((int(n) for n in seen), reverse=True) == every
+
+
 def test_contacts_filter_by_domain_onboarding_and_opt_out_and_search_without_accents(signed_in):
     def phones(query: str) -> set[str]:
         return set(re.findall(r">(\+5198700000\d)<", signed_in.get(f"/admin/contacts/?{query}").text))
@@ -211,6 +232,7 @@ def test_knowledge_is_searched_with_its_index_and_filtered_by_domain(signed_in, 
                "'Cubre las plantas', 'admin', 1700000000)")
     assert "Riego del maíz" in signed_in.get("/admin/knowledge/?q=maiz").text
     assert "Riego del maíz" not in signed_in.get("/admin/knowledge/?q=plantas").text
+    assert "Riego del maíz" in signed_in.get("/admin/knowledge/?q=DEL").text  # a stop word alone (PostgreSQL)
     assert "Helada" in signed_in.get("/admin/knowledge/?domain=-").text
     agro = signed_in.get("/admin/knowledge/?domain=agro").text
     assert "Riego del maíz" in agro and "Cubre las plantas" not in agro

@@ -13,9 +13,10 @@ from admin.users import create_user, verify
 from backend.store.database import transaction
 from chasqui import cli
 from tests.admin.conftest import OFFICER, PASSWORD, USERNAME, post_with_token, sign_in
+from tests.databases import database_env, store_location
 
 
-def count(db, table: str, where: str = "1", params=()) -> int:
+def count(db, table: str, where: str = "1 = 1", params=()) -> int:
     return db.execute(f"SELECT COUNT(*) FROM {table} WHERE {where}", params).fetchone()[0]
 
 
@@ -47,6 +48,7 @@ def test_an_officer_cannot_reach_accounts_and_does_not_see_them_in_the_menu(offi
 
 def test_an_officer_reads_forms_and_knowledge_but_cannot_change_them(officer, db):
     schema_before = db.execute("SELECT schema FROM form_definitions WHERE id = 1").fetchone()[0]
+    knowledge_before = db.execute("SELECT id, title, body FROM knowledge ORDER BY id").fetchall()
     form_page = officer.get("/admin/forms/1")
     assert form_page.status_code == 200 and "minLength" in form_page.text and 'id="read-only"' in form_page.text
     assert ">Save</button>" not in form_page.text
@@ -62,7 +64,7 @@ def test_an_officer_reads_forms_and_knowledge_but_cannot_change_them(officer, db
         response = post_with_token(officer, "/admin/audit/", data, url)
         assert response.status_code == 403 and "Solo para administradores" in response.text, url
     assert db.execute("SELECT schema FROM form_definitions WHERE id = 1").fetchone()[0] == schema_before
-    assert db.execute("SELECT title FROM knowledge").fetchall() == [("Riego del maíz",)]
+    assert db.execute("SELECT id, title, body FROM knowledge ORDER BY id").fetchall() == knowledge_before
     assert db.execute("SELECT name FROM contacts WHERE id = 1").fetchone()[0] == "Rosa Quispe"
     assert audit_rows(db) == []
 
@@ -191,7 +193,7 @@ def test_every_write_of_the_panel_is_audited_with_its_officer_and_shown(post_for
 
 
 def test_the_audit_log_pages_and_both_roles_read_it(officer, signed_in, db):
-    db.conn.executemany("INSERT INTO audit_log (officer, action, target, created_at) VALUES (?, 'reply', ?, ?)",
+    db.executemany("INSERT INTO audit_log (officer, action, target, created_at) VALUES (?, 'reply', ?, ?)",
                         [(OFFICER, f"takeover {n}", 1_700_000_000 + n) for n in range(60)])
     first = officer.get("/admin/audit/").text
     assert "takeover 59" in first and "takeover 9<" not in first
@@ -203,13 +205,14 @@ def test_the_audit_log_pages_and_both_roles_read_it(officer, signed_in, db):
 # --- the CLI ------------------------------------------------------------------------------------------------
 
 def test_the_cli_creates_officers_and_admins_and_changes_roles(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("BACKEND_DB_PATH", str(tmp_path / "cli.db"))
+    for name, value in database_env(tmp_path / "cli.db").items():  # its PostgreSQL stand-in too
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("CHASQUI_ADMIN_PASSWORD", "una clave larga")
     assert cli.main(["admin", "create-user", "ana", "--role", "officer"]) == 0
     assert cli.main(["admin", "create-user", "beto"]) == 0
     assert "officer user 'ana' created" in capsys.readouterr().out
     from backend.store.database import open_database
-    db = open_database(tmp_path / "cli.db")
+    db = open_database(store_location(tmp_path / "cli.db"))
     assert db.execute("SELECT username, role FROM admin_users ORDER BY id").fetchall() == [("ana", "officer"),
                                                                                             ("beto", "admin")]
     assert cli.main(["admin", "set-role", "ana", "admin"]) == 0

@@ -1,6 +1,6 @@
-"""A backend with the agro plug-in on a real SQLite file, the scripted loopback model, and the
-loopback Open-Meteo serving recorded weather moved to this week (tests/agro/test_end_to_end.py uses
-the real model API)."""
+"""A backend with the agro plug-in on a real SQLite file (or its PostgreSQL database: tests/databases.py),
+the scripted loopback model, and the loopback Open-Meteo serving recorded weather moved to this week
+(tests/agro/test_end_to_end.py uses the real model API)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -11,6 +11,7 @@ import pytest
 from tests.agro.fake_open_meteo import FakeOpenMeteo
 from tests.backend.conftest import Backend, plugin_backend
 from tests.backend.scripted_model import ScriptedModel
+from tests.databases import ON_POSTGRESQL
 
 PHONE = "+51987654321"
 # The first message counts: one answer can give everything (the first answer comes with it).
@@ -23,11 +24,13 @@ def lima_today():
 
 
 @pytest.fixture
-def weather(monkeypatch):
+def weather(monkeypatch, tmp_path):
     fake = FakeOpenMeteo()
     fake.align_to = lima_today()
     monkeypatch.setenv("AGRO_OPEN_METEO_URL", fake.url)
     monkeypatch.setenv("AGRO_GEOCODING_URL", fake.url)
+    if ON_POSTGRESQL:  # the weather cache is in CHASQUI_HOME there (core.database_folder): the test's own
+        monkeypatch.setenv("CHASQUI_HOME", str(tmp_path))
     yield fake
     fake.stop()
 

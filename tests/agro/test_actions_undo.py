@@ -265,7 +265,9 @@ def test_the_old_pending_report_in_profiles_is_removed_by_the_plug_ins_migration
     from backend.plugins.agro.store import MIGRATIONS
     from backend.store.migrations import migrate
     db = producer.db
-    db.execute("UPDATE profiles SET data = json_set(data, '$.reporte_pendiente', json('{\"accion\": \"riego\"}'))")
+    for contact_id, data in db.execute("SELECT contact_id, data FROM profiles").fetchall():  # JSON text on both engines
+        db.execute("UPDATE profiles SET data = ? WHERE contact_id = ?",
+                   [json.dumps({**json.loads(data), "reporte_pendiente": {"accion": "riego"}}), contact_id])
     db.execute("DELETE FROM plugin_migrations WHERE plugin = 'agro' AND version = 2")  # as before this change
     assert migrate(db, MIGRATIONS, plugin="agro") == [2]
     profile = json.loads(db.execute("SELECT data FROM profiles").fetchone()[0])

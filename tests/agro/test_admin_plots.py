@@ -33,7 +33,7 @@ def add(farm, token: str | None = None, **fields):
 
 
 def plot_names(farm, phone: str = PHONE) -> list[str]:
-    return [p.name for p in store.plots(farm.db.conn, find_contact(farm.db, phone).id)]
+    return [p.name for p in store.plots(farm.db, find_contact(farm.db, phone).id)]
 
 
 def test_the_page_needs_a_signed_in_admin(farm):
@@ -58,7 +58,7 @@ def test_an_admin_adds_a_plot_that_is_listed_and_advised(panel, model):
     for shown in ("papa", "Yungay", "0.5", "Huaral", "arenoso", "aspersion · 8 mm/h", "pozo"):
         assert shown in row, (shown, row)
     assert plot_names(panel) == ["lote 1", "lote 2"]
-    second = store.plots(panel.db.conn, find_contact(panel.db, PHONE).id)[1]
+    second = store.plots(panel.db, find_contact(panel.db, PHONE).id)[1]
     assert (second.crop, second.variety, second.area_ha, second.rate_mm_h) == ("papa", "Yungay", 0.5, 8)
     # Only this producer's plots, when a phone is given.
     assert "lote 2" in panel.client.get(PAGE, query_string={"phone": "+51 987 654 321"}).text

@@ -147,4 +147,5 @@ def test_et0_is_a_small_non_negative_number(tmin, spread, latitude, rh, wind, fr
     weather = DayWeather(day, tmin, tmin + spread, rh_mean=rh, wind_ms=wind, sunshine_h=sunshine)
     for candidate in (weather, DayWeather(day, tmin, tmin + spread)):
         et0, _ = reference_et0(candidate, latitude, elevation)
-        assert 0 <= et0 < 25
+        # The hottest, driest, windiest corner of these ranges (55 °C, 5 % RH, 15 m/s, full sun) reaches ~35 mm.
+        assert 0 <= et0 < 40

@@ -60,9 +60,14 @@ def plugin_backend(tmp_path, model_url: str, plugin: str) -> Backend:
 
 @pytest.fixture
 def make_backend(tmp_path, model):
+    made = []
+
     def make(**overrides) -> Backend:
-        return Backend(create_app(backend_settings(tmp_path, model.url, **overrides)))
-    return make
+        made.append(Backend(create_app(backend_settings(tmp_path, model.url, **overrides))))
+        return made[-1]
+    yield make
+    for backend in made:  # no scheduler left ticking against a database the session is about to drop
+        backend.app.extensions["chasqui_scheduler"].stop()
 
 
 @pytest.fixture

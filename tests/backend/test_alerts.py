@@ -1,14 +1,15 @@
-"""Alerts on real SQLite files: broadcast filters, leases, concurrent bridges, backoff, HTTP contract."""
+"""Alerts on a real database (SQLite files, or PostgreSQL with CHASQUI_TEST_DATABASE=postgresql):
+broadcast filters, leases, concurrent bridges, backoff, HTTP contract."""
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 from pathlib import Path
 
 import pytest
 from flask import Flask
+from sqlalchemy.exc import DatabaseError
 
 from backend.alerts import repository as alerts
 from backend.alerts.routes import create_alerts_blueprint
@@ -16,29 +17,34 @@ from backend.settings import load_settings
 from backend.store.database import Store, now, open_database
 from backend.store.migrations import migrate
 from chasqui.http_errors import install_json_errors
+from tests.databases import database_url_for, store_location
 
 
 @pytest.fixture
 def db_path(tmp_path) -> Path:
     path = tmp_path / "chasqui.db"
-    migrate(open_database(path))
+    db = open_database(store_location(path))
+    migrate(db)
+    db.close()
     return path
 
 
 @pytest.fixture
 def db(db_path):
-    return open_database(db_path)
+    db = open_database(store_location(db_path))
+    yield db
+    db.close()
 
 
 def add_contact(db, phone: str, domain: str | None = None, profile: dict | None = None,
                 opted_out: bool = False) -> int:
-    cursor = db.execute(
+    contact_id = db.insert(
         "INSERT INTO contacts (phone, domain, opted_out, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
         (phone, domain, int(opted_out), now(), now()))
     if profile is not None:
         db.execute("INSERT INTO profiles (contact_id, domain, data, updated_at) VALUES (?, ?, ?, ?)",
-                   (cursor.lastrowid, domain or "agro", json.dumps(profile), now()))
-    return cursor.lastrowid
+                   (contact_id, domain or "agro", json.dumps(profile), now()))
+    return contact_id
 
 
 def count_alerts(db) -> int:
@@ -64,11 +70,35 @@ def test_broadcast_filters_by_domain_and_profile_ignoring_case_and_skipping_opte
     assert len(alerts.create_broadcast(db, "Aviso", "baja", "agro")[1]) == 4  # everyone in agro but opted out
 
 
+def test_broadcast_matches_numbers_booleans_and_nulls_as_json_values(db):
+    five = add_contact(db, "+51900000001", "agro", {"hectares": 5, "irrigated": True, "crop": "papa"})
+    five_point_oh = add_contact(db, "+51900000002", "agro", {"hectares": 5.0, "irrigated": False, "crop": None})
+    text_five = add_contact(db, "+51900000003", "agro", {"hectares": "5", "irrigated": True, "crop": 5})
+    no_profile = add_contact(db, "+51900000004", "agro")
+
+    def matching(filters: dict) -> list[int]:
+        _, ids = alerts.create_broadcast(db, "Aviso", "baja", "agro", filters)
+        return [db.execute("SELECT contact_id FROM alerts WHERE id = ?", [i]).fetchone()[0] for i in ids]
+
+    assert matching({"hectares": 5}) == [five, five_point_oh]  # a number, not the text "5"
+    assert matching({"hectares": "5"}) == [text_five]  # a string, not the number 5
+    assert matching({"irrigated": True}) == [five, text_five]
+    assert matching({"irrigated": False}) == [five_point_oh]
+    assert matching({"crop": None}) == [five_point_oh, no_profile]  # JSON null, or no value at all
+    assert matching({"crop": "PAPA", "hectares": 5.0}) == [five]
+
+
 def test_broadcast_is_all_or_nothing(db):
     ids = [add_contact(db, f"+5190000001{i}", "agro") for i in range(3)]
-    db.execute(f"CREATE TRIGGER refuse_last BEFORE INSERT ON alerts WHEN NEW.contact_id = {ids[-1]} "
-               "BEGIN SELECT RAISE(ABORT, 'disk says no'); END")
-    with pytest.raises(sqlite3.DatabaseError, match="disk says no"):
+    if db.dialect == "sqlite":
+        db.execute(f"CREATE TRIGGER refuse_last BEFORE INSERT ON alerts WHEN NEW.contact_id = {ids[-1]} "
+                   "BEGIN SELECT RAISE(ABORT, 'disk says no'); END")
+    else:
+        db.execute("CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
+                   "$$ BEGIN RAISE EXCEPTION 'disk says no'; END $$")
+        db.execute(f"CREATE TRIGGER refuse_last BEFORE INSERT ON alerts FOR EACH ROW "
+                   f"WHEN (NEW.contact_id = {ids[-1]}) EXECUTE FUNCTION refuse()")
+    with pytest.raises(DatabaseError, match="disk says no"):
         alerts.create_broadcast(db, "Aviso", "media", "agro")
     assert count_alerts(db) == 0
 
@@ -79,6 +109,7 @@ def test_broadcast_is_all_or_nothing(db):
     ("hola", "urgente", None, "level"),
     ("hola", "media", {"crop') OR 1=1 --": "x"}, "crop') OR 1=1 --"),
     ("hola", "media", {"crop": ["maíz"]}, "crop"),
+    ("hola", "media", {"hectares": float("nan")}, "hectares"),
 ])
 def test_invalid_alerts_are_refused_naming_the_field(db, message, level, filters, field):
     contact = add_contact(db, "+51900000001", "agro", {"crop": "maíz"})
@@ -136,7 +167,7 @@ def test_two_bridges_polling_at_once_never_get_the_same_alert(db, db_path):
     start, claimed, problems = threading.Barrier(2), [[], []], []
 
     def bridge(index: int) -> None:
-        own_db = open_database(db_path)  # a connection per thread, like Store does
+        own_db = open_database(store_location(db_path))  # a pool of its own, like another process's
         try:
             start.wait()
             while batch := alerts.claim_due(own_db, limit=7, lease_s=60, max_attempts=3):
@@ -144,6 +175,8 @@ def test_two_bridges_polling_at_once_never_get_the_same_alert(db, db_path):
                 time.sleep(0.001)  # "sending": lets the other bridge in, so the polls really interleave
         except Exception as problem:  # reported below: an assertion in a thread would be lost
             problems.append(problem)
+        finally:
+            own_db.close()
 
     threads = [threading.Thread(target=bridge, args=(i,)) for i in range(2)]
     for thread in threads:
@@ -194,13 +227,15 @@ def test_sent_is_idempotent_and_final(db):
 
 @pytest.fixture
 def client(db_path):
-    settings = load_settings().with_overrides(db_path=db_path, alert_lease_s=60, alert_max_attempts=3,
-                                              alert_backoff_s=10)
+    settings = load_settings().with_overrides(db_path=db_path, database_url=database_url_for(db_path),
+                                              alert_lease_s=60, alert_max_attempts=3, alert_backoff_s=10)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.register_blueprint(create_alerts_blueprint(Store(db_path), settings))
+    store = Store(store_location(db_path))
+    app.register_blueprint(create_alerts_blueprint(store, settings))
     install_json_errors(app, "BACKEND_MAX_BODY_BYTES")
-    return app.test_client()
+    yield app.test_client()
+    store.db.close()
 
 
 def test_http_one_contact_from_creation_to_sent(client, db):
@@ -330,3 +365,54 @@ def test_a_released_alert_is_due_again_at_once_without_counting_an_attempt(clien
     assert released.json == {"id": 1, "status": "pending"}
     again = client.get("/alerts/pending").json["alerts"][0]
     assert again["id"] == 1 and again["attempts"] == 1 and again["lease_token"] != first["lease_token"]
+
+
+# --- several bridges, one per WhatsApp business number, on one backend -------------------------------
+# A bridge that names its number claims only the alerts of contacts who last wrote to it, or to no
+# number yet.
+LEASE_S, ATTEMPTS = 60, 5
+
+
+def contact_on(db, phone: str, channel: str | None) -> int:
+    contact_id = add_contact(db, phone, "agro")
+    db.execute("UPDATE contacts SET channel = ? WHERE id = ?", (channel, contact_id))
+    return contact_id
+
+
+def claimed_phones(db, channel: str = "") -> set[str]:
+    return {alert["phone"] for alert in alerts.claim_due(db, 100, LEASE_S, ATTEMPTS, channel)}
+
+
+def test_each_number_claims_its_own_contacts_and_those_of_no_number(db):
+    for phone, channel in (("+51900000001", "111"), ("+51900000002", "222"), ("+51900000003", None)):
+        alerts.create_alert(db, contact_on(db, phone, channel), f"para {phone}", "media")
+    assert claimed_phones(db, "222") == {"+51900000002", "+51900000003"}
+    assert claimed_phones(db, "111") == {"+51900000001"}  # the one of no number went to the first asker
+    assert claimed_phones(db, "111") == set() and claimed_phones(db, "222") == set()
+
+
+def test_a_bridge_that_names_no_number_claims_every_alert(db):
+    for phone, channel in (("+51900000001", "111"), ("+51900000002", None)):
+        alerts.create_alert(db, contact_on(db, phone, channel), "hola", "baja")
+    assert claimed_phones(db) == {"+51900000001", "+51900000002"}
+
+
+def test_an_expired_lease_returns_to_its_own_number_only(db):
+    contact_id = contact_on(db, "+51900000001", "111")
+    alert_id = alerts.create_alert(db, contact_id, "otra vez", "alta")
+    assert [a["id"] for a in alerts.claim_due(db, 10, 0.01, ATTEMPTS, "111")] == [alert_id]
+    db.execute("UPDATE alerts SET lease_until = 0 WHERE id = ?", (alert_id,))
+    assert claimed_phones(db, "222") == set()
+    assert claimed_phones(db, "111") == {"+51900000001"}
+
+
+def test_the_claim_route_takes_the_bridges_number_and_refuses_a_bad_one(client, db):
+    contact_on(db, "+51900000001", "111")
+    contact_on(db, "+51900000002", "222")
+    for phone in ("+51900000001", "+51900000002"):
+        assert client.post("/alert", json={"phone": phone, "message": "Helada"}).status_code == 201
+    assert [a["phone"] for a in client.get("/alerts/pending?channel=222").json["alerts"]] == ["+51900000002"]
+    for bad in ("a b", "x" * 65, "ñ", "1;DROP"):
+        refused = client.get("/alerts/pending", query_string={"channel": bad})
+        assert refused.status_code == 400 and refused.json["error"]["param"] == "channel"
+    assert [a["phone"] for a in client.get("/alerts/pending?channel=").json["alerts"]] == ["+51900000001"]

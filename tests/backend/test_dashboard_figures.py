@@ -1,4 +1,5 @@
-"""The dashboard's figures (backend/dashboard.py) on a real migrated SQLite file, every one against
+"""The dashboard's figures (backend/dashboard.py) on a real migrated store (a SQLite file, or
+PostgreSQL: tests/databases.py), every one against
 numbers worked out by hand from rows with known times — Lima's day boundaries included."""
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from backend.dashboard_period import BadPeriod, Period, deployment_zone, parse_p
 from backend.stats_metrics import current_figures
 from backend.store.database import open_database
 from backend.store.migrations import migrate
+from tests.databases import store_location
 
 LIMA = ZoneInfo("America/Lima")
 
@@ -22,7 +24,7 @@ def at(day: str, clock: str = "12:00:00", zone: ZoneInfo = LIMA) -> float:
 
 @pytest.fixture
 def db(tmp_path):
-    database = open_database(tmp_path / "dashboard.db")
+    database = open_database(store_location(tmp_path / "dashboard.db"))
     migrate(database)
     return database
 
@@ -34,8 +36,8 @@ def contact(db, contact_id: int, domain: str | None, step: str | None, created: 
 
 def message(db, contact_id: int, direction: str, created: float, source: str | None = None,
             answers: int | None = None) -> int:
-    return db.execute("INSERT INTO messages (contact_id, direction, body, source, in_reply_to, created_at) "
-                      "VALUES (?, ?, 'x', ?, ?, ?)", [contact_id, direction, source, answers, created]).lastrowid
+    return db.insert("INSERT INTO messages (contact_id, direction, body, source, in_reply_to, created_at) "
+                     "VALUES (?, ?, 'x', ?, ?, ?)", [contact_id, direction, source, answers, created])
 
 
 def exchange(db, contact_id: int, asked: float, wait_s: float, source: str) -> int:

@@ -1,10 +1,10 @@
 """The backend and the real model API (Qwen2.5-Coder-0.5B GGUF) as separate processes, over HTTP."""
 import json
-import sqlite3
 
 import pytest
 import requests
 
+from tests.databases import opened
 from tests.servers import start_backend
 
 TOKEN = "e2e-token"
@@ -16,7 +16,7 @@ PHONE = "51955555555@c.us"
 def stack(tmp_path_factory, default_api):
     directory = tmp_path_factory.mktemp("stack")
     backend = start_backend(directory, default_api.url, BACKEND_TOKEN=TOKEN, BACKEND_MODEL_TEMPERATURE="0")
-    yield backend, directory / "backend.db"
+    yield backend, backend.database
     backend.stop()
 
 
@@ -28,16 +28,15 @@ def agent(backend, message):
 
 
 def test_new_user_onboards_saves_a_note_by_code_and_gets_an_open_answer_from_the_model(stack):
-    backend, db_path = stack
+    backend, database = stack
     assert agent(backend, "Hola")["source"] == "onboarding"
     agent(backend, "Rosa")
     assert "Listo, Rosa" in agent(backend, "Cajamarca")["model_output"]["respuesta_chat"]
     reply = agent(backend, "Guarda una nota: regar el maíz el jueves")
     assert reply["source"] == "action" and set(reply["model_output"]) == {"role", "respuesta_chat", "acciones", "estado"}
     assert reply["model_output"]["acciones"] == {"guardar_nota": {"texto": "regar el maíz el jueves"}}
-    with sqlite3.connect(db_path) as db:
-        assert [json.loads(r[0]) for r in db.execute("SELECT data FROM form_submissions")] == [
-            {"texto": "regar el maíz el jueves"}]
+    assert [json.loads(r[0]) for r in opened(database).execute("SELECT data FROM form_submissions")] == [
+        {"texto": "regar el maíz el jueves"}]
     answer = agent(backend, "¿Qué opinas de Cajamarca?")
     assert answer["source"] == "model" and answer["timings"]["generate_ms"] > 0
     assert len(answer["model_output"]["respuesta_chat"]) >= 12 and answer["model_output"]["acciones"] == {}
@@ -75,5 +74,5 @@ def test_model_api_down_gives_an_apology_and_keeps_the_message(tmp_path):
         assert health["status"] == "degraded" and health["model_api"] == "unreachable"
     finally:
         backend.stop()
-    with sqlite3.connect(tmp_path / "backend.db") as db:
-        assert db.execute("SELECT COUNT(*) FROM messages WHERE body = '¿Cuántas notas tengo?'").fetchone()[0] == 1
+    db = opened(backend.database)
+    assert db.execute("SELECT COUNT(*) FROM messages WHERE body = '¿Cuántas notas tengo?'").fetchone()[0] == 1

@@ -6,11 +6,13 @@ import sqlite3
 
 import pytest
 
-from backend.failures import contained
+from backend.failures import contained, record
 from backend.plugins.base import DomainPlugin, ScheduledJob
 from backend.scheduler import Scheduler
-from backend.store.database import transaction
+from backend.store.database import open_database, transaction
+from backend.store.migrations import migrate
 from tests.backend.conftest import AUTH
+from tests.databases import store_location
 
 PHONES = ["+51987000001", "+51987000002", "+51987000003"]
 
@@ -23,6 +25,15 @@ def greet_everyone(db) -> None:
                 connection.execute("INSERT INTO notes_for_test (contact_id) VALUES (?)", [contact_id])
                 if name == "Veneno":
                     raise ValueError(f"contact {contact_id} cannot be greeted")
+
+
+@pytest.fixture
+def backend(make_backend):
+    """The conftest's backend, its scheduler stopped after the test: on PostgreSQL a scheduler left
+    ticking fails once the session's server is gone, and logs it at interpreter exit."""
+    made = make_backend()
+    yield made
+    made.app.extensions["chasqui_scheduler"].stop()
 
 
 @pytest.fixture
@@ -44,6 +55,26 @@ def test_a_job_that_fails_for_one_contact_goes_on_with_the_others_and_records_it
     assert row == [("job", "test.greet", f"contact {poisoned}", poisoned,
                     f"ValueError: contact {poisoned} cannot be greeted", 1)]
     assert contacts.db.execute("SELECT last_error FROM job_runs WHERE name = 'test.greet'").fetchone()[0] is None
+
+
+def test_a_failure_that_cannot_be_recorded_leaves_the_callers_transaction_alone(tmp_path):
+    db = open_database(store_location(tmp_path / "chasqui.db"))
+    try:
+        migrate(db)
+        db.execute("CREATE TABLE notes_for_test (contact_id INTEGER)")
+        with transaction(db) as connection:
+            connection.execute("INSERT INTO notes_for_test (contact_id) VALUES (1)")
+            # No contact 999: the row is refused. PostgreSQL would abort the whole transaction there.
+            record(db, "job", "test.greet", "ValueError: x", "contact 999", contact_id=999)
+            record(db, "job", "test.greet", "ValueError: y", "contact 1")
+            connection.execute("INSERT INTO notes_for_test (contact_id) VALUES (2)")
+        assert [row[0] for row in db.execute("SELECT contact_id FROM notes_for_test ORDER BY 1")] == [1, 2]
+        assert db.execute("SELECT subject, error, times FROM failures").fetchall() == [
+            ("contact 1", "ValueError: y", 1)]
+        record(db, "job", "test.greet", "ValueError: z", "contact 1", detail="again")  # outside a transaction
+        assert db.execute("SELECT error, detail, times FROM failures").fetchall() == [("ValueError: z", "again", 2)]
+    finally:
+        db.close()
 
 
 def test_a_job_that_fails_as_a_whole_is_recorded_and_the_next_job_still_runs(backend):
@@ -76,7 +107,8 @@ def test_a_message_the_backend_fails_on_is_recorded_with_its_error(backend):
     response = backend.agent(PHONES[0], "hola", message_id="wamid.BROKEN")
     assert response.status_code == 500 and response.json["error"]["code"] == "internal_error"
     subject, error = backend.db.execute("SELECT subject, error FROM failures").fetchone()
-    assert subject == "wamid.BROKEN" and "OperationalError" in error
+    missing_table = "UndefinedTable" if backend.db.dialect == "postgresql" else "OperationalError"
+    assert subject == "wamid.BROKEN" and missing_table in error
 
 
 def test_a_refusal_without_a_readable_phone_is_recorded_too(backend):

@@ -1,4 +1,4 @@
-"""The officer's desk through the real backend (Flask client, real SQLite file, scripted model):
+"""The officer's desk through the real backend (Flask client, a real store, scripted model):
 asking for a person, takeover and the bot's silence, officers' replies on the alert queue,
 ratings by reaction and by text, «MIS DATOS» and «BORRAR MIS DATOS»."""
 import json
@@ -20,7 +20,7 @@ def contact_id(backend, phone=PHONE) -> int:
 
 
 def open_takeover(backend, phone=PHONE):
-    return takeovers.open_takeover(backend.db.conn, contact_id(backend, phone))
+    return takeovers.open_takeover(backend.db, contact_id(backend, phone))
 
 
 def claim(backend) -> list[dict]:
@@ -269,20 +269,38 @@ def every_reference(backend, phone: str, cid: int) -> list[str]:
     """Every row of every table that names the contact's id (in a column referencing contacts) or
     its phone (in any text column)."""
     db, found = backend.db, []
-    tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
-                                       "AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '%fts_%'")]
     digits = phone.lstrip("+")
-    for table in tables:
-        keys = [k[3] for k in db.execute(f'PRAGMA foreign_key_list("{table}")') if k[2] == "contacts"]
+    for table, keys, text_columns in schema(db):
         for column in keys:
             found += [f"{table}.{column}"] * db.execute(f'SELECT COUNT(*) FROM "{table}" WHERE "{column}" = ?',
                                                         [cid]).fetchone()[0]
-        columns = [c[1] for c in db.execute(f'PRAGMA table_info("{table}")')]
-        for column in columns:
-            hits = db.execute(f'SELECT COUNT(*) FROM "{table}" WHERE typeof("{column}") = \'text\' '
-                              f'AND instr("{column}", ?) > 0', [digits]).fetchone()[0]
-            found += [f"{table}.{column} (phone)"] * hits
+        for column in text_columns:
+            hits = db.execute(f'SELECT COUNT(*) FROM "{table}" WHERE strpos("{column}", ?) > 0', [digits]) \
+                if db.dialect == "postgresql" else \
+                db.execute(f'SELECT COUNT(*) FROM "{table}" WHERE typeof("{column}") = \'text\' '
+                           f'AND instr("{column}", ?) > 0', [digits])
+            found += [f"{table}.{column} (phone)"] * hits.fetchone()[0]
     return found
+
+
+def schema(db) -> list[tuple[str, list[str], list[str]]]:
+    """(table, its columns referencing contacts, its columns to look for a phone in), read from the
+    engine's own catalog, not from the code under test."""
+    if db.dialect == "sqlite":
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                           "AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '%fts_%'")]
+        return [(table, [k[3] for k in db.execute(f'PRAGMA foreign_key_list("{table}")') if k[2] == "contacts"],
+                 [c[1] for c in db.execute(f'PRAGMA table_info("{table}")')]) for table in tables]
+    keys = db.execute("SELECT kcu.table_name, kcu.column_name FROM information_schema.referential_constraints rc "
+                      "JOIN information_schema.key_column_usage kcu ON kcu.constraint_name = rc.constraint_name "
+                      "AND kcu.constraint_schema = rc.constraint_schema "
+                      "JOIN information_schema.constraint_column_usage ccu ON ccu.constraint_name = rc.unique_constraint_name "
+                      "AND ccu.constraint_schema = rc.unique_constraint_schema "
+                      "WHERE kcu.table_schema = current_schema() AND ccu.table_name = 'contacts'").fetchall()
+    texts = db.execute("SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = "
+                       "current_schema() AND data_type = 'text'").fetchall()
+    tables = sorted({table for table, _ in keys} | {table for table, _ in texts})
+    return [(table, [c for t, c in keys if t == table], [c for t, c in texts if t == table]) for table in tables]
 
 
 def test_erase_my_data_asks_first_and_no_cancels(backend):
@@ -315,8 +333,8 @@ def test_erase_my_data_deletes_everything_that_refers_to_the_contact(backend):
         takeovers.reply(connection, takeover_id, "ana", "Hola, te llamo luego")
         alerts.add_alert(connection, cid, "Helada esta noche", "alta")
         connection.execute("INSERT INTO voice_notes (wa_message_id, phone, contact_id, message_id, mime_type, audio, "
-                           "bytes, created_at) VALUES ('wamid.v1', ?, ?, ?, 'audio/ogg', x'00', 1, 0)",
-                           [PHONE, cid, reply_id])
+                           "bytes, created_at) VALUES ('wamid.v1', ?, ?, ?, 'audio/ogg', ?, 1, 0)",
+                           [PHONE, cid, reply_id, b"\x00"])
         connection.execute("INSERT INTO failures (kind, source, subject, error, first_at, last_at) VALUES "
                            "('message', '/agent', ?, 'boom', 0, 0)", [f"{PHONE} · hola"])
     backend.say(PHONE, "MIS DATOS")
@@ -329,6 +347,7 @@ def test_erase_my_data_deletes_everything_that_refers_to_the_contact(backend):
     assert backend.db.execute("SELECT COUNT(*) FROM audit_log WHERE officer = 'ana'").fetchone()[0] == 2  # kept, anonymous
     assert backend.db.execute("SELECT COUNT(*) FROM audit_log WHERE contact_id IS NOT NULL").fetchone()[0] == 0
     assert backend.count("contacts") == 1 and contact_id(backend, OTHER)  # the other contact is untouched
-    assert backend.db.execute("SELECT COUNT(*) FROM messages_fts WHERE messages_fts MATCH 'jueves'").fetchone()[0] == 0
+    if backend.db.dialect == "sqlite":  # FTS5's own table (PostgreSQL's index is on messages itself)
+        assert backend.db.execute("SELECT COUNT(*) FROM messages_fts WHERE messages_fts MATCH 'jueves'").fetchone()[0] == 0
     again = backend.say(PHONE, "hola")["model_output"]["respuesta_chat"]
     assert "¿Cómo te llamas?" in again  # a new contact, from zero

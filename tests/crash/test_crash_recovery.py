@@ -22,6 +22,8 @@ from tests.crash.harness import COLUMNS, CrashConfig, KillPlan, markdown_table, 
 
 CONFIG = CrashConfig(conversations=3, alerts=3, turns=3, model_turns=1, settle_timeout_s=45.0,
                      drive_timeout_s=90.0, reply_timeout_s=30.0)
+# The harness reads and snapshots the backend's SQLite file between kills (harness.copy_sqlite).
+pytestmark = pytest.mark.sqlite_only
 PLANS = [KillPlan("backend", "alert", 1, 0.0),
          KillPlan("bridge", "reply", 12, 0.0),
          KillPlan("model-api", "model-turn", 1, 0.0)]

@@ -1,22 +1,39 @@
-"""Onboarding that asks only what the first answer needs, on the real backend (its SQLite file,
-every domain on as `./dev up` runs it) with the model API unreachable: onboarding never needs it.
+"""Onboarding that asks only what the first answer needs, on the real backend (its SQLite file, or
+its PostgreSQL database: tests/databases.py; every domain on as `./dev up` runs it) with the model
+API unreachable: onboarding never needs it.
 The openings in data/openings.json are played by bench/onboarding.py; the split "test" was
 written with the rest and never tuned on."""
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
 from bench.onboarding import backend_for_bench, play_all, summary
+from tests.databases import database_url_for
 
 AUTH = {"Authorization": "Bearer bench-token"}
 PHONE = "+51911222333"
 
 
+@contextmanager
+def bench_store(folder: Path):
+    """bench/onboarding.py's backend opens the SQLite file in `folder`; with CHASQUI_TEST_DATABASE=
+    postgresql, the database standing for it, and the weather cache (in CHASQUI_HOME there) in `folder`."""
+    with pytest.MonkeyPatch.context() as patch:
+        url = database_url_for(folder / "chasqui.db")
+        if url:
+            patch.setenv("BACKEND_DATABASE_URL", url)
+            patch.setenv("CHASQUI_HOME", str(folder))
+        yield
+
+
 @pytest.fixture(scope="module")
-def played():
-    return play_all()
+def played(tmp_path_factory):
+    with bench_store(tmp_path_factory.mktemp("bench")):
+        return play_all()
 
 
 @pytest.mark.parametrize("split", ["dev", "test"])
@@ -29,6 +46,11 @@ def test_the_openings_reach_a_useful_answer_within_three_messages_and_are_read_r
 
 @pytest.fixture
 def stack(tmp_path):
+    with bench_store(tmp_path):
+        yield from _stack(tmp_path)
+
+
+def _stack(tmp_path):
     app, weather = backend_for_bench(tmp_path)
     client, db = app.test_client(), app.extensions["chasqui_store"].db
 
@@ -178,20 +200,21 @@ def test_the_admin_sees_what_was_answered_and_what_is_still_a_default(tmp_path):
     from admin.users import create_user
     from tests.admin.conftest import PASSWORD, USERNAME, csrf_token
 
-    app, weather = backend_for_bench(tmp_path)
-    try:
-        client = app.test_client()
-        client.post("/agent", json={"phone": PHONE, "message": "papa en Huaral, sembré hace 1 mes"}, headers=AUTH)
-        create_user(app.extensions["chasqui_store"].db, USERNAME, PASSWORD)
-        token = csrf_token(client.get("/admin/login").text)
-        client.post("/admin/login", data={"username": USERNAME, "password": PASSWORD, "csrf_token": token})
-        contact_id = app.extensions["chasqui_store"].db.execute("SELECT id FROM contacts").fetchone()[0]
-        page = client.get(f"/admin/contacts/{contact_id}").text
-        table = page[page.index('id="profile-sources"'):page.index("</table>", page.index('id="profile-sources"'))]
-        rows = {row.split("<td>")[1].split("</td>")[0]: row for row in table.split("<tr>")[2:]}
-        assert "respondido" in rows["cultivo"] and "por defecto, sin confirmar" in rows["suelo"]
-    finally:
-        weather.stop()
+    with bench_store(tmp_path):
+        app, weather = backend_for_bench(tmp_path)
+        try:
+            client = app.test_client()
+            client.post("/agent", json={"phone": PHONE, "message": "papa en Huaral, sembré hace 1 mes"}, headers=AUTH)
+            create_user(app.extensions["chasqui_store"].db, USERNAME, PASSWORD)
+            token = csrf_token(client.get("/admin/login").text)
+            client.post("/admin/login", data={"username": USERNAME, "password": PASSWORD, "csrf_token": token})
+            contact_id = app.extensions["chasqui_store"].db.execute("SELECT id FROM contacts").fetchone()[0]
+            page = client.get(f"/admin/contacts/{contact_id}").text
+            table = page[page.index('id="profile-sources"'):page.index("</table>", page.index('id="profile-sources"'))]
+            rows = {row.split("<td>")[1].split("</td>")[0]: row for row in table.split("<tr>")[2:]}
+            assert "respondido" in rows["cultivo"] and "por defecto, sin confirmar" in rows["suelo"]
+        finally:
+            weather.stop()
 
 
 def test_a_change_waiting_for_its_yes_offers_si_and_no(stack):

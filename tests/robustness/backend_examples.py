@@ -71,12 +71,17 @@ EXAMPLES: dict[tuple[str, str], Callable[[BackendWorld], list[Callable[[], Examp
         lambda: _new_report(w, AGRO, "Ayer regué 2 horas"),
         lambda: _new_report(w, RUNNER, "Hoy corrí 10 km en 55 minutos"),
         lambda: Example({"phone": f"+5198{w.unique():07d}", "message": "hola"}),
-        lambda: Example({"phone": "51987000003@c.us", "message": "anota: comprar semillas"}, phones=(NOTES,))],
+        lambda: Example({"phone": "51987000003@c.us", "message": "anota: comprar semillas"}, phones=(NOTES,)),
+        lambda: Example({"phone": f"+5198{w.unique():07d}", "message": "hola", "channel": "123456789012345"})],
     ("POST", "/form/update"): _forms,
+    ("GET", "/example/reminders"): lambda w: [lambda: Example(query=[("phone", NOTES)], content_type=None,
+                                                              phones=(NOTES,))],
     ("POST", "/alert"): lambda w: [
         lambda: Example({"phone": AGRO, "message": "Helada esta noche", "level": "alta"}, phones=(AGRO,)),
         lambda: Example({"filter": {"domain": "agro", "cultivo": "maíz"}, "message": "Lluvias fuertes", "level": "media"})],
-    ("GET", "/alerts/pending"): lambda w: [lambda: Example(query=[("limit", "5"), ("wait", "0")], content_type=None)],
+    ("GET", "/alerts/pending"): lambda w: [lambda: Example(query=[("limit", "5"), ("wait", "0")], content_type=None),
+                                           lambda: Example(query=[("limit", "5"), ("channel", "123456789012345")],
+                                                           content_type=None)],
     ("POST", "/alerts/<int:alert_id>/sent"): lambda w: [
         lambda: _alert_report(w, {"provider_message_id": f"wamid.sent.{w.unique()}"})],
     ("GET", "/alerts/<int:alert_id>/image"): lambda w: [

@@ -51,9 +51,9 @@ class Panel:
         self.token = csrf_token(self.client.get("/admin/knowledge/new").get_data(as_text=True))
 
     def knowledge_entry(self) -> int:
-        return self.world.db.execute(
+        return self.world.db.insert(
             "INSERT INTO knowledge (domain, title, body, source, updated_at) VALUES ('agro', 'Riego', "
-            "'El maíz necesita agua en floración.', 'admin', 0)").lastrowid
+            "'El maíz necesita agua en floración.', 'admin', 0)")
 
     def contact_id(self, phone: str) -> int:
         return self.world.db.execute("SELECT id FROM contacts WHERE phone = ?", [phone]).fetchone()[0]
@@ -73,8 +73,8 @@ class Panel:
     def rating(self) -> int:
         contact = self.contact_id(self.world.new_contact(NOTES))
         with transaction(self.world.db) as connection:
-            reply = connection.execute("INSERT INTO messages (contact_id, direction, body, source, created_at) "
-                                       "VALUES (?, 'out', 'Riega el jueves.', 'model', 0)", [contact]).lastrowid
+            reply = connection.insert("INSERT INTO messages (contact_id, direction, body, source, created_at) "
+                                      "VALUES (?, 'out', 'Riega el jueves.', 'model', 0)", [contact])
             ratings.rate(connection, reply, -1, "reaction", "👎")
         return self.world.db.execute("SELECT id FROM ratings WHERE message_id = ?", [reply]).fetchone()[0]
 

@@ -14,7 +14,7 @@ from tests.agro.conftest import ONBOARDING as AGRO_ONBOARDING
 from tests.backend.conftest import AUTH, backend_settings
 from tests.running.conftest import ONBOARDING as RUNNING_ONBOARDING
 from tests.robustness.harness import Sent, assert_answer
-from tests.robustness.store_checks import assert_intact, assert_nothing_added, row_counts
+from tests.robustness.store_checks import assert_intact, assert_nothing_added, row_counts, tables
 from tests.whatsapp_bridge.conftest import ONBOARDING as NOTES_ONBOARDING  # the example plug-in's
 
 PLUGINS = ("agro", "running", "example")
@@ -60,7 +60,7 @@ class BackendWorld:
 
     @property
     def connection(self):
-        return self.db.conn
+        return self.db
 
     def unique(self) -> int:
         """A number used once in this world (message ids, plot names, new phones)."""
@@ -101,7 +101,7 @@ class BackendWorld:
             "SELECT source, subject, error FROM failures WHERE kind = 'job' ORDER BY last_at DESC LIMIT 3").fetchall())
 
     def _job_failures(self) -> tuple:
-        if "failures" not in self.db.table_names():
+        if "failures" not in tables(self.db):
             return ()
         return self.db.execute("SELECT COUNT(*), COALESCE(SUM(times), 0) FROM failures WHERE kind = 'job'").fetchone()
 

@@ -1,5 +1,6 @@
-"""A backend with the running plug-in, on a real SQLite file, with the scripted loopback model
-(tests/running/test_end_to_end.py uses the real model API instead)."""
+"""A backend with the running plug-in, on a real SQLite file (or its PostgreSQL database:
+tests/databases.py), with the scripted loopback model (tests/running/test_end_to_end.py uses the real
+model API instead)."""
 from __future__ import annotations
 
 

@@ -11,6 +11,7 @@ from admin.users import create_user
 from backend.app import create_app
 from backend.settings import load_settings
 from tests.admin.conftest import PASSWORD, USERNAME, csrf_token
+from tests.databases import database_url_for
 
 PAGE = "/admin/running/garmin/"
 CSV = (Path(__file__).parent / "data" / "activities_en.csv").read_bytes()
@@ -19,13 +20,14 @@ CSV = (Path(__file__).parent / "data" / "activities_en.csv").read_bytes()
 @pytest.fixture
 def panel(tmp_path):
     settings = load_settings().with_overrides(db_path=tmp_path / "chasqui.db", token="", plugins=("running",),
+                                              database_url=database_url_for(tmp_path / "chasqui.db"),
                                               model_api_url="http://127.0.0.1:9", secondary_model_api_url="")
     app = create_app(settings)
     app.extensions["chasqui_scheduler"].stop()  # no weekly refresh in the middle of an import test
     db = app.extensions["chasqui_store"].db
     create_user(db, USERNAME, PASSWORD)
-    db.execute("INSERT INTO contacts (id, phone, name, domain, created_at, updated_at) "
-               "VALUES (1, '+51987000003', 'Lucía', 'running', 0, 0)")
+    db.execute("INSERT INTO contacts (phone, name, domain, created_at, updated_at) "
+               "VALUES ('+51987000003', 'Lucía', 'running', 0, 0)")
     client = app.test_client()
     return client, db
 

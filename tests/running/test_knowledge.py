@@ -91,7 +91,7 @@ def test_the_table_follows_the_folder_and_leaves_admin_entries_alone(coach, tmp_
 
     assert sync_knowledge(db, tmp_path / "missing") == 0  # no folder: the shipped rows go
     assert rows(db) == {}
-    assert db.execute("SELECT domain, title, body, source FROM knowledge WHERE source IS NOT ? ORDER BY id",
+    assert db.execute("SELECT domain, title, body, source FROM knowledge WHERE source IS DISTINCT FROM ? ORDER BY id",
                       [SOURCE]).fetchall() == admin_rows
 
 

@@ -1,5 +1,5 @@
 """Every utterance of the labelled set through POST /agent, one producer and one runner on a real
-SQLite file (a scripted model for the few calls it makes): no server error, and a question never
+store (a scripted model for the few calls it makes): no server error, and a question never
 changes what is stored, whatever it is taken for."""
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def scripted():
 
 
 def stored(backend, domain: str) -> list:
-    rows = [backend.db.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall() for table in TABLES[domain]]
+    rows = [backend.db.execute(f"SELECT * FROM {table} ORDER BY id").fetchall() for table in TABLES[domain]]
     profile = json.loads(backend.db.execute("SELECT data FROM profiles").fetchone()[0])
     return [rows, profile]
 

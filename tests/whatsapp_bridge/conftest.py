@@ -50,6 +50,7 @@ def backend(tmp_path, model):
 class RunningBridge:
     def __init__(self, tmp_path: Path, transport, backend_url: str, **overrides):
         settings = load_settings().with_overrides(**{
+            "transport": transport.name,  # as `chasqui bridge` would be set for it
             "backend_url": backend_url, "backend_token": TOKEN, "state_path": tmp_path / "bridge.db",
             "retry_every_s": 0.2, "holding_after_s": 0.0, "alert_poll_s": 0.5, "alert_long_poll_s": 5.0,
             "backend_timeout_s": 10.0, **overrides})

@@ -3,11 +3,11 @@ fallback, a failed send reported as failed, and an alert claimed by a bridge tha
 again by the backend's lease."""
 from __future__ import annotations
 
-import sqlite3
 import time
 
 import requests
 
+from tests.databases import opened
 from tests.whatsapp_bridge.conftest import TOKEN, onboard, wait_for_replies
 from whatsapp_bridge.backend_client import BackendClient
 from whatsapp_bridge.messages import SendFailed
@@ -25,9 +25,8 @@ def create_alert(backend, message: str, level: str = "alta") -> int:
 
 
 def alert_status(backend, alert_id: int) -> tuple[str, int, str | None]:
-    with sqlite3.connect(backend.log_path.parent / "backend.db") as connection:
-        return connection.execute("SELECT status, attempts, last_error FROM alerts WHERE id = ?",
-                                  (alert_id,)).fetchone()
+    return opened(backend.database).execute("SELECT status, attempts, last_error FROM alerts WHERE id = ?",
+                                                  (alert_id,)).fetchone()
 
 
 def wait_status(backend, alert_id: int, status: str, timeout_s: float = 10) -> tuple:
@@ -113,12 +112,11 @@ def test_a_picture_alert_shows_in_the_simulator_with_its_caption(make_bridge, ba
     from PIL import Image
 
     from backend.alerts.repository import create_alert
-    from backend.store.database import open_database
     bridge = make_bridge(backend_url=backend.url)
     onboard(bridge, PHONE)
     picture = io.BytesIO()
     Image.new("RGB", (40, 30), (200, 0, 0)).save(picture, "PNG")
-    db = open_database(backend.log_path.parent / "backend.db")
+    db = opened(backend.database)
     create_alert(db, 1, "Tu tarjeta de progreso", "baja", image=picture.getvalue())
     assert wait_for_replies(bridge.transport, PHONE, 1, kind="alert") == ["Tu tarjeta de progreso"]
     shown = [m for m in bridge.transport.conversation(PHONE) if m["kind"] == "alert"][0]["image_url"]

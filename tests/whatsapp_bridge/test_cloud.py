@@ -9,6 +9,7 @@ import time
 import pytest
 import requests
 
+from tests.databases import opened
 from tests.whatsapp_bridge import webhook_payloads as meta
 from tests.whatsapp_bridge.conftest import APP_SECRET, TOKEN, VERIFY_TOKEN, cloud_transport, post_webhook
 from whatsapp_bridge.messages import UNSUPPORTED_REPLY, Button, Outbound, SendFailed
@@ -147,10 +148,7 @@ def alert_for(backend_url: str, phone: str, message: str, level: str = "alta") -
 
 
 def alert_row(backend, alert_id: int) -> dict:
-    import sqlite3
-    connection = sqlite3.connect(backend.log_path.parent / "backend.db")
-    connection.row_factory = sqlite3.Row
-    return dict(connection.execute("SELECT * FROM alerts WHERE id = ?", (alert_id,)).fetchone())
+    return next(opened(backend.database).query("SELECT * FROM alerts WHERE id = ?", (alert_id,)))
 
 
 def test_an_alert_outside_the_24_hour_window_goes_as_the_approved_template(make_bridge, backend, graph,
@@ -209,15 +207,36 @@ def test_an_alert_with_a_picture_is_uploaded_then_sent_by_media_id(cloud_bridge,
     from PIL import Image
 
     from backend.alerts.repository import create_alert
-    from backend.store.database import open_database
     post_webhook(cloud_bridge, meta.text_message(PHONE, "Hola"))
     graph.wait_for(1, kind="message", timeout=10)
     picture = io.BytesIO()
     Image.new("RGB", (80, 60), (0, 128, 105)).save(picture, "PNG")
-    db = open_database(backend.log_path.parent / "backend.db")
+    db = opened(backend.database)
     contact_id = db.execute("SELECT id FROM contacts WHERE phone = ?", (PHONE,)).fetchone()[0]
     create_alert(db, contact_id, "Tu progreso de las últimas dos semanas", "baja", image=picture.getvalue())
     graph.wait_for(2, kind="message", timeout=10)
     image = graph.messages()[1]["image"]
     assert image["caption"] == "Tu progreso de las últimas dos semanas"
     assert graph.media[image["id"]] == picture.getvalue() and graph.rejected == []
+
+
+# -- several business numbers of one Meta app ----------------------------------------------------------
+
+def test_a_webhook_for_another_business_number_is_acknowledged_and_left_to_its_bridge(cloud_bridge, graph, backend):
+    """Meta posts every number of an app to the same webhook: a bridge answers only its own."""
+    other = meta.text_message(PHONE, "Hola", phone_number_id="999999999999999")
+    response = post_webhook(cloud_bridge, other)
+    assert response.status_code == 200 and response.json()["other_numbers"] == 1
+    assert response.json()["received"] == 0
+    time.sleep(0.5)
+    assert graph.messages() == [] and graph.reads() == []
+    assert opened(backend.database).execute("SELECT COUNT(*) FROM contacts").fetchone()[0] == 0
+
+
+def test_the_bridge_tells_the_backend_its_number_and_the_contact_keeps_it(make_bridge, backend, graph,
+                                                                          cloud_settings):
+    bridge = make_bridge(cloud_transport(cloud_settings), backend_url=backend.url, **cloud_settings)
+    post_webhook(bridge, meta.text_message(PHONE, "Hola"))
+    graph.wait_for(1, kind="message", timeout=10)
+    row = opened(backend.database).execute("SELECT channel FROM contacts WHERE phone = ?", (PHONE,))
+    assert row.fetchone() == (graph.phone_number_id,)

@@ -12,7 +12,7 @@ import time
 import requests
 
 from admin.users import create_user
-from backend.store.database import open_database
+from tests.databases import opened
 from tests.whatsapp_bridge import webhook_payloads as meta
 from tests.whatsapp_bridge.conftest import cloud_transport, onboard, post_webhook, say, wait_for_replies
 
@@ -25,8 +25,8 @@ FAST_QUEUE = dict(alert_poll_s=0.3, alert_long_poll_s=2.0)
 class Panel:
     """An officer's browser session on the backend's /admin, over HTTP."""
 
-    def __init__(self, backend_url: str, db_path):
-        create_user(open_database(db_path), OFFICER, PASSWORD, role="officer")
+    def __init__(self, backend_url: str, database):
+        create_user(opened(database), OFFICER, PASSWORD, role="officer")
         self.url, self.session = f"{backend_url}/admin", requests.Session()
         assert self.post("/login", {"username": OFFICER, "password": PASSWORD}).status_code == 302
 
@@ -58,7 +58,7 @@ def wait_until(condition, timeout_s: float = 15, what: str = "condition"):
 def test_takeover_through_the_cloud_api_with_delivery_states_and_a_reaction(tmp_path, backend, make_bridge, graph,
                                                                              cloud_settings):
     bridge = make_bridge(cloud_transport(cloud_settings), backend_url=backend.url, **cloud_settings, **FAST_QUEUE)
-    panel = Panel(backend.url, tmp_path / "backend.db")
+    panel = Panel(backend.url, backend.database)
 
     def user_says(text: str) -> None:
         assert post_webhook(bridge, meta.text_message(PHONE, text)).status_code == 200
@@ -115,7 +115,7 @@ def delivery_cells(html: str) -> str:
 
 def test_takeover_through_the_simulator_and_a_bad_reaction_asks_for_a_person(tmp_path, backend, make_bridge):
     bridge = make_bridge(backend_url=backend.url, **FAST_QUEUE)
-    panel = Panel(backend.url, tmp_path / "backend.db")
+    panel = Panel(backend.url, backend.database)
     onboard(bridge, PHONE)
     say(bridge, PHONE, "cuantas notas tengo")
     wait_for_replies(bridge.transport, PHONE, 4)

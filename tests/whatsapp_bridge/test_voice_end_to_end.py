@@ -6,12 +6,12 @@ webhook (the audio in the fake Graph API): heard and answered «🎙️ Entendí
 a retried webhook and a restart; silence and broken audio get the backend's own Spanish reply."""
 from __future__ import annotations
 
-import sqlite3
 import time
 
 import pytest
 import requests
 
+from tests.databases import opened
 from tests.backend.scripted_model import ScriptedModel
 from tests.servers import free_port, start_backend
 from tests.speech import conftest as speech
@@ -44,9 +44,8 @@ def spoken_note() -> bytes:
 
 
 def voice_notes_of(backend, message_id: str) -> list[tuple]:
-    with sqlite3.connect(backend.log_path.parent / "backend.db") as db:
-        return db.execute("SELECT transcript, problem FROM voice_notes WHERE wa_message_id = ?",
-                          (message_id,)).fetchall()
+    return opened(backend.database).execute(
+        "SELECT transcript, problem FROM voice_notes WHERE wa_message_id = ?", (message_id,)).fetchall()
 
 
 def heard_in_inbox(bridge) -> list[str | None]:

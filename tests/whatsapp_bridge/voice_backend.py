@@ -15,7 +15,7 @@ import time
 from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-FIELDS = {"phone", "message_id", "name", "role", "file"}
+FIELDS = {"phone", "message_id", "name", "role", "file", "channel"}  # channel: the bridge's business number
 
 
 def heard_reply(transcript: str) -> str:

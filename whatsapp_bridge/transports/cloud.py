@@ -29,6 +29,7 @@ class CloudTransport:
 
     def __init__(self, settings: BridgeSettings):
         self.app_secret = settings.whatsapp_app_secret
+        self.phone_number_id = settings.whatsapp_phone_number_id
         self.verify_token = settings.whatsapp_verify_token
         self.api = CloudAPI(settings.graph_api_url, settings.graph_api_version, settings.whatsapp_phone_number_id,
                             settings.whatsapp_access_token, settings.sends_per_second)
@@ -77,7 +78,7 @@ class CloudTransport:
                 log.warning("webhook refused: bad or missing signature", extra={"remote": request.remote_addr})
                 raise ApiError(403, "invalid_signature", "X-Hub-Signature-256 is missing or does not match")
             try:
-                payload = parse_payload(loads_strict(raw, check_text=False))
+                payload = parse_payload(loads_strict(raw, check_text=False), self.phone_number_id)
             except (InvalidJson, MalformedPayload) as problem:
                 log.warning("malformed webhook payload", extra={"error": str(problem), "body": raw[:500].decode(errors="replace")})
                 raise bad_request(f"malformed webhook payload: {problem}") from None
@@ -87,7 +88,12 @@ class CloudTransport:
                 self._on_message(message)
             for status in payload.statuses:
                 self._on_status(status.provider_message_id, status.status, status.error)
-            return jsonify({"received": len(payload.messages), "statuses": len(payload.statuses),
-                            "ignored": len(payload.problems)})
+            answer = {"received": len(payload.messages), "statuses": len(payload.statuses),
+                      "ignored": len(payload.problems)}
+            if payload.other_numbers:
+                log.info("webhook changes for another business number left to its bridge",
+                         extra={"changes": payload.other_numbers})
+                answer["other_numbers"] = payload.other_numbers
+            return jsonify(answer)
 
         return webhook

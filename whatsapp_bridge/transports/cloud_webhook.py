@@ -44,13 +44,16 @@ class Payload:
     messages: list[Inbound]
     statuses: list[StatusUpdate]
     problems: list[str]  # the parts that could not be read, each said once: acknowledged, not retried
+    other_numbers: int = 0  # changes for another business number of the same app: not ours to answer
 
 
-def parse_payload(payload: object) -> Payload:
+def parse_payload(payload: object, phone_number_id: str = "") -> Payload:
     """A body that is no WhatsApp webhook at all raises MalformedPayload. Inside one, a broken
     part (a message without its id, a `profile` that is a string) is skipped and named in
     `problems`: the rest is read, so Meta, which retries any failed webhook, does not send the
-    whole body again forever."""
+    whole body again forever. Meta sends every number of an app to the same webhook address: with
+    `phone_number_id`, a change whose metadata names another number is left to that number's
+    bridge (counted, not read)."""
     if not isinstance(payload, dict) or payload.get("object") != "whatsapp_business_account":
         raise MalformedPayload("not a WhatsApp Business Account webhook ('object' must be 'whatsapp_business_account')")
     read = Payload([], [], [])
@@ -61,6 +64,10 @@ def parse_payload(payload: object) -> Payload:
             value = change.get("value")
             if not isinstance(value, dict):
                 read.problems.append("a 'messages' change without a 'value' object")
+                continue
+            number = _dict(value.get("metadata")).get("phone_number_id")
+            if phone_number_id and isinstance(number, str) and number != phone_number_id:
+                read.other_numbers += 1
                 continue
             names = {c["wa_id"]: _dict(c.get("profile")).get("name") for c in _list(value, "contacts")
                      if isinstance(c, dict) and isinstance(c.get("wa_id"), str)}

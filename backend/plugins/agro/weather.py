@@ -296,7 +296,11 @@ def _display_name(place: dict) -> str:
 class _Cache:
     """Raw forecast answers (JSON as received) by request; stdlib sqlite3, one short connection
     per call, so any thread or process may share the file (SQLite locks it). A broken cache file
-    only costs requests: its errors are logged, never raised."""
+    only costs requests: its errors are logged, never raised.
+
+    It stays a local SQLite file even when the backend's database is PostgreSQL: it holds only
+    copies of public HTTP answers, each machine may keep its own (core.database_folder: the
+    database's folder, or CHASQUI_HOME), and losing it costs requests, never data."""
 
     def __init__(self, path: Path):
         self._path = path

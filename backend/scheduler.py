@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 
 from backend import failures
 from backend.plugins.base import DomainPlugin, ScheduledJob
@@ -19,6 +20,8 @@ log = logging.getLogger(__name__)
 
 
 class Scheduler:
+    _running: "weakref.WeakSet[Scheduler]" = weakref.WeakSet()
+
     def __init__(self, store: Store, plugins: dict[str, DomainPlugin], tick_s: float = 5.0,
                  core_jobs: tuple[ScheduledJob, ...] | list[ScheduledJob] = ()):
         self.store = store
@@ -29,10 +32,18 @@ class Scheduler:
 
     def start(self) -> None:
         if self.jobs:
+            Scheduler._running.add(self)
             threading.Thread(target=self._loop, name="scheduler", daemon=True).start()
 
     def stop(self) -> None:
         self._stop.set()
+
+    @classmethod
+    def stop_all(cls) -> None:
+        """Every scheduler this process started, before its database goes away (a test session's
+        PostgreSQL server at exit): their loops would otherwise log an error every tick."""
+        for scheduler in list(cls._running):
+            scheduler.stop()
 
     def _loop(self) -> None:
         while not self._stop.wait(self.tick_s):

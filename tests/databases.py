@@ -140,6 +140,11 @@ def server() -> PostgresServer:
 def stop_server() -> None:
     global _server
     if _server is not None:
+        from backend.scheduler import Scheduler
+
+        Scheduler.stop_all()  # the apps tests left running tick no more against a stopped server
+        for db in _opened.values():
+            db.close()
         _server.stop()
         _server = None
 

@@ -258,8 +258,11 @@ def _run_and_check(db, numbers, backends, models, services, number_of, began, re
     # -- and no process logged an error (an unported query, a failed job) on the way -------------
     errors = {service.log_path.name: lines for service in services if (lines := error_lines(service))}
     assert errors == {}, f"errors in the services' logs: {errors}"
-    unreachable = [service.log_path.name for service in backends if "model unavailable" in service.log()]
-    assert unreachable == [], f"a backend could not reach a model: see {unreachable}"
+    # "model unavailable" after SmolLM2 wrote past its budget on both servers (422 output_truncated)
+    # is the apology's case above; any other reason (a server not reached) is not.
+    unreachable = [line for service in backends for line in service.log().splitlines()
+                   if "model unavailable" in line and "output_truncated" not in line]
+    assert unreachable == [], f"a backend could not reach a model: {unreachable[:3]}"
 
     # -- the report ------------------------------------------------------------------------------
     own = Counter("own number" if label == number_of[phone].label else "the other number"

@@ -259,10 +259,14 @@ def _run_and_check(db, numbers, backends, models, services, number_of, began, re
     errors = {service.log_path.name: lines for service in services if (lines := error_lines(service))}
     assert errors == {}, f"errors in the services' logs: {errors}"
     # "model unavailable" after SmolLM2 wrote past its budget on both servers (422 output_truncated)
-    # is the apology's case above; any other reason (a server not reached) is not.
+    # is the apology's case above; any other reason (a server not reached) is not. Nor may such
+    # answers open a healthy server's circuit: that once turned every question into the apology.
     unreachable = [line for service in backends for line in service.log().splitlines()
                    if "model unavailable" in line and "output_truncated" not in line]
     assert unreachable == [], f"a backend could not reach a model: {unreachable[:3]}"
+    circuits = {backend.port: requests.get(f"{backend.url}/health", timeout=5).json()["model_circuit"]
+                for backend in backends}
+    assert circuits == {backend.port: {"model": "closed"} for backend in backends}, circuits
 
     # -- the report ------------------------------------------------------------------------------
     own = Counter("own number" if label == number_of[phone].label else "the other number"

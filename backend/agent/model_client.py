@@ -36,7 +36,14 @@ class ModelUnavailable(RuntimeError):
 
 
 class _CallFailed(RuntimeError):
-    pass
+    """The endpoint did not answer (down, refused, cut off): a failure for its circuit breaker."""
+
+
+class _BadAnswer(RuntimeError):
+    """The endpoint answered, but its words are no usable answer (cut at max_tokens: HTTP 422
+    output_truncated; not the schema). The server is healthy: its breaker counts a success, or a
+    few long answers in a row would shut a working server out for a cooldown (seen: every
+    question of the scale-out test apologised). Another endpoint may still answer it."""
 
 
 class _Busy(RuntimeError):
@@ -113,12 +120,15 @@ class ModelClient:
                     problems.append(f"{endpoint.name}: {busy}")
                     self._count(endpoint, "busy")
                     continue
-                except _CallFailed as problem:
-                    endpoint.breaker.record(False)
+                except (_BadAnswer, _CallFailed) as problem:
+                    answered = isinstance(problem, _BadAnswer)  # a healthy server whose words were no answer
+                    endpoint.breaker.record(answered)
                     failed.add(endpoint)
                     problems.append(f"{endpoint.name}: {problem}")
-                    self._count(endpoint, "failed")
-                    log.warning("model call failed", extra={"endpoint": endpoint.name, "error": str(problem)})
+                    self._count(endpoint, "bad_answer" if answered else "failed")
+                    log.log(logging.INFO if answered else logging.WARNING,
+                            "model answer unusable" if answered else "model call failed",
+                            extra={"endpoint": endpoint.name, "error": str(problem)})
                     continue
                 finally:
                     self.pool.release(endpoint)
@@ -150,6 +160,8 @@ class ModelClient:
             with response:
                 if response.status_code in BUSY:
                     raise _Busy(f"HTTP {response.status_code}", _retry_after(response, 0.5))
+                if response.status_code == 422:  # the model API's output_truncated / output_invalid
+                    raise _BadAnswer(f"HTTP 422: {response.text[:200]}")
                 if response.status_code != 200:
                     raise _CallFailed(f"HTTP {response.status_code}: {response.text[:200]}")
                 if streaming and response.headers.get("Content-Type", "").startswith("text/event-stream"):
@@ -226,5 +238,5 @@ def _valid_output(generation: Generation, schema: dict, strict_rewritten: bool) 
             output = model_protocols.drop_nulls_of_optional(output, schema)
         jsonschema.validate(output, schema)
     except (ValueError, TypeError, jsonschema.ValidationError) as problem:
-        raise _CallFailed(f"answer does not fit the schema: {str(problem)[:200]}") from None
+        raise _BadAnswer(f"answer does not fit the schema: {str(problem)[:200]}") from None
     return output

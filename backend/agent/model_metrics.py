@@ -13,7 +13,7 @@ from backend.agent.model_protocols import Generation
 
 class ModelMetrics:
     def __init__(self, registry):
-        self.calls = Counter("chasqui_model_calls", "Model calls by endpoint and outcome (ok, failed, busy)",
+        self.calls = Counter("chasqui_model_calls", "Model calls by endpoint and outcome (ok, failed, busy, bad_answer)",
                              ["endpoint", "outcome"], registry=registry)
         self.call_seconds = Histogram("chasqui_model_call_seconds", "Time of one answered model call",
                                       ["endpoint"], registry=registry,

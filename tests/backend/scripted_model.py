@@ -43,6 +43,11 @@ class ScriptedModel:
         headers = {"Retry-After": retry_after} if retry_after else {}
         self.script.append((status, {"error": {"code": "busy", "message": "scripted"}}, headers))
 
+    def cut_off(self) -> None:
+        """The next answer call is one the model API refuses as written past max_tokens."""
+        self.script.append((422, {"error": {"code": "output_truncated", "message": "the answer did not fit in "
+                                            "max_tokens=120; raise it"}}, {}))
+
     def last_context(self) -> dict:
         """The context of the latest /chat request, as a dict."""
         context = self.requests[-1]["context"]

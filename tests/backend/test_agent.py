@@ -221,6 +221,20 @@ def test_answer_that_does_not_fit_the_schema_is_not_passed_on(backend, model):
     assert backend.say(PHONE, "que opinas de la vida")["source"] == "apology"
 
 
+def test_answers_written_past_the_budget_do_not_shut_a_working_model_out(make_backend, model):
+    """A cut-off or off-schema answer is the model's words, not a server down: however many come in
+    a row, the circuit stays closed and the next question is the model's again."""
+    backend = make_backend(breaker_failures=2)
+    backend.onboard(PHONE)
+    for n in range(4):
+        model.cut_off() if n % 2 else model.answer_raw({"respuesta": "otra clave"})
+        assert backend.say(PHONE, f"que opinas de la pregunta {n}")["source"] == "apology"
+    assert backend.client.get("/health").json["model_circuit"] == {"model": "closed"}
+    model.answer("Ahora sí te respondo.")
+    assert backend.say(PHONE, "que opinas de la lluvia de hoy")["source"] == "model"
+    assert len(model.requests) == 5  # one call per question: none skipped behind an open circuit
+
+
 def test_daily_quota(make_backend, model):
     backend = make_backend(daily_model_calls=1)
     backend.onboard(PHONE)

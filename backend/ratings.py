@@ -5,7 +5,7 @@ answered, so the panel can show what answers land badly and an officer can write
 A bad rating also asks for a person (takeovers.request)."""
 from __future__ import annotations
 
-from backend import audit, takeovers
+from backend import audit, knowledge, takeovers
 from backend.store.database import Database, now
 
 # Emoji are compared without skin tones and variation selectors: 👍🏽 and ❤️ are 👍 and ❤.
@@ -89,9 +89,7 @@ def review(connection: Database, rating_id: int, officer: str, title: str | None
         raise LookupError(f"there is no rating {rating_id}")
     knowledge_id = None
     if title and body:
-        knowledge_id = connection.insert(
-            "INSERT INTO knowledge (domain, title, body, source, updated_at) VALUES (?, ?, ?, ?, ?)",
-            (row[1], title.strip(), body.strip(), f"officer {officer}", now()))
+        knowledge_id = knowledge.add_entry(connection, row[1], title.strip(), body.strip(), f"officer {officer}")
     connection.execute("UPDATE ratings SET reviewed_at = ?, reviewed_by = ?, knowledge_id = COALESCE(?, knowledge_id) "
                        "WHERE id = ?", (now(), officer, knowledge_id, rating_id))
     audit.record(connection, officer, "right_answer" if knowledge_id else "review_rating", f"rating {rating_id}",

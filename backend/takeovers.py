@@ -121,10 +121,8 @@ def hand_back(connection: Database, takeover_id: int, officer: str) -> None:
 
 def return_idle(connection: Database, idle_s: float) -> int:
     """Every takeover whose officer has been silent for `idle_s` goes back to the bot (a job)."""
-    idle = connection.execute("SELECT * FROM takeovers WHERE status = 'taken' AND last_activity_at < ?",
-                              (now() - idle_s,))
-    columns = [c[0] for c in idle.description]
-    rows = [dict(zip(columns, row)) for row in idle.fetchall()]
+    rows = list(connection.query("SELECT * FROM takeovers WHERE status = 'taken' AND last_activity_at < ?",
+                                 (now() - idle_s,)))
     for takeover in rows:
         _return(connection, takeover, RETURNED_BY_SILENCE)
     return len(rows)

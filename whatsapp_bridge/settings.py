@@ -44,13 +44,16 @@ class BridgeSettings:
     speech_timeout_s: float = 90.0
     # simulator transport: listening off loopback lets anyone who reaches it speak as any phone
     simulator_allow_network: bool = False
+    # the number a simulator or WhatsApp Web bridge speaks as, when several bridges share a backend
+    # (the cloud transport's is its phone_number_id)
+    bridge_channel: str = ""
 
     @property
     def channel(self) -> str:
         """The business number this bridge speaks as, told to the backend with every message and
         alert claim, so that several bridges (one per number) on one backend each answer, and
         send alerts to, the people who wrote to their own number. Empty: one bridge for all."""
-        return self.whatsapp_phone_number_id if self.transport == "cloud" else ""
+        return self.whatsapp_phone_number_id if self.transport == "cloud" else self.bridge_channel
 
     def with_overrides(self, **changes) -> "BridgeSettings":
         return replace(self, **changes)
@@ -86,7 +89,19 @@ def load_settings() -> BridgeSettings:
         simulator_allow_network=env_bool("BRIDGE_SIMULATOR_ALLOW_NETWORK", False),
         max_audio_bytes=env_int("BRIDGE_MAX_AUDIO_BYTES", MAX_AUDIO_BYTES, minimum=1024),
         speech_timeout_s=env_float("BRIDGE_SPEECH_TIMEOUT", 90.0, minimum=1.0),
+        bridge_channel=_bridge_channel(transport),
     )
+
+
+def _bridge_channel(transport: str) -> str:
+    channel = env_str("BRIDGE_CHANNEL").strip()
+    if channel and transport == "cloud":
+        raise SettingError("BRIDGE_CHANNEL is for the simulator and web transports: a cloud bridge's number is "
+                           "its WHATSAPP_PHONE_NUMBER_ID")
+    if len(channel) > 64 or not channel.isprintable():
+        raise SettingError(f"BRIDGE_CHANNEL={channel[:70]!r} must be a short name of this bridge's number "
+                           "(64 characters at most, printable)")
+    return channel
 
 
 def check_network_safety(settings: BridgeSettings) -> None:

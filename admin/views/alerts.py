@@ -9,7 +9,6 @@ column."""
 from __future__ import annotations
 
 import json
-import uuid
 
 from flask import flash, redirect, request, url_for
 from flask_admin import expose
@@ -106,18 +105,9 @@ class AlertsView(PanelView):
 
 
 def _broadcast(db, officer: str, message: str, level: str, domain: str, filters: dict) -> list[int]:
-    """repository.create_broadcast, with its audit entry in its transaction (nothing when no contact
-    matches). The repository opens its own transaction, hence the matching here through its
-    helpers; a repository.add_broadcast(connection, ...) would replace this."""
-    repository.validate_content(message, level)
-    where, params = repository._broadcast_conditions(db.dialect, domain, filters)
-    broadcast_id = uuid.uuid4().hex
+    """repository.add_broadcast with its audit entry in its transaction (nothing when no contact matches)."""
     with transaction(db) as connection:
-        contact_ids = [row[0] for row in connection.execute(
-            f"SELECT c.id FROM contacts c LEFT JOIN profiles p ON p.contact_id = c.id WHERE {where} ORDER BY c.id",
-            params)]
-        alert_ids = [repository.add_alert(connection, contact_id, message, level, broadcast=broadcast_id)
-                     for contact_id in contact_ids]
+        broadcast_id, alert_ids = repository.add_broadcast(connection, message, level, domain, filters)
         if alert_ids:
             audit.record(connection, officer, "broadcast", f"broadcast {broadcast_id[:8]}", None,
                          f"{len(alert_ids)} alerts, level {level}, domain {domain}, filters "

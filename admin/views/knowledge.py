@@ -8,7 +8,7 @@ from flask import flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 
-from backend import audit
+from backend import audit, knowledge
 from admin.auth import PanelView, admin_required, admin_to_change
 from admin.forms import ActionForm, KnowledgeForm
 from admin.message_search import knowledge_search
@@ -54,9 +54,7 @@ class KnowledgeView(PanelView):
         if request.method == "POST":
             if form.validate():
                 with transaction(self.store.db) as connection:
-                    entry_id = connection.insert(
-                        "INSERT INTO knowledge (domain, title, body, source, updated_at) VALUES (?, ?, ?, ?, ?)",
-                        (*_entry_values(form), ADMIN_SOURCE, now()))
+                    entry_id = knowledge.add_entry(connection, *_entry_values(form), ADMIN_SOURCE)
                     audit.record(connection, self.signed_in_admin(), "create_knowledge", f"knowledge {entry_id}",
                                  detail=form.title.data.strip())
                 flash(_("Added %(title)r.", title=form.title.data.strip()), "success")

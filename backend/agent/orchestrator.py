@@ -320,6 +320,8 @@ class Orchestrator:
         when the message is about something else (then a waiting erasure is dropped)."""
         normalized = normalize(message)
         command = core_replies.personal_data_command(normalized)
+        if command is None and not personal_data.erase_pending(db, contact.id, changes.PENDING_FOR_S):
+            return None  # nearly every message: no write transaction (on PostgreSQL, no advisory lock)
         with transaction(db):
             if personal_data.erase_pending(db, contact.id, changes.PENDING_FOR_S):
                 changes.drop_pending(db, contact)

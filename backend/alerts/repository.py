@@ -109,18 +109,22 @@ def _require_contact(connection: Database, contact_id: int) -> None:
 def create_broadcast(db: Database, message: str, level: str, domain: str | None = None,
                      profile_filters: dict[str, Any] | None = None) -> tuple[str, list[int]]:
     """One alert per contact that matches; contacts who opted out are skipped. All or nothing."""
-    validate_content(message, level)
-    where, params = _broadcast_conditions(db.dialect, domain, profile_filters or {})
-    broadcast_id = uuid.uuid4().hex
-    created_at = now()
     with transaction(db) as connection:
-        # Matching inside the transaction: the group is the one that exists when the alerts are written.
-        contact_ids = [row[0] for row in connection.execute(
-            "SELECT c.id FROM contacts c LEFT JOIN profiles p ON p.contact_id = c.id "
-            f"WHERE {where} ORDER BY c.id", params)]
-        alert_ids = [_insert_alert(connection, contact_id, message, level, broadcast_id, created_at)
-                     for contact_id in contact_ids]
-    return broadcast_id, alert_ids
+        return add_broadcast(connection, message, level, domain, profile_filters)
+
+
+def add_broadcast(connection: Database, message: str, level: str, domain: str | None = None,
+                  profile_filters: dict[str, Any] | None = None) -> tuple[str, list[int]]:
+    """create_broadcast inside the caller's transaction (the panel writes its audit entry in it)."""
+    validate_content(message, level)
+    where, params = _broadcast_conditions(connection.dialect, domain, profile_filters or {})
+    broadcast_id, created_at = uuid.uuid4().hex, now()
+    # Matching inside the transaction: the group is the one that exists when the alerts are written.
+    contact_ids = [row[0] for row in connection.execute(
+        "SELECT c.id FROM contacts c LEFT JOIN profiles p ON p.contact_id = c.id "
+        f"WHERE {where} ORDER BY c.id", params)]
+    return broadcast_id, [_insert_alert(connection, contact_id, message, level, broadcast_id, created_at)
+                          for contact_id in contact_ids]
 
 
 def contact_id_for_phone(db: Database, phone: str) -> int | None:

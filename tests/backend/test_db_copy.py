@@ -412,7 +412,7 @@ def test_a_row_that_differs_is_reported_by_table_and_key_and_the_target_rolled_b
     source = sqlite_db(deployment)
     changed_id, body = source.execute("SELECT id, body FROM messages ORDER BY id LIMIT 1 OFFSET 5").fetchone()
     source.close()
-    real = db_copy._conversions
+    real = db_copy.load._conversions  # patched where the load looks it up
 
     def corrupting(table, source_db, target_db):
         conversions = real(table, source_db, target_db)
@@ -421,7 +421,7 @@ def test_a_row_that_differs_is_reported_by_table_and_key_and_the_target_rolled_b
         at = [c.name for c in table.columns].index("body")
         return conversions + [(at, lambda value: value + "!" if value == body else value)]
 
-    monkeypatch.setattr(db_copy, "_conversions", corrupting)
+    monkeypatch.setattr(db_copy.load, "_conversions", corrupting)
     with pytest.raises(CopyError, match=f"table messages: row id={changed_id} differs in body") as failed:
         copy_database(str(deployment), url, say=lambda line: None)
     assert failed.value.exit_code == 1 and "rolled back" in str(failed.value)

@@ -22,8 +22,8 @@ a loopback round trip and nothing else. Then:
    process through the Flask test client: the one figure here that the machine's load does not
    move (on PostgreSQL each is a round trip to the server).
 
-PostgreSQL is a cluster of the benchmark's own (Debian's server, initdb and pg_ctl as
-tests/databases.py does it: a Unix socket, no TCP port, run as the postgres account when root),
+PostgreSQL is a cluster of the benchmark's own (tests/databases.py's PostgresCluster, kept in
+--pg-dir: Debian's server, a Unix socket, no TCP port, run as the postgres account when root),
 started with durable settings (fsync, synchronous_commit and full_page_writes on; the test
 server turns them off) unless --pg-test-settings; or an existing database given by
 --postgresql-url (it must be empty or one this benchmark seeded). The settings used are printed.
@@ -46,21 +46,19 @@ the median, with their range; latencies are pooled over the rounds).
 from __future__ import annotations
 
 import argparse
-import fcntl
 import http.client
 import json
 import logging
 import multiprocessing
 import os
-import pwd
 import random
 import shutil
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -69,7 +67,7 @@ sys.path.insert(0, str(REPO))
 from backend.alerts.repository import add_alert  # noqa: E402
 from backend.store.database import open_database, transaction  # noqa: E402
 from bench.seed_data import POSTGRESQL_MARKER, is_postgresql, postgresql_marker, seed, sentence  # noqa: E402
-from tests.databases import _tool  # noqa: E402
+from tests.databases import NON_DURABLE, PostgresCluster  # noqa: E402
 from tests.servers import RunningService, free_port, service_env  # noqa: E402
 
 TOKEN = "bench-token"
@@ -80,7 +78,6 @@ MODEL_ANSWER = json.dumps({"role": "consulta", "acciones": {}, "estado": {}, "re
                            "Conviene regar temprano, revisar las hojas del lote y anotar lo que observe cada semana."},
                           ensure_ascii=False)
 DURABLE = {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}
-TEST_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}  # tests/databases.py's
 SERVER_SETTINGS = {"max_connections": "200", "shared_buffers": "256MB"}
 SHOWN = ("server_version", "fsync", "synchronous_commit", "full_page_writes", "wal_level", "shared_buffers",
          "max_connections")
@@ -88,92 +85,7 @@ QUICK = {"contacts": 1_000, "messages": 50_000, "seconds": 8, "alerts": 1_000}
 FULL = {"contacts": 10_000, "messages": 1_000_000, "seconds": 30, "alerts": 5_000}
 
 
-# --- PostgreSQL: a cluster of the benchmark's own ------------------------------------------------
-
-class BenchPostgres:
-    """A cluster in `folder`, kept between runs with its seeded databases; started here, stopped
-    (a clean, fast shutdown) by stop()."""
-
-    def __init__(self, folder: Path, settings: dict[str, str]):
-        self.folder, self.settings = folder, settings
-        self.data, self.socket, self.log = folder / "data", folder / "socket", folder / "server.log"
-        self._run_as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        folder.mkdir(parents=True, exist_ok=True)
-        for directory in (self.socket, self.data):
-            directory.mkdir(exist_ok=True)
-        self.log.touch()
-        if self._run_as:  # initdb refuses root: the cluster belongs to the postgres account
-            owner = pwd.getpwnam("postgres")
-            os.chmod(folder, 0o755)
-            for owned in (self.socket, self.data, self.log):
-                os.chown(owned, owner.pw_uid, owner.pw_gid)
-        self.started = False
-        self._lock = None
-
-    def start(self) -> None:
-        self._take_lock()
-        if not (self.data / "PG_VERSION").exists():
-            print(f"initdb {self.data}", flush=True)
-            self._command([_tool("initdb"), "-D", str(self.data), "-U", "chasqui", "--auth=trust", "-E", "UTF8",
-                           "--locale=C.UTF-8"])
-        if self._status() == 0:  # left running by an interrupted run: start again with our settings
-            self._command([_tool("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"])
-        with self.log.open("w"):  # this run's log only (the server writes it as its own account)
-            pass
-        options = " ".join([f"-k {self.socket}", "-c listen_addresses=''",
-                            *(f"-c {name}={value}" for name, value in {**SERVER_SETTINGS, **self.settings}.items())])
-        self._command([_tool("pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "-t", "120",
-                       "start"])
-        self.started = True
-
-    def database(self, name: str) -> str:
-        """The URL of database `name`, created when missing."""
-        import psycopg
-
-        with psycopg.connect(self.url("postgres"), autocommit=True) as connection:
-            if connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
-                connection.execute(f'CREATE DATABASE "{name}"')
-        return self.url(name)
-
-    def url(self, database: str) -> str:
-        return f"postgresql://chasqui@/{database}?host={self.socket}"
-
-    def stop(self) -> None:
-        if self.started:
-            subprocess.run(self._run_as + [_tool("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"],
-                           capture_output=True, timeout=120)
-            self.started = False
-        if self._lock is not None:
-            self._lock.close()  # and with it the lock
-            self._lock = None
-
-    def _take_lock(self, patience_s: float = 1800) -> None:
-        """One run at a time on this cluster: another would restart and stop the server under this
-        one (and two runs at once would measure each other anyway)."""
-        self._lock = (self.folder / "in-use.lock").open("w")
-        deadline = time.monotonic() + patience_s
-        while True:
-            try:
-                fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise SystemExit(f"{self.folder} stayed in use by another run of this benchmark; "
-                                     "give this one a --pg-dir of its own")
-                if deadline - time.monotonic() > patience_s - 1:
-                    print(f"waiting for another run of this benchmark to finish with {self.folder}", flush=True)
-                time.sleep(2)
-
-    def _status(self) -> int:
-        return subprocess.run(self._run_as + [_tool("pg_ctl"), "-D", str(self.data), "status"],
-                              capture_output=True, timeout=30).returncode
-
-    def _command(self, command: list[str]) -> None:
-        done = subprocess.run(self._run_as + command, capture_output=True, text=True, timeout=300)
-        if done.returncode != 0:
-            raise RuntimeError(f"{Path(command[0]).name} failed: {done.stderr or done.stdout}\n"
-                               f"{self.log.read_text(errors='replace')[-2000:]}")
-
+# --- PostgreSQL settings -------------------------------------------------------------------------
 
 def with_option(url: str, name: str, value: str) -> str:
     """A libpq URL that sets a server setting for its connections (`options=-c name=value`)."""
@@ -624,7 +536,7 @@ def main() -> None:
     urls = multiprocessing.Queue()
     model = multiprocessing.Process(target=serve_model, args=(urls, stop_model), daemon=True)
     model.start()
-    postgres: BenchPostgres | None = None
+    postgres: PostgresCluster | None = None
     results: list[dict] = []
     try:
         model_url = urls.get(timeout=60)
@@ -638,9 +550,13 @@ def main() -> None:
             if args.postgresql_url:
                 location = args.postgresql_url
             else:
-                postgres = BenchPostgres(Path(args.pg_dir), TEST_SETTINGS if args.pg_test_settings else DURABLE)
-                postgres.start()
-                location = postgres.database(f"bench_{args.contacts}_{args.messages}")
+                postgres = PostgresCluster(Path(args.pg_dir), {**SERVER_SETTINGS, **(
+                    NON_DURABLE if args.pg_test_settings else DURABLE)}, keep=True, say=partial(print, flush=True))
+                try:
+                    postgres.start()  # initdb the first time; waits while another run holds the cluster
+                except TimeoutError as problem:
+                    raise SystemExit(f"{problem}; give this one a --pg-dir of its own") from None
+                location = postgres.create_database(f"bench_{args.contacts}_{args.messages}", exist_ok=True)
             # The same database, and a backend of its own per commit setting (a libpq option).
             for commit in (("on", "off") if args.pg_synchronous_commit == "both" else (args.pg_synchronous_commit,)):
                 url = location if commit == "on" else with_option(location, "synchronous_commit", "off")

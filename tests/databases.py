@@ -5,25 +5,32 @@ The server is Debian's PostgreSQL (initdb into a temporary folder, a Unix socket
 port), started at the first test that needs it and stopped when the session ends. Each SQLite
 path a test would have used names its own fresh PostgreSQL database instead, copied from a
 template that already holds the core schema, so tests stay as independent as their files were.
+
+PostgresCluster runs a cluster (this session's, and bench/store_engines.py's, kept between runs).
 """
 from __future__ import annotations
 
 import atexit
+import fcntl
 import os
 import pwd
 import shutil
 import subprocess
 import tempfile
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 ENGINE = os.environ.get("CHASQUI_TEST_DATABASE", "sqlite").strip().lower() or "sqlite"
 if ENGINE not in ("sqlite", "postgresql"):
     raise RuntimeError(f"CHASQUI_TEST_DATABASE must be sqlite or postgresql, not {ENGINE!r}")
 ON_POSTGRESQL = ENGINE == "postgresql"
 TEMPLATE = "chasqui_core"
+# What the test server gives up: nothing it writes need survive a crash, the cluster dies with
+# the session anyway.
+NON_DURABLE = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
 
 
 def _server_bin() -> Path | None:
@@ -45,59 +52,126 @@ def _tool(name: str) -> str:
     return on_path
 
 
-class PostgresServer:
-    """One throw-away cluster: trust authentication on a Unix socket in its own folder."""
+class PostgresCluster:
+    """A cluster in `folder` (data/, socket/ and server.log): trust authentication for the user
+    chasqui on a Unix socket in socket/, no TCP port, started with `settings` (postgresql.conf
+    names and values). A throw-away one (`keep` false) is killed and deleted by stop(). A kept one
+    stays, with its databases, for the next start() (initdb runs only while data/ holds no
+    cluster), is shut down cleanly, and is held by one run at a time (a lock file in `folder`).
+    `say` is told what takes a while (initdb, waiting for the lock)."""
 
-    def __init__(self):
-        self.folder = Path(tempfile.mkdtemp(prefix="chasqui-pg-"))
-        self.data, self.socket = self.folder / "data", self.folder / "socket"
-        self.socket.mkdir()
+    def __init__(self, folder: Path, settings: dict[str, str], keep: bool,
+                 say: Callable[[str], None] = lambda message: None):
+        self.folder, self.settings, self.keep, self._say = Path(folder), settings, keep, say
+        self.data, self.socket, self.log = self.folder / "data", self.folder / "socket", self.folder / "server.log"
         # initdb refuses to run as root: the cluster then belongs to the postgres account.
         self._run_as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for directory in (self.socket, self.data):
+            directory.mkdir(exist_ok=True)
+        self.log.touch()
         if self._run_as:
             owner = pwd.getpwnam("postgres")
             os.chmod(self.folder, 0o755)
-            os.chown(self.socket, owner.pw_uid, owner.pw_gid)
-            self.data.mkdir()
-            os.chown(self.data, owner.pw_uid, owner.pw_gid)
-        self._log = self.folder / "server.log"
-        self._log.touch()
-        if self._run_as:
-            os.chown(self._log, pwd.getpwnam("postgres").pw_uid, -1)
-        self._command([_tool("initdb"), "-D", str(self.data), "-U", "chasqui", "--auth=trust", "-E", "UTF8",
-                       "--locale=C.UTF-8", "--no-sync"])
-        options = (f"-k {self.socket} -c listen_addresses='' -c fsync=off -c synchronous_commit=off "
-                   "-c full_page_writes=off -c max_connections=400 -c shared_buffers=128MB")
-        self._command([_tool("pg_ctl"), "-D", str(self.data), "-l", str(self._log), "-o", options, "-w",
-                       "-t", "60", "start"])
+            for owned in (self.socket, self.data, self.log):
+                os.chown(owned, owner.pw_uid, owner.pw_gid)
+        self.started = False
+        self._in_use = None
+
+    def start(self, patience_s: float = 1800) -> None:
+        """The server up, initdb first when there is no cluster yet; a kept cluster waits up to
+        `patience_s` for another run to let go of it (then TimeoutError)."""
+        if self.keep:
+            self._take_lock(patience_s)
+        if not (self.data / "PG_VERSION").exists():
+            self._say(f"initdb {self.data}")
+            # A throw-away cluster need not reach the disk (--no-sync): it never outlives a crash.
+            self._pg("initdb", "-D", str(self.data), "-U", "chasqui", "--auth=trust", "-E", "UTF8",
+                     "--locale=C.UTF-8", *([] if self.keep else ["--no-sync"]))
+        elif self.running():  # left running by an interrupted run: start again with our settings
+            self._pg("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+        with self.log.open("w"):  # this run's log only (the server writes it as its own account)
+            pass
+        options = " ".join([f"-k {self.socket}", "-c listen_addresses=''",
+                            *(f"-c {name}={value}" for name, value in self.settings.items())])
+        self._pg("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "-t", "120", "start")
+        self.started = True
+
+    def url(self, database: str) -> str:
+        return f"postgresql://chasqui@/{database}?host={self.socket}"
+
+    def create_database(self, name: str, template: str | None = None, exist_ok: bool = False) -> str:
+        """The URL of a new database `name` (a copy of `template` when given), or, when `exist_ok`,
+        of the one already there."""
+        import psycopg
+
+        with psycopg.connect(self.url("postgres"), autocommit=True) as connection:
+            if not exist_ok or connection.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                                                  (name,)).fetchone() is None:
+                copy = f' TEMPLATE "{template}" STRATEGY FILE_COPY' if template else ""
+                connection.execute(f'CREATE DATABASE "{name}"{copy}')
+        return self.url(name)
+
+    def running(self) -> bool:
+        return subprocess.run(self._run_as + [_tool("pg_ctl"), "-D", str(self.data), "status"],
+                              capture_output=True, timeout=30).returncode == 0
+
+    def stop(self) -> None:
+        """A kept cluster shut down cleanly (fast: sessions cut, a checkpoint) and let go of; a
+        throw-away one killed (immediate: nothing of it is needed again) and deleted."""
+        if self.started:
+            subprocess.run(self._run_as + [_tool("pg_ctl"), "-D", str(self.data), "-m",
+                                           "fast" if self.keep else "immediate", "-w", "stop"],
+                           capture_output=True, timeout=120)
+            self.started = False
+        if self._in_use is not None:
+            self._in_use.close()  # and with it the lock
+            self._in_use = None
+        if not self.keep:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _take_lock(self, patience_s: float) -> None:
+        """One run at a time on a kept cluster: another would restart and stop the server under
+        this one (and two benchmark runs at once would measure each other anyway)."""
+        self._in_use = (self.folder / "in-use.lock").open("w")
+        deadline = time.monotonic() + patience_s
+        while True:
+            try:
+                fcntl.flock(self._in_use, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{self.folder} stayed in use by another run") from None
+                if deadline - time.monotonic() > patience_s - 1:
+                    self._say(f"waiting for another run to finish with {self.folder}")
+                time.sleep(2)
+
+    def _pg(self, program: str, *arguments: str) -> None:
+        done = subprocess.run(self._run_as + [_tool(program), *arguments], capture_output=True, text=True,
+                              timeout=300)
+        if done.returncode != 0:
+            raise RuntimeError(f"{program} failed: {done.stderr or done.stdout}\n"
+                               f"{self.log.read_text(errors='replace')[-2000:]}")
+
+
+class PostgresServer(PostgresCluster):
+    """The test session's cluster: throw-away, in a temporary folder, non-durable, with a template
+    database that already holds the core schema for each test's own database."""
+
+    def __init__(self):
+        super().__init__(Path(tempfile.mkdtemp(prefix="chasqui-pg-")),
+                         {**NON_DURABLE, "max_connections": "400", "shared_buffers": "128MB"}, keep=False)
+        self.start()
         self._count = 0
         self._lock = threading.Lock()
         self._by_path: dict[str, str] = {}
         self._make_template()
 
-    def _command(self, command: list[str]) -> None:
-        done = subprocess.run(self._run_as + command, capture_output=True, text=True, timeout=120)
-        if done.returncode != 0:
-            raise RuntimeError(f"{command[0]} failed: {done.stderr or done.stdout}\n{self._log_tail()}")
-
-    def _log_tail(self) -> str:
-        return self._log.read_text()[-2000:] if self._log.exists() else ""
-
-    def url(self, database: str) -> str:
-        return f"postgresql://chasqui@/{database}?host={self.socket}"
-
-    def _admin(self, sql: str) -> None:
-        import psycopg
-
-        with psycopg.connect(self.url("postgres"), autocommit=True) as connection:
-            connection.execute(sql)
-
     def _make_template(self) -> None:
         from backend.store.database import open_database
         from backend.store.migrations import migrate
 
-        self._admin(f"CREATE DATABASE {TEMPLATE}")
-        db = open_database(self.url(TEMPLATE))
+        db = open_database(self.create_database(TEMPLATE))
         migrate(db)
         db.close()
 
@@ -105,8 +179,7 @@ class PostgresServer:
         with self._lock:
             self._count += 1
             name = f"test_{self._count}"
-        self._admin(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE} STRATEGY FILE_COPY")
-        return self.url(name)
+        return self.create_database(name, TEMPLATE)
 
     def database_for(self, path: Path | str) -> str:
         """The database standing for one SQLite path: the same path, the same database."""
@@ -117,11 +190,6 @@ class PostgresServer:
             with self._lock:
                 known = self._by_path.setdefault(str(path), known)
         return known
-
-    def stop(self) -> None:
-        subprocess.run(self._run_as + [_tool("pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"],
-                       capture_output=True, timeout=60)
-        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 _server: PostgresServer | None = None

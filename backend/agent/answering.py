@@ -28,12 +28,19 @@ SCHEMA = {"type": "object", "properties": {"respuesta_chat": {"type": "string", 
 MIN_SHARED_STEMS = 2
 SUPPORTED_SHARE = 0.5
 ECHO_NEW_STEMS = 0  # an answer that adds no word of its own to the question is the question
+# «¡Por supuesto!», «Sí, puedes correr.» to «¿puedo correr con gripe?»: a bare yes or no says nothing.
+BARE_YES_OR_NO = re.compile(r"^\W*(si|no|claro|por supuesto|desde luego|bueno|ok)\b")
+BARE_WORDS = 3
+# Share of an answer's words that may come from the recalled older message and not from the
+# question: above it the model copied that message (the welcome, an earlier answer about frost
+# for «¿por qué se tumban las plantas con el viento?»: seen with the 0.5B model).
+COPIED_SHARE = 0.6
 FUNCTION_WORDS = frozenset("""como cuando cuanto cuanta cuantos cuantas cual cuales donde cada puedo debo tengo hago
 para pero porque esta este esto estos estas eso esos tiene tienen hacer sobre entre desde hasta mucho mucha muy
 bien algo alguna alguno otra otro chacra cultivo campo correr corro corri carrera""".split())
 NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
 NOT_AN_ANSWER = re.compile(r"no estoy seguro|no (lo )?se\b|no puedo (ayudarte|responder)|lo siento|no tengo (esa )?"
-                           r"informacion|no entiendo", re.IGNORECASE)
+                           r"informacion|no entiendo|soy chasqui", re.IGNORECASE)
 
 
 def compact_facts(facts: dict, limit: int = BUDGET["datos"] - 40) -> str:
@@ -107,11 +114,15 @@ def grounded(answer: str, context: str) -> str:
     return " ".join(kept).strip()
 
 
-def usable(answer: str, question: str) -> bool:
-    """Not an apology, and not the question said back ("El maíz está medio amarillo y chiquito.")."""
+def usable(answer: str, question: str, recalled: str | None = None) -> bool:
+    """Not an apology or a greeting, not a bare «sí», not the question said back ("El maíz está
+    medio amarillo y chiquito."), and not the recalled older message copied."""
     said = content_stems(answer)
-    echoed = len(said - content_stems(question)) <= ECHO_NEW_STEMS
-    return len(answer) >= 12 and not NOT_AN_ANSWER.search(fold(answer)) and not echoed  # the pattern is folded
+    own = said - content_stems(question)
+    echoed = len(own) <= ECHO_NEW_STEMS
+    copied = bool(recalled) and len(own & content_stems(recalled)) > COPIED_SHARE * len(said)
+    bare = len(answer.split()) <= BARE_WORDS and BARE_YES_OR_NO.match(fold(answer)) is not None
+    return len(answer) >= 12 and not NOT_AN_ANSWER.search(fold(answer)) and not (echoed or copied or bare)  # folded
 
 
 def from_passage(passage: dict) -> str:

@@ -365,8 +365,9 @@ class Orchestrator:
         recalled = conversation.recall_messages(db, contact.id, reading.text,
                                                 exclude_ids={m["id"] for m in history} | {turn.inbound_id}, limit=1)
         passage = answering.best_passage(passages, reading.text)
+        recalled_text = recalled[0]["texto"] if recalled else None
         context = answering.user_part(self._profile_line(contact), answering.compact_facts(facts), passage,
-                                      recalled[0]["texto"] if recalled else None, reading.text)
+                                      recalled_text, reading.text)
         cache_key = self._cache_key(plugin.name, " ".join(reading.words), facts)
         fallback = answering.from_passage(passage) if passage else answering.honest_menu(plugin.menu)
         text, source = None, "quota" if not endpoints else "apology"
@@ -376,7 +377,7 @@ class Orchestrator:
                 output, source = self.model.ask(plugin.system_prompt, context, answering.SCHEMA, endpoints,
                                                 max_tokens=answering.MAX_TOKENS, check=ANSWER_CHECK)
                 text = answering.grounded(output["respuesta_chat"], context)
-                if not answering.usable(text, reading.text) or (passage and not answering.supported(text, passage, reading.text)):
+                if not answering.usable(text, reading.text, recalled_text) or (passage and not answering.supported(text, passage, reading.text)):
                     text, source = fallback, "knowledge" if passage else "apology"
             except ModelUnavailable as problem:
                 log.warning("model unavailable; falling back", extra={"error": str(problem)})

@@ -51,6 +51,9 @@ class IntentMatcher:
         self.idf = {feat: math.log((1 + count) / (1 + len(names))) + 1 for feat, names in used_by.items()}
         self.unknown_weight = math.log(1 + count) + 1
         self.examples = [(name, feats, self._norm(feats)) for name, feats in examples]
+        self.vocabulary: dict[str, set[str]] = defaultdict(set)  # intent -> the stems of its examples
+        for name, feats in examples:
+            self.vocabulary[name] |= {feat for feat in feats if "_" not in feat}
         self.index: dict[str, list[int]] = defaultdict(list)
         for position, (_, feats, _) in enumerate(self.examples):
             for feat in feats:

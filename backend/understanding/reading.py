@@ -39,7 +39,10 @@ TENS = {"treinta": 30, "cuarenta": 40, "cincuenta": 50, "sesenta": 60, "setenta"
 UNIT_WORDS = r"(?:horas?|km|k|min|metros?|mm|milimetros?|dias?|semanas?|meses|mes|vez|veces|hectareas?|ha)\b"
 QUESTION_WORDS = ("que", "cuando", "cuanto", "cuanta", "cuantos", "cuantas", "como", "cual", "cuales", "donde",
                   "quien", "por que", "porque", "a que", "a cuanto", "en que", "en cuanto", "debo", "toca", "puedo",
-                  "hay que", "sera", "dime", "dame")
+                  "hay que", "sera", "dime", "dame",
+                  # asking for advice without «¿?»: «es normal que me duelan las piernas»
+                  "es normal", "es bueno", "es malo", "es mejor", "es recomendable", "es necesario", "sirve",
+                  "sirven", "conviene", "vale la pena", "se puede")
 STOPWORDS = frozenset("de la el los las un una unos unas y o a al del en mi mis tu tus su sus lo le les se "
                       "es con pues ya nomas porfavor oye este esta eso esto me te nos por para".split())
 COMMON_WORDS = STOPWORDS | frozenset(w for phrase in QUESTION_WORDS for w in phrase.split()) | frozenset(
@@ -144,11 +147,18 @@ def read(text: str, lexicon: Lexicon | None = None, mark=None) -> Reading:
     raw_words = re.findall(r"[a-z]+|\d+(?:[.,]\d+)?", body)
     words = tuple(lexicon.correct(w) if lexicon else w for w in raw_words)
     corrected = " ".join(words)
-    marked = mark(corrected) if mark else corrected
+    marked = _morning(mark(corrected) if mark else corrected)
     stems = tuple(stem(w) for w in re.findall(r"[a-z]+|\d+(?:[.,]\d+)?", marked) if w not in STOPWORDS)
     is_question = "?" in text or "¿" in text or body.lstrip().startswith(QUESTION_WORDS)
     return Reading(text=text, normalized=normalized, words=words, stems=stems, is_question=is_question,
                    greeted=greeted, trailing_question=trailing_question(text))
+
+
+def _morning(text: str) -> str:
+    """«en la mañana», «por las mañanas», «esta mañana», «cada mañana» speak of the morning, not of
+    tomorrow («mañana», «mañana en la mañana»): the matcher reads them as their own word. For the
+    stems only: the slot readers keep «esta mañana» (today) and «de la mañana» (a time of day)."""
+    return re.sub(r"\b(la|las|esta|cada|una|toda|todas|buena|buenas)\s+mananas?\b", r"\1 matinal", text)
 
 
 def trailing_question(text: str) -> str | None:

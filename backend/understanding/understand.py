@@ -20,7 +20,22 @@ log = logging.getLogger(__name__)
 # up (development part of the labelled set), more often than the 0.5B model picking among the
 # same candidates (42-52 %, bench/understanding.py): the model classifies only what scores lower.
 GUESS_SCORE = 0.35
+# A guess must also beat the open question's own score by this much: an open question that shares
+# a word or two with a fact («cada cuánto deshierbo», «cada cuánto riego») is not that fact.
+GUESS_OVER_OPEN = 0.1
+# A message whose best domain intent scores below this shares almost nothing with any of them: it
+# is an open question, answered as one without a classification call: asked to choose for the 80
+# open questions of the labelled set, the 0.5B model picked them right 5 times in 27; with this
+# floor and GUESS_OVER_OPEN, 72 of the 80 end open (was 55) and the rest of the set loses nothing
+# (bench/understanding.py --model).
+OPEN_BELOW = 0.25
 ACTS_ON_DATA = ("deshacer", "confirmar", "negar")
+# A question with words of its own is not small talk: «¿cómo sé qué semilla es buena?» shares
+# «buena» with «buenas tardes», «¿qué tal?» is still a greeting.
+SMALL_TALK = ("saludo", "gracias")
+# «¿por qué…?» asks for a reason, which no computed fact gives: never guessed onto one (the matcher
+# can still place it with confidence: «¿por qué no me toca regar hoy?»).
+WHY = re.compile(r"^\s*(?:por\s*que|xq|pq)\b")
 
 
 @dataclass
@@ -67,7 +82,11 @@ class Understanding:
         `ask_model(system, context, schema, max_tokens)` returns the model's JSON or raises; None
         means no model call may be made (down, over quota)."""
         by_name = self.by_name[plugin.name]
-        ranked = self.matchers[plugin.name].scores(reading).most_common()  # scored once, read three ways
+        matcher = self.matchers[plugin.name]
+        ranked = matcher.scores(reading).most_common()  # scored once, read three ways
+        if reading.is_question and ranked and ranked[0][0] in SMALL_TALK \
+                and not set(reading.stems) <= matcher.vocabulary[ranked[0][0]]:
+            ranked = [(name, score) for name, score in ranked if name not in SMALL_TALK]
         match = best_of(ranked)
         started = time.perf_counter()
         name, via, asked = OPEN_QUESTION, "fallback", False
@@ -84,6 +103,10 @@ class Understanding:
             name, via = match.intent, "matcher"
         elif (guess := _guess(ranked)) is not None:
             name, via = guess, "guess"
+            if WHY.match(reading.normalized) and by_name[guess].kind == FACT:
+                name = OPEN_QUESTION
+        elif _best_domain_score(ranked, by_name) < OPEN_BELOW:
+            name, via = OPEN_QUESTION, "unmatched"
         elif ask_model is not None and len(options := _candidates(ranked, by_name)) > 1:
             asked = True
             try:
@@ -101,14 +124,23 @@ class Understanding:
 
 
 def _guess(ranked: list[tuple[str, float]]) -> str | None:
-    """The best intent scoring GUESS_SCORE or more, but never «deshacer», «sí» or «no»: those act
-    on the user's data, and are only ever placed with confidence."""
+    """The best intent scoring GUESS_SCORE or more and GUESS_OVER_OPEN more than the open question,
+    but never «deshacer», «sí» or «no»: those act on the user's data, and are only ever placed with
+    confidence."""
+    open_score = dict(ranked).get(OPEN_QUESTION, 0.0)
     for name, score in ranked:
         if score < GUESS_SCORE:
             return None
-        if name not in ACTS_ON_DATA:
+        if name == OPEN_QUESTION:
             return name
+        if name not in ACTS_ON_DATA:
+            return name if score - open_score >= GUESS_OVER_OPEN else OPEN_QUESTION
     return None
+
+
+def _best_domain_score(ranked: list[tuple[str, float]], by_name: dict[str, Intent]) -> float:
+    return max((score for name, score in ranked if by_name[name].kind != CORE and name != OPEN_QUESTION),
+               default=0.0)
 
 
 def _candidates(ranked: list[tuple[str, float]], by_name: dict[str, Intent]) -> list[str]:

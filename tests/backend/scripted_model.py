@@ -53,6 +53,11 @@ class ScriptedModel:
         context = self.requests[-1]["context"]
         return context if isinstance(context, dict) else json.loads(context)
 
+    def last_context_text(self) -> str:
+        """The context of the latest /chat answer request, as the text the model read."""
+        context = self.requests[-1]["context"]
+        return context if isinstance(context, str) else json.dumps(context, ensure_ascii=False)
+
     def stop(self) -> None:
         self._server.shutdown()
 

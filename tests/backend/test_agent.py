@@ -117,6 +117,27 @@ def test_an_answer_that_only_repeats_the_question_is_not_passed_on(backend, mode
     assert reply["source"] == "apology" and reply["model_output"]["respuesta_chat"].startswith("Eso no lo sé")
 
 
+def test_an_answer_with_a_word_or_none_of_its_own_is_not_passed_on(backend, model):
+    backend.onboard(PHONE)
+    for words in ("¡Por supuesto!", "Sí, puedes correr.", "¡Hola! Soy Chasqui, tu asistente por WhatsApp."):
+        model.answer(words)
+        reply = backend.say(PHONE, "puedo correr con gripe")
+        assert reply["source"] == "apology", words
+
+
+def test_an_answer_that_copies_the_recalled_older_message_is_not_passed_on(backend, model):
+    backend.onboard(PHONE)
+    model.answer("Cubra las plantas pequeñas al atardecer y riegue la tarde anterior a la helada.")
+    assert backend.say(PHONE, "como protejo mis plantas de la helada")["source"] == "model"
+    for n in range(11):  # past the short-term window: the answer is now an older message, recalled
+        backend.say(PHONE, f"anota: comprar cosa {n}")
+    model.answer("Cubra las plantas pequeñas al atardecer y riegue la tarde anterior.")
+    reply = backend.say(PHONE, "por que se tumban las plantas con el viento")
+    assert "Recuerdo:" in model.last_context_text() and reply["source"] == "apology"
+    model.answer("El viento fuerte tumba las plantas de raíz corta: aporque y siembre cortavientos.")
+    assert backend.say(PHONE, "y por que se caen las plantas con el viento")["source"] == "model"
+
+
 def test_a_figure_the_model_invents_is_dropped(backend, model):
     backend.onboard(PHONE)
     model.answer("Tienes 0 notas. Mañana lloverá 35 mm.")  # 0 is in the facts; 35 is nowhere

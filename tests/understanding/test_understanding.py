@@ -64,10 +64,32 @@ def test_the_model_is_asked_only_when_the_matcher_has_no_guess(understanding, pl
     assert (confident.intent, confident.via, calls) == ("ritmo_umbral", "matcher", [])
     unknown = understanding.read("zzz xyz", "running")  # no candidate at all: an open question, no call
     placed = understanding.place(unknown, plugins["running"], None, ask)
-    assert (unknown.via, placed.intent.name, calls) == ("fallback", "pregunta_abierta", [])
-    weak = understanding.read("ayer no pude salir, el trabajo me mato", "running")
+    assert (unknown.via, placed.intent.name, calls) == ("unmatched", "pregunta_abierta", [])
+    # sharing almost nothing with every intent (best 0.21): an open question, no call either
+    unrelated = understanding.read("ayer no pude salir, el trabajo me mato", "running")
+    placed = understanding.place(unrelated, plugins["running"], None, ask)
+    assert (unrelated.via, placed.intent.name, calls) == ("unmatched", "pregunta_abierta", [])
+    weak = understanding.read("mucho cansancio, que hago con el entreno", "running")
     understanding.place(weak, plugins["running"], None, ask)
     assert weak.via == "model" and calls[-1][-1] == "pregunta_abierta" and len(calls[-1]) == 3
+
+
+@pytest.mark.parametrize("text, domain", [
+    ("cada cuanto deshierbo", "agro"),  # «cada cuánto riego» shares two of its three words
+    ("es mejor correr en la mañana o en la noche", "running"),  # the morning, not tomorrow
+    ("como se que semilla es buena", "agro"),  # «buena» is no «buenas tardes» in a question
+    ("porque mi choclo sale con pocos granos", "agro"),  # a reason: no computed fact gives one
+])
+def test_open_questions_that_share_words_with_a_fact_stay_open(understanding, plugins, text, domain):
+    reading = understanding.read(text, domain)
+    placed = understanding.place(reading, plugins[domain], None, None)
+    assert placed.intent.name == "pregunta_abierta", (reading.via, reading.intent)
+
+
+def test_the_morning_is_not_tomorrow_but_tomorrow_morning_is(understanding, plugins):
+    for text in ("que toca mañana en la mañana", "q hago mañana"):
+        reading = understanding.read(text, "running")
+        assert understanding.place(reading, plugins["running"], None, None).intent.name == "sesion_manana", text
 
 
 def test_a_question_with_figures_is_not_taken_for_a_run_to_log(understanding, plugins):
@@ -81,11 +103,15 @@ def test_a_question_with_figures_is_not_taken_for_a_run_to_log(understanding, pl
 
 
 def test_the_held_out_part_stays_above_its_floor(understanding, plugins):
-    """Code alone on the test part (never tuned on). The figures at the time of writing were 89.5 %
-    intent, 98.5 % on confident placements, 93.6 % slots (README); a change that loses more than a
+    """Code alone on the test part (never tuned on). The figures at the time of writing were 91.1 %
+    intent, 98.1 % on confident placements, 93.6 % slots (README); a change that loses more than a
     few points fails here."""
     everything, confident = score_matcher(understanding, plugins, load("test"))
-    assert everything.intents >= 380 and everything.slots >= 100
-    assert everything.intent_accuracy >= 0.86
+    assert everything.intents >= 440 and everything.slots >= 100
+    assert everything.intent_accuracy >= 0.88
     assert confident.intent_accuracy >= 0.95 and confident.intents >= 0.75 * everything.intents
     assert everything.slot_accuracy >= 0.9
+    # open questions stay open (a fact or a change read into one answers what was not asked): 94.6 %
+    open_questions, _ = score_matcher(understanding, plugins, [row for row in load("test")
+                                                               if row["intent"] == "pregunta_abierta"])
+    assert open_questions.intents >= 50 and open_questions.intent_accuracy >= 0.9

@@ -607,5 +607,14 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "que hago si el suelo es salino",
         "como hago un almacigo de cebolla",
         "cuanto cuesta el saco de urea",
+        # other work on the farm: its words are no irrigation or sowing fact
+        "cada cuanto deshierbo",
+        "cuando hago el deshierbe del maiz",
+        "como podo mis frutales",
+        "como injerto un palto",
+        "cuantas semillas pongo por golpe",
+        "cuando hago el raleo",
+        "como crio mis cuyes",
+        "que les doy de comer a mis gallinas",
     ),
 }

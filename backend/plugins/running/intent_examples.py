@@ -890,5 +890,12 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "es normal que se me pongan negras las uñas",
         "sirve la quinua para recuperarme",
         "que frutas como antes de salir a correr",
+        # what a kind of training or an injury is: advice, not the plan's figures
+        "que son las cuestas",
+        "que es un fartlek",
+        "que son los progresivos",
+        "que es entrenar por pulso",
+        "cuanto tarda en curarse un esguince",
+        "en cuanto tiempo sana una tendinitis",
     ),
 }

@@ -36,7 +36,7 @@ from backend.store.database import Store, now, transaction
 from backend.understanding import classifier
 from backend.understanding.intents import ACTION, CORE, FACT, Intent
 from backend.understanding.reading import Reading, normalize
-from backend.understanding.understand import Understanding
+from backend.understanding.understand import Placed, Understanding
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,8 @@ class Turn:
     prefix: str = ""  # said before the answer (the end of onboarding: what was understood and assumed)
     suffix: str = ""  # and after it (a question asked later, once)
     options: tuple[str, ...] = ()  # the answers the reply offers
+    # several fact questions in one message, each with its own reading: all answered, in order
+    questions: list[tuple[Intent, Reading]] = field(default_factory=list)
 
 
 class Orchestrator:
@@ -199,7 +201,14 @@ class Orchestrator:
         last_reply = next((m["texto"] for m in reversed(history) if m["de"] == "chasqui"), None)
         detected = changes.checked(plugin, plugin.detect(reading, contact))
         endpoints = self._endpoints_within_quota(db, contact)
-        placed = self.understanding.place(reading, plugin, last_reply, self._classifier(endpoints), detected)
+        questions = [] if detected else self.understanding.fact_questions(reading.text, plugin.name) or []
+        if questions:  # placed clause by clause, with confidence: no classification call
+            placed = Placed(questions[0][0])
+            reading.intent, reading.via = placed.intent.name, "matcher"
+            for intent, clause in questions:
+                clause.slots, clause.turn = plugin.read_slots(clause, intent.name), inbound_id
+        else:
+            placed = self.understanding.place(reading, plugin, last_reply, self._classifier(endpoints), detected)
         intent = placed.intent
         if intent.name != "hablar_persona" and not detected and core_replies.asks_for_person(reading.normalized):
             intent = self.understanding.by_name[plugin.name]["hablar_persona"]
@@ -208,7 +217,7 @@ class Orchestrator:
             # an open question, not a request for figures the user never meant to give.
             intent = self.understanding.open_intent(plugin.name)
         turn = Turn(contact, plugin, inbound_id, reading, intent, detected, role, placed.classify_s,
-                    prefix=prefix, suffix=suffix)
+                    prefix=prefix, suffix=suffix, questions=questions)
         if placed.classify_s:
             turn.timings["classify_ms"] = round(placed.classify_s * 1000, 1)
         if intent.kind in (ACTION, FACT, CORE):
@@ -244,7 +253,8 @@ class Orchestrator:
             return self._change(db, turn)
         if turn.intent.kind == FACT:
             facts = plugin.facts(db, contact)
-            text = turn.intent.answer(facts, turn.reading)
+            answers = [intent.answer(facts, reading) for intent, reading in turn.questions or [(turn.intent, turn.reading)]]
+            text = "\n\n".join(answer for answer in answers if answer)
             return (text, "code", {}) if text else (answering.honest_menu(plugin.menu), "apology", {})
         return self._core_reply(db, turn), "code", {}
 

@@ -161,6 +161,19 @@ def _morning(text: str) -> str:
     return re.sub(r"\b(la|las|esta|cada|una|toda|todas|buena|buenas)\s+mananas?\b", r"\1 matinal", text)
 
 
+# Where a second question starts in one message: «¿cuándo riego? ¿y cuánta agua queda?»,
+# «a qué ritmo hago el tempo y qué toca mañana», «cuánto corrí esta semana, y cuál es mi vdot».
+_ASKING = r"(?:que|cual|cuales|cuando|cuanto|cuanta|cuantos|cuantas|como|donde|a que|en que|hasta cuando)\b"
+_CLAUSE_BREAK = re.compile(r"[?¿!]+|[,;.]\s*(?=(?:y\s+)?" + _ASKING + r")|\s+y\s+(?=" + _ASKING + r")")
+
+
+def question_clauses(text: str) -> list[str]:
+    """The message cut where another question starts (folded; a leading «y» dropped), or the whole
+    message as its one clause."""
+    clauses = [re.sub(r"^(?:y|e)\s+", "", part.strip(" ,;.")) for part in _CLAUSE_BREAK.split(fold(text))]
+    return [clause for clause in clauses if re.search(r"[a-z]", clause)] or [text]
+
+
 def trailing_question(text: str) -> str | None:
     """The question that follows a statement in one message, or None: "regué 2 horas. ¿cuándo
     riego otra vez?" -> "¿cuándo riego otra vez?". The statement must have words of its own and no

@@ -12,7 +12,7 @@ from backend.plugins.base import DomainPlugin
 from backend.understanding import classifier
 from backend.understanding.intents import CORE, CORE_INTENTS, FACT, OPEN_QUESTION, Intent
 from backend.understanding.matcher import IntentMatcher, Match, best_of
-from backend.understanding.reading import Lexicon, Reading, normalize, read
+from backend.understanding.reading import Lexicon, Reading, normalize, question_clauses, read
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,22 @@ class Understanding:
             return None
         intent = self.by_name[domain][match.intent]
         return (intent, reading) if intent.kind == FACT else None
+
+    def fact_questions(self, text: str, domain: str) -> list[tuple[Intent, Reading]] | None:
+        """Two or more different fact questions in one message, each placed with confidence
+        («¿en qué etapa está mi maíz? ¿y cuándo riego?»), in the order asked; None otherwise."""
+        clauses = question_clauses(text)
+        if len(clauses) < 2:
+            return None
+        asked, seen = [], set()
+        for clause in clauses:
+            fact = self.fact_question(clause, domain)
+            if fact is None:
+                return None
+            if fact[0].name not in seen:
+                seen.add(fact[0].name)
+                asked.append(fact)
+        return asked if len(asked) > 1 else None
 
     def open_intent(self, domain: str) -> Intent:
         return self.by_name[domain][OPEN_QUESTION]

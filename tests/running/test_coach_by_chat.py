@@ -52,6 +52,18 @@ def test_paces_predictions_and_vdot_come_from_code_with_no_model_call(coach, mod
     assert model.requests == [] and model.classify_requests == []
 
 
+def test_two_fact_questions_in_one_message_get_both_answers_in_order(coach, model):
+    onboard(coach)  # VDOT 50: T 4:15/km
+    text = coach.say(PHONE, "a que ritmo hago el tempo y cual es mi vdot?")["model_output"]["respuesta_chat"]
+    assert "4:15/km" in text and "VDOT es 50" in text and text.index("4:15/km") < text.index("VDOT es 50")
+    both = coach.say(PHONE, "¿Qué toca hoy? ¿y mañana qué toca?")["model_output"]["respuesta_chat"]
+    assert both.count("\n\n") >= 1 and "Mañana" in both
+    assert model.requests == [] and model.classify_requests == []
+    # one question asked twice in other words is answered once
+    once = coach.say(PHONE, "cual es mi vdot, cual es mi indice vdot")["model_output"]["respuesta_chat"]
+    assert once.count("VDOT es 50") == 1
+
+
 def test_a_question_about_a_race_pace_changes_nothing(coach, model):
     onboard(coach)
     before = coach.db.execute("SELECT data FROM profiles").fetchone()[0]

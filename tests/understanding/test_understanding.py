@@ -115,3 +115,21 @@ def test_the_held_out_part_stays_above_its_floor(understanding, plugins):
     open_questions, _ = score_matcher(understanding, plugins, [row for row in load("test")
                                                                if row["intent"] == "pregunta_abierta"])
     assert open_questions.intents >= 50 and open_questions.intent_accuracy >= 0.9
+
+
+@pytest.mark.parametrize("text, clauses", [
+    ("cuando riego y cuanta agua queda en el suelo", ["cuando riego", "cuanta agua queda en el suelo"]),
+    ("¿En qué etapa está mi maíz? ¿Y cuándo riego?", ["en que etapa esta mi maiz", "cuando riego"]),
+    ("cuanto corri esta semana, y cual es mi vdot?", ["cuanto corri esta semana", "cual es mi vdot"]),
+    ("cuando riego mi maiz y mi papa", ["cuando riego mi maiz y mi papa"]),  # one question, two crops
+])
+def test_a_message_is_cut_where_another_question_starts(text, clauses):
+    from backend.understanding.reading import question_clauses
+    assert question_clauses(text) == clauses
+
+
+def test_several_fact_questions_are_placed_one_by_one_and_only_when_all_are_sure(understanding):
+    asked = understanding.fact_questions("como controlo la rancha y cuando riego", "agro")
+    assert [intent.name for intent, _ in asked] == ["plaga_info", "cuando_regar"]
+    assert understanding.fact_questions("cuando riego y que opinas de la vida", "agro") is None
+    assert understanding.fact_questions("cuando riego y cuanta agua le echo", "agro") is None  # the same fact twice

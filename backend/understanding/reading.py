@@ -26,7 +26,8 @@ ABBREVIATIONS = {
     "minutos": "min", "minuto": "min", "hrs": "horas", "hr": "hora", "hs": "horas", "mñn": "manana",
     "mnn": "manana", "mñna": "manana", "sem": "semana", "xfa": "porfavor", "porfa": "porfavor",
     "plis": "porfavor", "pls": "porfavor", "bn": "bien", "tmr": "manana", "dnd": "donde", "cdo": "cuando",
-    "cnd": "cuando", "cuanod": "cuando", "msj": "mensaje", "ntp": "no te preocupes", "ps": "pues", "pe": "pues",
+    "cnd": "cuando", "cuanod": "cuando", "kdo": "cuando", "kndo": "cuando", "cuado": "cuando",
+    "cnto": "cuanto", "knto": "cuanto", "kuanto": "cuanto", "kuando": "cuando", "msj": "mensaje", "ntp": "no te preocupes", "ps": "pues", "pe": "pues",
 }
 UNITS = {"cero": 0, "uno": 1, "un": 1, "una": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6,
          "siete": 7, "ocho": 8, "nueve": 9, "diez": 10, "once": 11, "doce": 12, "trece": 13, "catorce": 14,

@@ -225,6 +225,9 @@ def test_secondary_endpoint_answers_when_the_primary_fails(make_backend, model):
 
 def test_cached_answer_is_reused_only_for_the_same_question_and_facts(backend, model):
     backend.onboard(PHONE)
+    # The example plug-in's facts hold the local time to the minute: both questions in one minute.
+    while time.localtime().tm_sec >= 55:
+        time.sleep(0.2)
     model.answer("Tus notas son pocas.")
     backend.say(PHONE, "¿Qué opinas de mis notas?")
     model.fail(500)

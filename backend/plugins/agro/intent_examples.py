@@ -19,6 +19,8 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "cuanta agua le hecho a mi maiz",
         "cuanto riego le doy",
         "cuantas horas riego",
+        "cuanto tiempo prendo el goteo",
+        "cuantas horas prendo la bomba",
         "cuantos mm le riego",
         "le falta agua a mi maiz",
         "mi papita necesita agua?",

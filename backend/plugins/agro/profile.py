@@ -3,6 +3,8 @@ raises ValueError with a Spanish sentence the producer sees, followed by the que
 The answers also describe the first plot ("lote 1"); more plots come later."""
 from __future__ import annotations
 
+import calendar
+
 import re
 from datetime import date, timedelta
 
@@ -62,8 +64,18 @@ def find_past_date(folded: str, today: date) -> date | None:
         count = {"un": 1, "una": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6}.get(match[1])
         count = count or int(match[1][:6])  # "hace 99999999 años" is no date anyone sowed on
         days = {"dia": 1, "semana": 7, "mes": 30, "ano": 365}[match[2]] * count
-        return today - timedelta(days=days) if days <= OLDEST_DAYS else None
+        if days > OLDEST_DAYS:
+            return None
+        if match[2] in ("mes", "ano"):  # the calendar's: «hace 3 meses» on 2 December is 2 September
+            return _months_before(today, count * (12 if match[2] == "ano" else 1))
+        return today - timedelta(days=days)
     return find_calendar_date(folded, today, ahead=False) or _month_alone(folded, today)
+
+
+def _months_before(today: date, months: int) -> date:
+    """The same day `months` calendar months back, or that month's last day (31 May - 3 = 28 Feb)."""
+    year, month = divmod(today.year * 12 + today.month - 1 - months, 12)
+    return date(year, month + 1, min(today.day, calendar.monthrange(year, month + 1)[1]))
 
 
 def _month_alone(folded: str, today: date) -> date | None:

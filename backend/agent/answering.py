@@ -105,6 +105,16 @@ def user_part(profile: str, facts: str, passage: dict | None, recalled: str | No
     return "\n".join(lines)
 
 
+ASK_AGAIN = "Responde con un consejo concreto y práctico, en dos frases, sin saludar."
+
+
+def second_try(profile: str, facts: str, message: str) -> str:
+    """The user part of a second answer call, after a first that was no answer: no recalled
+    message (the 0.5B model copied it) and the job said plainly («¡Por supuesto!» to «¿puedo
+    correr con gripe?» became advice)."""
+    return f"{user_part(profile, facts, None, None, message)}\n{ASK_AGAIN}"
+
+
 def grounded(answer: str, context: str) -> str:
     """The answer without the sentences whose figures are not in the context: the model copies
     and invents numbers; a reply keeps only those it was given."""

@@ -376,21 +376,28 @@ class Orchestrator:
                                                 exclude_ids={m["id"] for m in history} | {turn.inbound_id}, limit=1)
         passage = answering.best_passage(passages, reading.text)
         recalled_text = recalled[0]["texto"] if recalled else None
-        context = answering.user_part(self._profile_line(contact), answering.compact_facts(facts), passage,
-                                      recalled_text, reading.text)
+        profile, compact = self._profile_line(contact), answering.compact_facts(facts)
+        context = answering.user_part(profile, compact, passage, recalled_text, reading.text)
         cache_key = self._cache_key(plugin.name, " ".join(reading.words), facts)
         fallback = answering.from_passage(passage) if passage else answering.honest_menu(plugin.menu)
         text, source = None, "quota" if not endpoints else "apology"
         if endpoints:
             model_started = time.perf_counter()
+            answered = False  # a model wrote something, usable or not (not: down, then a cached answer may do)
             try:
-                output, source = self.model.ask(plugin.system_prompt, context, answering.SCHEMA, endpoints,
-                                                max_tokens=answering.MAX_TOKENS, check=ANSWER_CHECK)
-                text = answering.grounded(output["respuesta_chat"], context)
-                if not answering.usable(text, reading.text, recalled_text) or (passage and not answering.supported(text, passage, reading.text)):
-                    text, source = fallback, "knowledge" if passage else "apology"
+                answer, tier = self._generate(plugin, context, endpoints, reading.text, recalled_text, passage)
+                answered = True
+                if answer is None and passage is None:
+                    # No answer, and no guide to quote instead: once more, without the recalled
+                    # message it may have copied and with the job said plainly.
+                    answer, tier = self._generate(plugin, answering.second_try(profile, compact, reading.text),
+                                                  endpoints, reading.text, None, None)
+                if answer is not None:
+                    text, source = answer, tier
             except ModelUnavailable as problem:
                 log.warning("model unavailable; falling back", extra={"error": str(problem)})
+            if text is None and answered:
+                text, source = fallback, "knowledge" if passage else "apology"
             turn.model_s += time.perf_counter() - model_started
             turn.timings["generate_ms"] = round((time.perf_counter() - model_started) * 1000, 1)
         with transaction(db):
@@ -410,6 +417,16 @@ class Orchestrator:
                            "created_at = excluded.created_at", [cache_key, plugin.name,
                                                    json.dumps({"respuesta_chat": text}, ensure_ascii=False), now()])
             return self._store(db, turn, text, source, {}, started)
+
+    def _generate(self, plugin, context: str, endpoints: set[str], question: str, recalled: str | None,
+                  passage: dict | None) -> tuple[str | None, str]:
+        """One answer call: (its words kept, tier), or (None, tier) when they are no answer."""
+        output, source = self.model.ask(plugin.system_prompt, context, answering.SCHEMA, endpoints,
+                                        max_tokens=answering.MAX_TOKENS, check=ANSWER_CHECK)
+        text = answering.grounded(output["respuesta_chat"], context)
+        if not answering.usable(text, question, recalled) or (passage and not answering.supported(text, passage, question)):
+            return None, source
+        return text, source
 
     @staticmethod
     def _profile_line(contact: Contact) -> str:

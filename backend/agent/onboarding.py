@@ -24,7 +24,10 @@ STEP_NAME = "name"
 FIELD_PREFIX = "field:"
 UNKNOWN = "unknown"  # a source: the user said "no sé"; not asked again during onboarding
 DONT_KNOW = re.compile(r"^\W*(no se|nose|no lo se|no sabo|ni idea|no recuerdo|no me acuerdo|no estoy segur[oa])\b")
-QUESTION = re.compile(r"\?|^\W*(cuando|cuanto|cuanta|como|que|cual|donde|debo|necesito|puedo|tengo que|hay que)\b")
+# A question mark, or a question word opening the message or one of its parts («buenas, soy
+# corredor, cuánto tardaría en una media…»); «¿qué tal?» is a greeting.
+QUESTION = re.compile(r"\?|(?:^|[,.;:!¡])\W*(?:cuando|cuanto|cuanta|como|que(?!\s+tal\b)|cual|donde|debo|necesito|"
+                      r"puedo|tengo que|hay que)\b")
 
 
 @dataclass

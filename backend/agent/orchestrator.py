@@ -201,7 +201,7 @@ class Orchestrator:
         last_reply = next((m["texto"] for m in reversed(history) if m["de"] == "chasqui"), None)
         detected = changes.checked(plugin, plugin.detect(reading, contact))
         endpoints = self._endpoints_within_quota(db, contact)
-        questions = [] if detected else self.understanding.fact_questions(reading.text, plugin.name) or []
+        questions = [] if detected else self._fact_questions(reading, plugin.name)
         if questions:  # placed clause by clause, with confidence: no classification call
             placed = Placed(questions[0][0])
             reading.intent, reading.via = placed.intent.name, "matcher"
@@ -225,6 +225,17 @@ class Orchestrator:
                 text, source, executed = self._act(db, turn)
                 return self._store(db, turn, text, source, executed, started)
         return self._open_question(db, turn, history, endpoints, started)
+
+    def _fact_questions(self, reading: Reading, domain: str) -> list[tuple[Intent, Reading]]:
+        """Several fact questions in one message; or, when the message as a whole is not placed with
+        confidence, the fact questions among its parts (the rest told during onboarding, or an aside)."""
+        several = self.understanding.fact_questions(reading.text, domain)
+        if several:
+            return several
+        whole = self.understanding.match(reading, domain)
+        if whole is not None and whole.confident:
+            return []
+        return self.understanding.fact_question_in(reading.text, domain) or []
 
     def _classifier(self, endpoints: set[str]):
         if not endpoints:
@@ -409,7 +420,7 @@ class Orchestrator:
                 elif source == "quota":
                     text = QUOTA_REACHED + (f" {fallback}" if passage else "")
                 else:
-                    text = fallback
+                    text, source = fallback, "knowledge" if passage else "apology"
             if source in ("model", "secondary"):
                 self._count_model_call(db, contact, source)
                 db.execute("INSERT INTO answer_cache (question_key, domain, answer, created_at) VALUES (?, ?, ?, ?) "

@@ -169,9 +169,14 @@ _CLAUSE_BREAK = re.compile(r"[?¿!]+|[,;.]\s*(?=(?:y\s+)?" + _ASKING + r")|\s+y\
 
 
 def question_clauses(text: str) -> list[str]:
-    """The message cut where another question starts (folded; a leading «y» dropped), or the whole
-    message as its one clause."""
-    clauses = [re.sub(r"^(?:y|e)\s+", "", part.strip(" ,;.")) for part in _CLAUSE_BREAK.split(fold(text))]
+    """The message cut where another question starts (folded; a leading «y» dropped; a part that
+    ended in «?» keeps it, so it still reads as a question), or the whole message as its one clause."""
+    folded, parts, start = fold(text), [], 0
+    for cut in _CLAUSE_BREAK.finditer(folded):
+        parts.append(folded[start:cut.start()] + ("?" if "?" in cut.group() else ""))
+        start = cut.end()
+    parts.append(folded[start:])
+    clauses = [re.sub(r"^(?:y|e)\s+", "", part.strip(" ,;.¿¡!")) for part in parts]
     return [clause for clause in clauses if re.search(r"[a-z]", clause)] or [text]
 
 

@@ -10,6 +10,19 @@ def runs(backend) -> list[tuple]:
     return backend.db.execute("SELECT distance_km, duration_s, rpe, mood, aches, source FROM running_runs").fetchall()
 
 
+def test_a_first_message_with_a_best_time_and_a_question_gets_the_figure_at_once(coach, model):
+    """The goal is taken from the race of the best time, said so; the best time is no run to log."""
+    text = coach.say(PHONE, "hola, a q ritmo debo correr? mi mejor 10k es 50 minutos")["model_output"]["respuesta_chat"]
+    assert "Supuse objetivo 10K" in text and "10K en 50:00 (5:00/km)" in text
+    assert runs(coach) == [] and coach.count("pending_actions") == 0
+    # a bare «en 45» is 45 minutes for a 10K; the half asked before «si» is the goal and the figure
+    other = "+51987000002"
+    text = coach.say(other, "buenas, soy corredor, cuanto tardaria en una media maraton si hago 10k en 45")
+    text = text["model_output"]["respuesta_chat"]
+    assert "objetivo media maratón y 10K en 45:00" in text and "media maratón, tu tiempo posible es 1:39:44" in text
+    assert model.requests == [] and model.classify_requests == []
+
+
 def test_onboarding_asks_the_runner_profile_and_rereads_bad_answers(coach):
     replies = onboard(coach, answers=["Hola", "treinta y tantos"])
     assert "objetivo" in replies[0] and "marca" in replies[0]  # what the first answer needs, in one question

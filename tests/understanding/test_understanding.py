@@ -119,8 +119,9 @@ def test_the_held_out_part_stays_above_its_floor(understanding, plugins):
 
 @pytest.mark.parametrize("text, clauses", [
     ("cuando riego y cuanta agua queda en el suelo", ["cuando riego", "cuanta agua queda en el suelo"]),
-    ("¿En qué etapa está mi maíz? ¿Y cuándo riego?", ["en que etapa esta mi maiz", "cuando riego"]),
-    ("cuanto corri esta semana, y cual es mi vdot?", ["cuanto corri esta semana", "cual es mi vdot"]),
+    ("¿En qué etapa está mi maíz? ¿Y cuándo riego?", ["en que etapa esta mi maiz?", "cuando riego?"]),
+    ("cuanto corri esta semana, y cual es mi vdot?", ["cuanto corri esta semana", "cual es mi vdot?"]),
+    ("buenas, soy corredor, cuanto haria en una media", ["buenas, soy corredor", "cuanto haria en una media"]),
     ("cuando riego mi maiz y mi papa", ["cuando riego mi maiz y mi papa"]),  # one question, two crops
 ])
 def test_a_message_is_cut_where_another_question_starts(text, clauses):

@@ -114,6 +114,13 @@ def confirm_run(arguments: dict) -> str:
     return text
 
 
+def ask_run(arguments: dict) -> str:
+    """A run told in a question («¿corrí 10 km en 50 min?»): asked before it is logged."""
+    distance, seconds = float(arguments["distancia_km"]), float(arguments["duracion_min"]) * 60
+    return (f"¿Registro una carrera de {km(distance)} en {fitness.format_duration(seconds)} "
+            f"({fitness.format_pace(seconds / distance)})? Responde «sí» o «no».")
+
+
 def run_arguments(run: RunRecord) -> dict:
     arguments = {"distancia_km": round(run.distance_km, 2), "duracion_min": round(run.duration_s / 60, 2),
                  "dia": run.day.isoformat()}
@@ -316,11 +323,17 @@ def ask_recovery(arguments: dict) -> str:
 
 # --- detection --------------------------------------------------------------------------------------
 
+PERSONAL_BEST = re.compile(r"\bmi\s+(?:mejor|marca|record|pr)\b|\bmejor\s+(?:tiempo|marca)\b")
+JUST_RAN = re.compile(r"\b(?:hoy|ayer|anoche|acabo de|corri|termine)\b|\besta\s+(?:manana|tarde|noche)\b")
+
+
 def detect(reading, contact: Contact) -> dict[str, dict]:
     """The changes the runner's words ask for (a Reading: folded, number words as digits)."""
     message = reading.normalized
     today = contact.local_today()
     run = parse_run_message(message, today)
+    if run is not None and PERSONAL_BEST.search(message) and not JUST_RAN.search(message):
+        run = None  # «mi mejor 10k es 50 minutos»: the runner's mark, not a run to log
     if run is not None:  # its aches travel with the run
         return {"registrar_carrera": run_arguments(run)}
     if RECOVERED.search(fold(message)):
@@ -337,7 +350,7 @@ def detect(reading, contact: Contact) -> dict[str, dict]:
 
 ACTIONS = {
     "registrar_carrera": Action("registrar_carrera", "registra una carrera que el corredor hizo", LOG_RUN, log_run,
-                                confirm=confirm_run,
+                                confirm=confirm_run, ask=ask_run,
                                 asks_first=lambda arguments: False,  # its distance and time are required
                                 undo=unlog_run),
     "cambiar_objetivo": Action("cambiar_objetivo", "cambia la carrera objetivo y su fecha", NEW_GOAL, change_goal,

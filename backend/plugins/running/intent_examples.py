@@ -280,6 +280,8 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "que tiempo saco en quince kilometros",
         "pronostico de tiempo para mi media",
         "cuanto me demoraria en una maraton",
+        "cuanto tardaria en un 10k",
+        "cuanto tardo en una media maraton",
         "en cuanto haria un medio maraton",
         "que marca puedo hacer",
         "a que ritmo tengo que correr el 10k",

@@ -28,7 +28,8 @@ PLUGIN = DomainPlugin(
     # a stated default (runs per week from the level, no injury) and can be changed any time.
     profile_fields=[
         ProfileField("objetivo", "¿Cuál es tu objetivo: 5K, 10K, media maratón, maratón, ultra, velocidad o "
-                                 "salud?", profile.parse_goal, find=profile.find_stated_goal, needed=ALWAYS,
+                                 "salud?", profile.parse_goal, find=profile.find_stated_goal,
+                     needed=profile.goal_needed, default=profile.goal_from_result,
                      options=("5K", "10K", "media maratón", "maratón", "ultra", "velocidad", "salud")),
         ProfileField("marca", "¿Tienes una marca reciente? Por ejemplo «10K en 52:30» o «5K en 28 min». Si no, "
                               "responde «no sé».", profile.parse_recent_result, find=profile.find_recent_result,

@@ -132,23 +132,48 @@ DURATION = re.compile(r"(?:(\d{1,2}):)?(\d{1,2}):(\d{2})|(\d{1,2})\s*h(?:oras?)?
                       r"|\b(una|1)\s+hora\b")
 
 
+# «hago 10k en 45», «media en 2»: a bare number after «en», minutes (hours for a half or a full
+# marathon under 10); not a distance or a date («en 5 km», «en 3 semanas»).
+BARE_TIME = re.compile(r"\ben\s+(\d{1,3})\b(?!\s*(?:k|km|kms|m|mts|metros|dias?|semanas?|meses|mes|anos?|:))")
+
+
 def find_recent_result(text: str) -> dict | None:
-    """A race result the message tells («mi mejor 10k es 48 min», «hice 5k en 25 min»); a target
-    («quiero bajar de 25 minutos en 5K») is not one."""
+    """A race result the message tells («mi mejor 10k es 48 min», «hice 5k en 25 min», «10k en
+    45»); a target («quiero bajar de 25 minutos en 5K») is not one."""
     for clause in _clauses(text):
-        race = find_goal(clause)
-        duration = DURATION.search(clause)
-        if race not in RACE_DISTANCES_M or duration is None or TARGET.search(clause[:duration.start()]):
+        duration, bare = DURATION.search(clause), BARE_TIME.search(clause)
+        if duration is None and bare is None:
             continue
+        start = duration.start() if duration is not None else bare.start()
+        race = find_goal(clause[:start][-25:]) or find_goal(clause)  # the race named just before the time
+        if race not in RACE_DISTANCES_M or TARGET.search(clause[:start]):
+            continue
+        if duration is not None:
+            clock = _clock(duration)
+        else:
+            value = int(bare[1])
+            hours = race in ("half", "marathon") and value < 10
+            clock = f"{value}:00:00" if hours else f"{value // 60}:{value % 60:02d}:00"
         try:
-            return parse_recent_result(f"{clause[:duration.start()]} {_clock(duration)}")
+            return parse_recent_result(f"{clause[:start]} {clock}")
         except ValueError:
             continue
     return None
 
 
+def goal_from_result(profile: dict) -> str | None:
+    """Without a stated goal: the race of the result told («mi mejor 10k es 50 min» and «¿a qué
+    ritmo corro?»), said to the runner so they can change it; None leaves the goal to be asked."""
+    return (profile.get("marca") or {}).get("race")
+
+
+def goal_needed(profile: dict) -> bool:
+    return goal_from_result(profile) is None
+
+
 def _clauses(text: str) -> list[str]:
-    return re.split(r"[,;.?!¿¡]|\by\b|\bpero\b", fold(text))
+    # «si» too: «¿cuánto haría en una media si hago 10k en 45?» is a half goal and a 10K result
+    return re.split(r"[,;.?!¿¡]|\by\b|\bpero\b|\bsi\b", fold(text))
 
 
 def find_stated_goal(text: str) -> str | None:
@@ -210,7 +235,7 @@ def level_from_result(profile: dict) -> str:
 
 def describe(name: str, value) -> str:
     if name == "objetivo":
-        return GOAL_NAMES_ES.get(value, value)
+        return f"objetivo {GOAL_NAMES_ES.get(value, value)}"
     if name == "marca":
         from backend.plugins.running.fitness import format_duration
 

@@ -158,14 +158,17 @@ def parse_water_source(answer: str) -> str:
 # «tengo papa en Huancayo», «papa canchán, 2 ha, sembré el 15 de setiembre, riego por aspersión»
 
 def find_crop(text: str) -> str | None:
-    """The crop named anywhere in the message, longest name first («maíz amarillo» before «maíz»)."""
+    """The first crop the message names («siembro maíz y quinua»: maíz), the longest name at that
+    place («maíz amarillo» before «maíz»)."""
     from backend.plugins.agro.crops import crop_names
 
     folded = f" {' '.join(re.findall(r'[a-z0-9ñ]+', fold(text)))} "
+    found = []  # (position, longer first, key)
     for name, key in crop_names():
-        if f" {name} " in folded or f" {name}s " in folded or f" {name}es " in folded:
-            return key
-    return None
+        for form in (f" {name} ", f" {name}s ", f" {name}es "):
+            if (position := folded.find(form)) >= 0:
+                found.append((position, -len(name), key))
+    return min(found)[2] if found else None
 
 
 def find_variety(text: str) -> str | None:

@@ -8,7 +8,8 @@ from datetime import date
 
 from backend.plugin_api import Contact, core, Database
 from backend.plugins.agro import reports, store
-from backend.plugins.agro.advice import PlotAdvice, plot_advice, weather_client
+from backend.plugins.agro.advice import FORECAST_DAYS, HISTORY_DAYS, PlotAdvice, plot_advice, weather_client
+from backend.plugins.agro.weather import OpenMeteoClient, WeatherUnavailable
 from backend.plugins.agro.crops import lookup_crop
 from backend.spanish import day_name, decimal
 
@@ -19,11 +20,27 @@ def agro_facts(db: Database, contact: Contact, today: date | None = None) -> dic
     connection = db
     plots = producer_plots(db, contact)
     client = weather_client(core.database_folder(db))
-    lotes = [describe(plot_advice(connection, plot, index == 0, today, client), today)
-             for index, plot in enumerate(plots)]
-    facts = {"hoy": day_name(today), "lotes": lotes}
+    advised = [plot_advice(connection, plot, index == 0, today, client) for index, plot in enumerate(plots)]
+    facts = {"hoy": day_name(today), "lotes": [describe(result, today) for result in advised]}
+    if advised:
+        facts["pronostico"] = outlook(advised, today, client)
     facts.update(_last_reports(connection, contact, today))
     return facts
+
+
+def outlook(advised: list[PlotAdvice], today: date, client: OpenMeteoClient) -> dict | str:
+    """The coming days' rain and lowest temperatures where the first located plot is (the forecast
+    the water balance already fetched: read from its cache), or why there is none."""
+    located = next((result.plot for result in advised if result.plot.latitude is not None), None)
+    if located is None:
+        return "sin la ubicación del lote"
+    try:
+        forecast = client.daily(located.latitude, located.longitude, past_days=HISTORY_DAYS,
+                                forecast_days=FORECAST_DAYS)
+    except WeatherUnavailable:
+        return "sin datos del servicio del clima ahora"
+    return {"lugar": located.place or located.name,
+            "dias": [(day.day.isoformat(), day.rain_mm, day.tmin_c) for day in forecast.days if day.day >= today]}
 
 
 def _last_reports(connection, contact: Contact, today: date) -> dict:

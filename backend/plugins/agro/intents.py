@@ -11,7 +11,7 @@ from backend.plugins.agro.intent_examples import EXAMPLES
 from backend.plugins.agro.knowledge import KNOWLEDGE_DIR
 from backend.plugins.agro.crops import all_crops
 from backend.plugins.agro.pests import ALIASES, AMBIGUOUS, BY_KEY, CROP_WORDS, PESTS, find_pest
-from backend.spanish import decimal
+from backend.spanish import day_name, decimal
 from backend.text import fold
 from backend.understanding.intents import ACTION, FACT, OPEN, OPEN_QUESTION, Intent
 
@@ -138,6 +138,49 @@ def pest_sections(key: str) -> dict[str, list[str]]:
     return sections
 
 
+# Lowest temperature (2 m) from which a frost is a risk for crops: ground and leaves cool below the
+# air at screen height on clear nights (SENAMHI warns of «heladas» from 0 °C; 2 °C leaves margin).
+FROST_RISK_C = 2.0
+RAIN_MM = 1.0  # a day with less is a dry day
+
+
+def weather_outlook(facts: dict, reading) -> str:
+    """Rain and frost for the next 3 days (7 when the question says «semana»), from the forecast."""
+    outlook = facts.get("pronostico")
+    if outlook is None:
+        return NO_PLOT
+    if isinstance(outlook, str):
+        return (f"No tengo el pronóstico para tu chacra ({outlook}). Dime el distrito o la provincia del lote, por "
+                "ejemplo «mi lote está en Huaral», y te digo si viene lluvia o helada.")
+    from datetime import date
+
+    days = outlook["dias"][:7 if "semana" in reading.normalized else 3]
+    if not days:
+        return "No tengo el pronóstico de los próximos días ahora; pregúntame otra vez más tarde."
+    today = date.fromisoformat(days[0][0])
+
+    def when(iso: str) -> str:
+        day = date.fromisoformat(iso)
+        return {0: "hoy", 1: "mañana"}.get((day - today).days, f"el {day_name(day)}")
+    rainy = [f"{when(day)} {decimal(mm)} mm" for day, mm, _ in days if mm is not None and mm >= RAIN_MM]
+    rain = f"lluvia {_and(rainy)}" if rainy else "sin lluvia"
+    lows = [tmin for _, _, tmin in days if tmin is not None]
+    frost = [(day, tmin) for day, _, tmin in days if tmin is not None and tmin <= FROST_RISK_C]
+    span = f"los próximos {len(days)} días" if len(days) > 3 else "hoy, mañana y pasado"
+    text = f"Pronóstico para {outlook['lugar']} ({span}, Open-Meteo): {rain}."
+    if frost:
+        coldest = min(frost, key=lambda item: item[1])
+        text += (f" Riesgo de helada {_and([when(day) for day, _ in frost])} (mínima de {decimal(coldest[1])} °C): "
+                 "riega la tarde anterior y cubre almácigos y plantas pequeñas al atardecer.")
+    elif lows:
+        text += f" Mínimas de {decimal(min(lows))} a {decimal(max(lows))} °C: sin riesgo de helada."
+    return text
+
+
+def _and(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " y " + parts[-1]
+
+
 FACTS = {
     "cuando_regar": ("cuándo y cuánto regar", next_irrigation),
     "regar_semana": ("si necesita regar esta semana", irrigation_this_week),
@@ -149,6 +192,7 @@ FACTS = {
     "ultima_lluvia": ("cuándo fue la última lluvia anotada",
                       last_report("ultima_lluvia", "ninguna lluvia anotada", "llovió 15 mm")),
     "plaga_info": ("qué es una plaga o cómo controlarla", pest_info),
+    "pronostico": ("si va a llover o helar en los próximos días", weather_outlook),
 }
 ACTIONS = {
     "reportar_riego": ("cuenta un riego que hizo", "¿Cuánto regaste? Dime las horas o los mm, por ejemplo «regué "
@@ -168,7 +212,8 @@ INTENTS = [
     Intent(OPEN_QUESTION, OPEN, "otra pregunta agrícola (abono, helada, semillas…)", EXAMPLES[OPEN_QUESTION]),
 ]
 MENU = ["cuándo regar y cuánto («¿cuándo riego?»)", "el agua que queda en el suelo",
-        "la etapa de tu cultivo", "plagas y cómo controlarlas («¿cómo controlo la rancha?»)",
+        "la etapa de tu cultivo", "si viene lluvia o helada («¿va a llover mañana?»)",
+        "plagas y cómo controlarlas («¿cómo controlo la rancha?»)",
         "anotar un riego, una lluvia o una plaga («ayer regué 2 horas»)"]
 
 PEST_SLOT_INTENTS = ("plaga_info", "reportar_plaga")

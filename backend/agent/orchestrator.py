@@ -227,15 +227,14 @@ class Orchestrator:
         return self._open_question(db, turn, history, endpoints, started)
 
     def _fact_questions(self, reading: Reading, domain: str) -> list[tuple[Intent, Reading]]:
-        """Several fact questions in one message; or, when the message as a whole is not placed with
-        confidence, the fact questions among its parts (the rest told during onboarding, or an aside)."""
-        several = self.understanding.fact_questions(reading.text, domain)
-        if several:
-            return several
-        whole = self.understanding.match(reading, domain)
-        if whole is not None and whole.confident:
-            return []
-        return self.understanding.fact_question_in(reading.text, domain) or []
+        """Several fact questions that are the whole message; or, when the message as a whole is not
+        placed with confidence, the fact questions among its parts (the rest told during
+        onboarding, or an aside). Empty: the message is placed as a whole."""
+        asked, whole = self.understanding.fact_questions(reading.text, domain)
+        if not asked or (whole and len(asked) > 1):
+            return asked
+        match = self.understanding.match(reading, domain)
+        return [] if match is not None and match.confident else asked
 
     def _classifier(self, endpoints: set[str]):
         if not endpoints:

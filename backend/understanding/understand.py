@@ -69,30 +69,24 @@ class Understanding:
         intent = self.by_name[domain][match.intent]
         return (intent, reading) if intent.kind == FACT else None
 
-    def fact_questions(self, text: str, domain: str) -> list[tuple[Intent, Reading]] | None:
-        """Two or more different fact questions in one message, each placed with confidence
-        («¿en qué etapa está mi maíz? ¿y cuándo riego?»), in the order asked; None otherwise."""
+    def fact_questions(self, text: str, domain: str) -> tuple[list[tuple[Intent, Reading]], bool]:
+        """The different fact questions among a message's parts, each worded as a question and placed
+        with confidence, in the order asked («¿en qué etapa está mi maíz? ¿y cuándo riego?»; «¿a qué
+        ritmo debo correr? mi mejor 10k es 50 minutos»), and whether they are the whole message.
+        None found for a message of one part: the whole message is placed as usual."""
         clauses = question_clauses(text)
-        asked = self._facts_asked(clauses, domain, asking_only=True)
-        return asked if len(clauses) > 1 and len(asked) == len(clauses) and len(asked) > 1 else None
-
-    def fact_question_in(self, text: str, domain: str) -> list[tuple[Intent, Reading]] | None:
-        """The fact questions among a message's parts, the rest being something else («¿a qué ritmo
-        debo correr? mi mejor 10k es 50 minutos»): for a message not placed with confidence as a whole."""
-        clauses = question_clauses(text)
-        return (self._facts_asked(clauses, domain, asking_only=True) or None) if len(clauses) > 1 else None
-
-    def _facts_asked(self, clauses: list[str], domain: str, asking_only: bool = False) -> list[tuple[Intent, Reading]]:
-        """`asking_only`: only parts worded as questions («soy corredor» beside one is not asking)."""
-        asked, seen = [], set()
+        if len(clauses) < 2:
+            return [], False
+        asked, seen, parts = [], set(), 0
         for clause in clauses:
             fact = self.fact_question(clause, domain)
-            if fact is not None and asking_only and not fact[1].is_question:
+            if fact is None or not fact[1].is_question:  # «soy corredor» beside a question is not asking
                 continue
-            if fact is not None and fact[0].name not in seen:
+            parts += 1
+            if fact[0].name not in seen:
                 seen.add(fact[0].name)
                 asked.append(fact)
-        return asked
+        return asked, parts == len(clauses)
 
     def open_intent(self, domain: str) -> Intent:
         return self.by_name[domain][OPEN_QUESTION]

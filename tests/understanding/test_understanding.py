@@ -130,7 +130,10 @@ def test_a_message_is_cut_where_another_question_starts(text, clauses):
 
 
 def test_several_fact_questions_are_placed_one_by_one_and_only_when_all_are_sure(understanding):
-    asked = understanding.fact_questions("como controlo la rancha y cuando riego", "agro")
-    assert [intent.name for intent, _ in asked] == ["plaga_info", "cuando_regar"]
-    assert understanding.fact_questions("cuando riego y que opinas de la vida", "agro") is None
-    assert understanding.fact_questions("cuando riego y cuanta agua le echo", "agro") is None  # the same fact twice
+    asked, whole = understanding.fact_questions("como controlo la rancha y cuando riego", "agro")
+    assert [intent.name for intent, _ in asked] == ["plaga_info", "cuando_regar"] and whole
+    asked, whole = understanding.fact_questions("cuando riego y que opinas de la vida", "agro")
+    assert [intent.name for intent, _ in asked] == ["cuando_regar"] and not whole
+    asked, whole = understanding.fact_questions("cuando riego y cuanta agua le echo", "agro")
+    assert [intent.name for intent, _ in asked] == ["cuando_regar"] and whole  # the same fact twice: once
+    assert understanding.fact_questions("cuando riego", "agro") == ([], False)  # one part: placed as a whole

@@ -69,14 +69,15 @@ def main(argv: list[str] | None = None) -> int:
     inbound = sum(r.inbound for r in results)
     alerts = sum(r.alerts for r in results)
     window_sends = sum(len(r.kill.in_window) for r in results)
-    apologies = sum(r.sources.get("apology", 0) for r in results if r.service == "model-api")
+    apologies = sum(r.sources.get("apology", 0) + r.sources.get("knowledge", 0) for r in results
+                    if r.service == "model-api")
     model_answers = sum(r.sources.get("model", 0) for r in results)
     refused = sum(len(r.refused) for r in results)
     outstanding = sum(len(r.kill.reports_outstanding) for r in results)
     print(f"\n{inbound} messages, {alerts} alerts, {sum(r.holding_notes for r in results)} holding notes, "
           f"{refused} messages answered as refused; {outstanding} alert reports owed by a killed backend; "
           f"{window_sends} sends caught in a window at the kill; {model_answers} model answers, "
-          f"{apologies} fallback (apology) answers in model-api trials (an answer, not a loss); "
+          f"{apologies} fallback answers (a guide or the apology) in model-api trials (an answer, not a loss); "
           f"{elapsed:.0f} s in all")
     bad = [r for r in results if not r.ok()]
     for result in bad:

@@ -11,9 +11,10 @@ or doubled.
 What it proves, over real HTTP on loopback only:
 - every message a user sends is answered exactly once, from the number the user wrote to (each
   reply names the user's message in `context`); onboarding and a note need no model;
-- every open question (one or two per user) gets exactly one model answer through its backend's
-  pool, and both model API processes give some; the reply is SmolLM2's words (source `model`, at
-  least one) or, when the backend judges them no answer, its apology (then the user asks again);
+- every open question (one or two per user) reaches a model through its backend's pool (a second
+  try when the first words are no answer), and both model API processes give some; the reply is
+  SmolLM2's words (source `model`, at least one) or, when the backend judges them no answer, its
+  apology (then the user asks again);
 - alerts created through both backends (one per user on each, plus a broadcast to everyone) while
   the questions are being answered each reach their user exactly once overall, through whichever
   bridge claimed them, within ALERT_DEADLINE_S, and the provider refused nothing;
@@ -236,7 +237,7 @@ def _run_and_check(db, numbers, backends, models, services, number_of, began, re
     provider_ids = {(phone, text): provider_id for phone, text, _label, provider_id in on_phones}
     assert {(a["phone"], a["message"]): a["provider_message_id"] for a in alerts} == provider_ids
 
-    # -- one model answer per open question, from both model API processes ----------------------
+    # -- model answers for the open questions, from both model API processes ---------------------
     model_names = [model.url.removeprefix("http://") for model in models]
     calls = {(backend.port, name): metric_sum(backend.url, "chasqui_model_calls_total", TOKEN, endpoint=name,
                                               outcome="ok") for backend in backends for name in model_names}
@@ -248,11 +249,13 @@ def _run_and_check(db, numbers, backends, models, services, number_of, began, re
     answered_by = Counter()
     for (port, _name), count in calls.items():
         answered_by[port] += int(count)
-    # Every question reached a model; none got two answers. SmolLM2 sometimes writes past the
-    # answer's token budget on both servers (HTTP 422 output_truncated): that question gets the apology.
+    # Every question reached a model, and none was asked by both backends. A question gets two
+    # answers at most: words that are no answer get a second try (backend/agent/answering.py
+    # second_try). SmolLM2 sometimes writes past the answer's token budget on both servers (HTTP 422
+    # output_truncated): that question gets the apology.
     tried = {backend.port: int(metric_sum(backend.url, "chasqui_model_calls_total", TOKEN)) for backend in backends}
     for port, asked in asked_through.items():
-        assert answered_by[port] <= asked <= tried[port], \
+        assert answered_by[port] <= 2 * asked and asked <= tried[port], \
             f"backend {port}: {asked} questions, {answered_by[port]} model answers, {tried[port]} calls in all"
 
     # -- and no process logged an error (an unported query, a failed job) on the way -------------

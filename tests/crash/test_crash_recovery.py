@@ -50,4 +50,6 @@ def test_no_message_or_alert_is_lost_and_doubles_come_only_from_kills_inside_the
     bridge = results[1]
     assert bridge.kill_in_window, report  # the aimed kill did land between accept and record
     model = results[2]
-    assert model.sources.get("apology", 0) + model.sources.get("model", 0) >= 1, report
+    # the question for the model got its words, or, the model killed, the fallback: the guide quoted
+    # (source knowledge) or the honest apology
+    assert sum(model.sources.get(source, 0) for source in ("model", "knowledge", "apology")) >= 1, report
